@@ -1,0 +1,443 @@
+//! The arguments and runners every source tool shares, so that each tool's
+//! `main.rs` holds only what is particular to its database.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::cast::CastRules;
+use crate::pipeline::{copy, CopyOptions, OnError, Source};
+use crate::progress::Progress;
+use crate::reject::RejectLog;
+use crate::report::{self, MigrationReport, Report, TableVerification, VerificationReport};
+use crate::schema::TableSchema;
+use crate::sink::{StoreSink, StreamSink};
+use crate::store::Store;
+use crate::verify::{verify_table, VerifySource};
+
+/// Exit code: verification found differences.
+pub const EXIT_DIFFERENT: u8 = 3;
+
+/// Which tables to work on.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TableFilter {
+    /// Only these tables (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "TABLE,...")]
+    pub tables: Vec<String>,
+    /// Leave these tables out (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "TABLE,...")]
+    pub exclude: Vec<String>,
+}
+
+impl TableFilter {
+    pub fn selects(&self, table: &str) -> bool {
+        (self.tables.is_empty() || self.tables.iter().any(|t| t == table))
+            && !self.exclude.iter().any(|t| t == table)
+    }
+
+    /// Tables named in `--tables` that the source does not have.
+    pub fn unknown<'a>(&'a self, known: &[&str]) -> Vec<&'a str> {
+        self.tables
+            .iter()
+            .map(String::as_str)
+            .filter(|t| !known.contains(t))
+            .collect()
+    }
+}
+
+/// User cast rules.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CastArgs {
+    /// A cast rule, e.g. `type:tinyint(1) => BOOLEAN` or `column:users.born => DATE using zero-date-to-null` (repeatable).
+    #[arg(long = "cast", value_name = "RULE")]
+    pub casts: Vec<String>,
+    /// A file of cast rules, one a line, `#` for comments (repeatable).
+    #[arg(long = "casts", value_name = "FILE")]
+    pub cast_files: Vec<PathBuf>,
+}
+
+impl CastArgs {
+    pub fn rules(&self, defaults: CastRules) -> anyhow::Result<CastRules> {
+        let mut r = defaults;
+        r.add_user_rules(&self.casts, &self.cast_files)?;
+        Ok(r)
+    }
+}
+
+/// How a report is shown or saved.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReportArgs {
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the report as a self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write the report to FILE (HTML if it ends in .html, JSON otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// JSON to stdout with `--json`, files as asked, and a summary on stderr.
+    pub fn emit<R: Report + serde::Serialize>(&self, r: &R) -> anyhow::Result<()> {
+        if self.json {
+            let mut out = std::io::stdout().lock();
+            out.write_all(report::to_json(r).as_bytes())?;
+            out.flush()?;
+        } else {
+            eprint!("{}", report::to_terminal(r));
+        }
+        if let Some(p) = &self.html {
+            std::fs::write(p, report::to_html(r))
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
+        if let Some(p) = &self.report {
+            report::write_report_file(r, p).with_context(|| format!("writing {}", p.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The options of `migrate`.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// The Lightning database to write (a folder; created when missing).
+    #[arg(long, value_name = "PATH")]
+    pub target: PathBuf,
+    /// Readers working in parallel.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub parallel: usize,
+    /// Rows per committed batch.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub batch_size: usize,
+    #[command(flatten)]
+    pub filter: TableFilter,
+    /// Copy only rows matching a condition, in the source's SQL: `TABLE:CONDITION`,
+    /// or a bare condition for every table (repeatable).
+    #[arg(long = "where", value_name = "[TABLE:]CONDITION")]
+    pub where_: Vec<String>,
+    #[command(flatten)]
+    pub cast: CastArgs,
+    /// What to do with a row that cannot be carried exactly.
+    #[arg(long, value_enum, default_value_t = OnError::Abort)]
+    pub on_error: OnError,
+    /// Where skipped rows go [default: TARGET.rejects.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub reject_file: Option<PathBuf>,
+    /// Drop the selected tables from the target first and copy them again.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Verify the target against the source after the copy.
+    #[arg(long)]
+    pub verify: bool,
+    /// Rows per table compared value by value when verifying.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub sample: usize,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+impl MigrateArgs {
+    /// The `--where` condition for a table.
+    pub fn where_for(&self, table: &str, known_tables: &[&str]) -> Option<String> {
+        let mut conds = Vec::new();
+        for w in &self.where_ {
+            match w.split_once(':') {
+                Some((t, c)) if known_tables.contains(&t.trim()) => {
+                    if t.trim() == table {
+                        conds.push(c.trim().to_string());
+                    }
+                }
+                _ => conds.push(w.trim().to_string()),
+            }
+        }
+        (!conds.is_empty()).then(|| {
+            conds
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        })
+    }
+
+    pub fn copy_options(&self) -> CopyOptions {
+        CopyOptions {
+            parallel: self.parallel.max(1),
+            batch_size: self.batch_size.max(1),
+            on_error: self.on_error,
+        }
+    }
+}
+
+/// The options of `verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The Lightning database to check.
+    #[arg(long, value_name = "PATH")]
+    pub target: PathBuf,
+    #[command(flatten)]
+    pub filter: TableFilter,
+    #[command(flatten)]
+    pub cast: CastArgs,
+    /// Rows per table compared value by value.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub sample: usize,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Remove credentials from a connection string or URL before it is shown anywhere.
+pub fn redact(source: &str) -> String {
+    let mut s = source.to_string();
+    if let Some(scheme_end) = s.find("://") {
+        let rest_start = scheme_end + 3;
+        if let Some(at) = s[rest_start..].find('@').map(|i| i + rest_start) {
+            let userinfo = &s[rest_start..at];
+            if let Some(colon) = userinfo.find(':') {
+                s.replace_range(rest_start + colon + 1..at, "***");
+            }
+        }
+    }
+    // key=value forms (password=..., pwd=...) and URL query parameters.
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(i) = rest
+        .to_ascii_lowercase()
+        .find("password=")
+        .or_else(|| rest.to_ascii_lowercase().find("pwd="))
+    {
+        let key_len = if rest[i..].to_ascii_lowercase().starts_with("password=") {
+            9
+        } else {
+            4
+        };
+        out.push_str(&rest[..i + key_len]);
+        out.push_str("***");
+        let after = &rest[i + key_len..];
+        let end = after.find([' ', '&', ';']).unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Set up logging (`LIGHTNING_LOG=debug`, to stderr) and run a tool's main, turning
+/// an error into one `error:` line and exit code 1.
+pub fn run_main(f: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LIGHTNING_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    match f() {
+        Ok(code) => code,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            eprintln!("error: {}", msg.replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run `migrate`: copy `source` into the target store, record the run, optionally
+/// verify, and report.
+pub fn run_migrate(
+    tool: &str,
+    source_desc: &str,
+    source: &dyn Source,
+    tables: Vec<TableSchema>,
+    args: &MigrateArgs,
+    verifier: Option<&dyn VerifySource>,
+) -> anyhow::Result<ExitCode> {
+    let source_desc = redact(source_desc);
+    let store = Arc::new(Store::create_or_open(&args.target)?);
+    if args.fresh {
+        for t in &tables {
+            if store.table(&t.name).is_ok() {
+                store.drop_table(&t.name)?;
+            }
+        }
+        store.sync()?;
+    }
+    let run_id = store.start_run(tool, &source_desc)?;
+    tracing::info!(run_id, target = %args.target.display(), "migration started");
+    let reject_path = args
+        .reject_file
+        .clone()
+        .unwrap_or_else(|| sibling(&args.target, "rejects.jsonl"));
+    let mut rejects = (args.on_error == OnError::Skip).then(|| RejectLog::new(&reject_path));
+    let progress = Progress::stderr("migrating", !args.quiet);
+    let mut sink = StoreSink::new(store.clone());
+    let outcome = copy(
+        source,
+        &tables,
+        &mut sink,
+        &args.copy_options(),
+        rejects.as_mut(),
+        &progress,
+    );
+    let mut run = store
+        .runs()?
+        .into_iter()
+        .find(|r| r.id == run_id)
+        .context("run record vanished")?;
+    run.finished_at = Some(crate::store::now_rfc3339());
+    let summary = match outcome {
+        Ok(s) => s,
+        Err(e) => {
+            run.status = "failed".into();
+            run.error = Some(e.to_string());
+            store.update_run(&run)?;
+            return Err(anyhow::Error::new(e).context(format!(
+                "migration stopped; the target {} is consistent: run the same command again to resume",
+                args.target.display()
+            )));
+        }
+    };
+    run.status = "completed".into();
+    run.rows_written = summary.rows_written;
+    run.rows_rejected = summary.rows_rejected;
+    store.update_run(&run)?;
+    let rows_per_sec = if summary.elapsed_secs > 0.0 {
+        summary.rows_written as f64 / summary.elapsed_secs
+    } else {
+        0.0
+    };
+    let verification = match (args.verify, verifier) {
+        (true, Some(v)) => Some(verify_tables(
+            tool,
+            &source_desc,
+            &args.target,
+            &store,
+            v,
+            &tables,
+            args.sample,
+        )?),
+        _ => None,
+    };
+    let equal = verification.as_ref().is_none_or(|v| v.equal);
+    let report = MigrationReport {
+        kind: "migration",
+        version: report::REPORT_VERSION,
+        tool: tool.into(),
+        source: source_desc,
+        target: args.target.display().to_string(),
+        run_id,
+        generated_at: crate::store::now_rfc3339(),
+        rows_per_sec,
+        reject_file: (summary.rows_rejected > 0).then(|| reject_path.display().to_string()),
+        summary,
+        verification,
+    };
+    args.report.emit(&report)?;
+    Ok(if equal {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DIFFERENT)
+    })
+}
+
+/// `TARGET.suffix` beside the target folder.
+fn sibling(target: &Path, suffix: &str) -> PathBuf {
+    let mut name = target
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".{suffix}"));
+    target.with_file_name(name)
+}
+
+/// Verify each table and build the report.
+pub fn verify_tables(
+    tool: &str,
+    source_desc: &str,
+    target: &Path,
+    store: &Store,
+    source: &dyn VerifySource,
+    tables: &[TableSchema],
+    sample: usize,
+) -> anyhow::Result<VerificationReport> {
+    let mut results: Vec<TableVerification> = Vec::new();
+    for t in tables {
+        tracing::info!(table = %t.name, "verifying");
+        results.push(verify_table(source, t, store, sample)?);
+    }
+    Ok(VerificationReport::new(
+        tool,
+        &redact(source_desc),
+        &target.display().to_string(),
+        results,
+    ))
+}
+
+/// Run `verify`: exit 0 when equal, 3 when something differs.
+pub fn run_verify(
+    tool: &str,
+    source_desc: &str,
+    source: &dyn VerifySource,
+    tables: &[TableSchema],
+    args: &VerifyArgs,
+) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&args.target)?;
+    let report = verify_tables(
+        tool,
+        source_desc,
+        &args.target,
+        &store,
+        source,
+        tables,
+        args.sample,
+    )?;
+    args.report.emit(&report)?;
+    Ok(if report.equal {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DIFFERENT)
+    })
+}
+
+/// Run `export`: the stream on stdout.
+pub fn run_export(
+    source: &dyn Source,
+    tables: &[TableSchema],
+    opts: &CopyOptions,
+) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut sink = StreamSink::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()));
+    copy(source, tables, &mut sink, opts, None, &Progress::hidden())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(
+            redact("host=db user=app password=s3cret dbname=x"),
+            "host=db user=app password=*** dbname=x"
+        );
+        assert_eq!(
+            redact("mysql://u:p@h/d?x=1&password=zz"),
+            "mysql://u:***@h/d?x=1&password=***"
+        );
+        assert_eq!(redact("/data/app.sqlite"), "/data/app.sqlite");
+    }
+}

@@ -1,0 +1,26 @@
+//! Shared machinery of the Lightning migration tools: the type system, the store,
+//! sinks, checksums, the copy pipeline, reports and the CLI pieces every tool uses.
+//! Nothing here knows any particular source database.
+
+pub mod cast;
+pub mod checksum;
+pub mod cli;
+pub mod ddl;
+pub mod keycode;
+pub mod pipeline;
+pub mod progress;
+pub mod reject;
+pub mod report;
+pub mod rowcodec;
+pub mod schema;
+pub mod sink;
+pub mod store;
+pub mod stream;
+pub mod types;
+pub mod value;
+pub mod verify;
+
+pub use schema::{ColumnSchema, TableSchema};
+pub use store::Store;
+pub use types::LightningType;
+pub use value::{Row, Value};

@@ -1,0 +1,413 @@
+//! The copy pipeline: partitions → several readers → a bounded queue → one writer
+//! that commits each batch together with its checkpoint.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::progress::Progress;
+use crate::reject::RejectLog;
+use crate::schema::TableSchema;
+use crate::sink::{Batch, Sink, SinkError};
+use crate::store::{BatchRow, Checkpoint, RejectedRow};
+use crate::value::Row;
+
+/// An error from a source, whatever the database.
+pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A unit of work one reader copies on its own: a whole table or a key range of one.
+#[derive(Debug, Clone)]
+pub struct Partition {
+    /// Stable across runs: the checkpoint is stored under it.
+    pub id: String,
+    /// The table progress is reported for (a source record may feed several tables).
+    pub table: Arc<str>,
+    pub estimated_rows: u64,
+    /// Source-specific description (a key range, a query).
+    pub spec: String,
+}
+
+/// A database the pipeline can copy from.
+pub trait Source: Sync {
+    fn partitions(&self) -> Result<Vec<Partition>, SourceError>;
+
+    /// Read one partition, starting after `resume` when given. A source that cannot
+    /// seek to `resume.position` calls `out.skip_records(resume.rows)` instead.
+    fn read(
+        &self,
+        partition: &Partition,
+        resume: Option<&Checkpoint>,
+        out: &mut RowEmitter<'_>,
+    ) -> Result<(), SourceError>;
+}
+
+/// What to do with a row that cannot be carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Stop the run at the first bad row (the target stays resumable).
+    #[default]
+    Abort,
+    /// Write the row to the reject file, count it, and go on.
+    Skip,
+}
+
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    pub parallel: usize,
+    pub batch_size: usize,
+    pub on_error: OnError,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            parallel: 2,
+            batch_size: 10_000,
+            on_error: OnError::Abort,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("reading partition `{partition}`: {error}")]
+    Source {
+        partition: String,
+        error: SourceError,
+    },
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error("bad row in table `{table}` ({key}): {reason}. Fix the source row, add a --cast rule, or re-run with --on-error skip to set it aside")]
+    BadRow {
+        table: String,
+        key: String,
+        reason: String,
+    },
+    #[error("writing the reject file: {0}")]
+    RejectLog(std::io::Error),
+}
+
+/// Counts of one table after a copy.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TableCopy {
+    pub rows_written: u64,
+    pub rows_rejected: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CopySummary {
+    pub tables: BTreeMap<String, TableCopy>,
+    pub rows_written: u64,
+    pub rows_rejected: u64,
+    /// Partitions finished by an earlier run and not read again.
+    pub partitions_already_done: usize,
+    pub partitions_copied: usize,
+    pub elapsed_secs: f64,
+}
+
+enum Msg {
+    Table(TableSchema),
+    Batch(Batch),
+    Failed {
+        partition: String,
+        error: SourceError,
+    },
+}
+
+struct Cancelled;
+
+impl std::fmt::Debug for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("copy cancelled")
+    }
+}
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("copy cancelled")
+    }
+}
+impl std::error::Error for Cancelled {}
+
+/// Handed to a source's `read`: collects rows into batches and sends them on.
+pub struct RowEmitter<'a> {
+    tx: &'a SyncSender<Msg>,
+    cancel: &'a AtomicBool,
+    partition: &'a Partition,
+    batch_size: usize,
+    rows: Vec<BatchRow>,
+    rejected: Vec<RejectedRow>,
+    records: u64,
+    skip: u64,
+    bytes: usize,
+}
+
+const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+impl<'a> RowEmitter<'a> {
+    /// Add a row of the current source record.
+    pub fn row(&mut self, table: &Arc<str>, rowid: Option<u64>, row: Row) {
+        if self.skip > 0 {
+            return;
+        }
+        self.bytes += row.iter().map(|v| v.size_hint()).sum::<usize>();
+        self.rows.push(BatchRow {
+            table: table.clone(),
+            rowid,
+            row,
+        });
+    }
+
+    /// A row of the current record that could not be converted.
+    pub fn reject(&mut self, table: &str, key: String, reason: String, row: Row) {
+        if self.skip > 0 {
+            return;
+        }
+        self.rejected.push(RejectedRow {
+            table: table.to_string(),
+            key,
+            reason,
+            row,
+        });
+    }
+
+    /// End the current source record. `position` says where to resume after it; it
+    /// is only called when a batch is sent.
+    pub fn end_record(
+        &mut self,
+        position: impl FnOnce() -> Option<String>,
+    ) -> Result<(), SourceError> {
+        self.records += 1;
+        if self.skip > 0 {
+            self.skip -= 1;
+            return Ok(());
+        }
+        if self.rows.len() + self.rejected.len() >= self.batch_size || self.bytes >= MAX_BATCH_BYTES
+        {
+            self.send(position(), false)?;
+        }
+        Ok(())
+    }
+
+    /// Resume by re-reading and dropping the first `n` records (for sources that
+    /// cannot seek).
+    pub fn skip_records(&mut self, n: u64) {
+        self.skip = n;
+        self.records = 0;
+    }
+
+    /// Records counted so far (after a resume, including those of earlier runs).
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Declare a table found while reading.
+    pub fn add_table(&mut self, schema: TableSchema) -> Result<(), SourceError> {
+        self.tx
+            .send(Msg::Table(schema))
+            .map_err(|_| Box::new(Cancelled) as SourceError)
+    }
+
+    fn send(&mut self, position: Option<String>, done: bool) -> Result<(), SourceError> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Box::new(Cancelled));
+        }
+        let batch = Batch {
+            partition: self.partition.id.clone(),
+            table: self.partition.table.clone(),
+            rows: std::mem::replace(&mut self.rows, Vec::with_capacity(self.batch_size)),
+            rejected: std::mem::take(&mut self.rejected),
+            records: self.records,
+            position,
+            done,
+        };
+        self.bytes = 0;
+        self.tx
+            .send(Msg::Batch(batch))
+            .map_err(|_| Box::new(Cancelled) as SourceError)
+    }
+}
+
+/// Copy every partition of `source` into `sink`. Partitions a previous run finished
+/// are skipped; unfinished ones resume from their checkpoint.
+pub fn copy(
+    source: &dyn Source,
+    tables: &[TableSchema],
+    sink: &mut dyn Sink,
+    opts: &CopyOptions,
+    mut rejects: Option<&mut RejectLog>,
+    progress: &Progress,
+) -> Result<CopySummary, CopyError> {
+    let started = Instant::now();
+    sink.prepare(tables)?;
+    let mut schemas: BTreeMap<String, TableSchema> =
+        tables.iter().map(|t| (t.name.clone(), t.clone())).collect();
+    let mut summary = CopySummary::default();
+    for t in tables {
+        summary.tables.entry(t.name.clone()).or_default();
+    }
+    let partitions = source.partitions().map_err(|error| CopyError::Source {
+        partition: "(planning)".into(),
+        error,
+    })?;
+    let mut work = VecDeque::new();
+    let mut total = 0u64;
+    let mut done_before = 0u64;
+    for p in partitions {
+        let resume = sink.resume_point(&p.id)?;
+        total += p.estimated_rows;
+        match resume {
+            Some(ck) if ck.done => {
+                summary.partitions_already_done += 1;
+                done_before += p.estimated_rows;
+            }
+            other => {
+                if let Some(ck) = &other {
+                    done_before += ck.rows.min(p.estimated_rows);
+                }
+                work.push_back((p, other));
+            }
+        }
+    }
+    progress.start(total, done_before);
+    let work = Mutex::new(work);
+    let cancel = AtomicBool::new(false);
+    let parallel = opts.parallel.max(1);
+    let (tx, rx) = sync_channel::<Msg>(parallel * 2);
+    let skip = opts.on_error == OnError::Skip;
+
+    let result = std::thread::scope(|scope| {
+        for _ in 0..parallel {
+            let tx = tx.clone();
+            let (work, cancel) = (&work, &cancel);
+            scope.spawn(move || loop {
+                let Some((partition, resume)) = work.lock().expect("work queue").pop_front() else {
+                    break;
+                };
+                let mut out = RowEmitter {
+                    tx: &tx,
+                    cancel,
+                    partition: &partition,
+                    batch_size: opts.batch_size.max(1),
+                    rows: Vec::with_capacity(opts.batch_size.clamp(1, 100_000)),
+                    rejected: Vec::new(),
+                    records: resume.as_ref().map_or(0, |c| c.rows),
+                    skip: 0,
+                    bytes: 0,
+                };
+                let outcome = source
+                    .read(&partition, resume.as_ref(), &mut out)
+                    .and_then(|()| out.send(None, true));
+                if let Err(error) = outcome {
+                    if !cancel.load(Ordering::Relaxed) {
+                        let _ = tx.send(Msg::Failed {
+                            partition: partition.id.clone(),
+                            error,
+                        });
+                    }
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut failure: Option<CopyError> = None;
+        let mut last_tick = Instant::now();
+        for msg in rx.iter() {
+            if failure.is_some() {
+                continue; // drain so readers can finish
+            }
+            let step = (|| -> Result<(), CopyError> {
+                match msg {
+                    Msg::Table(t) => {
+                        if !schemas.contains_key(&t.name) {
+                            sink.add_table(&t)?;
+                            summary.tables.entry(t.name.clone()).or_default();
+                            schemas.insert(t.name.clone(), t);
+                        }
+                    }
+                    Msg::Failed { partition, error } => {
+                        return Err(CopyError::Source { partition, error })
+                    }
+                    Msg::Batch(mut batch) => {
+                        let source_rejects = std::mem::take(&mut batch.rejected);
+                        if let (false, Some(r)) = (skip, source_rejects.first()) {
+                            return Err(CopyError::BadRow {
+                                table: r.table.clone(),
+                                key: r.key.clone(),
+                                reason: r.reason.clone(),
+                            });
+                        }
+                        let mut written: BTreeMap<Arc<str>, u64> = BTreeMap::new();
+                        for r in &batch.rows {
+                            *written.entry(r.table.clone()).or_default() += 1;
+                        }
+                        let done = batch.done;
+                        let sink_rejects = sink.write(batch, skip).map_err(|e| match e {
+                            SinkError::Store(crate::store::StoreError::BadRow {
+                                table,
+                                key,
+                                reason,
+                            }) => CopyError::BadRow { table, key, reason },
+                            other => CopyError::Sink(other),
+                        })?;
+                        for r in &sink_rejects {
+                            if let Some(count) = written.get_mut(r.table.as_str()) {
+                                *count = count.saturating_sub(1);
+                            }
+                        }
+                        for r in source_rejects.iter().chain(&sink_rejects) {
+                            summary
+                                .tables
+                                .entry(r.table.clone())
+                                .or_default()
+                                .rows_rejected += 1;
+                            summary.rows_rejected += 1;
+                            if let Some(log) = rejects.as_deref_mut() {
+                                log.write(r, schemas.get(&r.table))
+                                    .map_err(CopyError::RejectLog)?;
+                            }
+                        }
+                        for (t, c) in written {
+                            summary
+                                .tables
+                                .entry(t.to_string())
+                                .or_default()
+                                .rows_written += c;
+                            summary.rows_written += c;
+                        }
+                        if done {
+                            summary.partitions_copied += 1;
+                        }
+                        if last_tick.elapsed() > Duration::from_millis(100) || done {
+                            progress.set_written(
+                                done_before + summary.rows_written + summary.rows_rejected,
+                            );
+                            last_tick = Instant::now();
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(e) = step {
+                cancel.store(true, Ordering::Relaxed);
+                failure = Some(e);
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    });
+    progress.finish();
+    result?;
+    sink.finish()?;
+    if let Some(log) = rejects {
+        log.flush().map_err(CopyError::RejectLog)?;
+    }
+    summary.elapsed_secs = started.elapsed().as_secs_f64();
+    Ok(summary)
+}

@@ -1,0 +1,66 @@
+//! The reject file: one JSON line per row set aside by `--on-error skip`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map};
+
+use crate::schema::TableSchema;
+use crate::store::RejectedRow;
+
+pub struct RejectLog {
+    path: PathBuf,
+    out: Option<BufWriter<File>>,
+    pub count: u64,
+}
+
+impl RejectLog {
+    /// The file is created when the first row is rejected (and appended to on resume).
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        RejectLog {
+            path: path.as_ref().to_path_buf(),
+            out: None,
+            count: 0,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn write(&mut self, r: &RejectedRow, schema: Option<&TableSchema>) -> std::io::Result<()> {
+        if self.out.is_none() {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            self.out = Some(BufWriter::new(f));
+        }
+        let row: serde_json::Value = match schema {
+            Some(s) if s.columns.len() == r.row.len() => {
+                let m: Map<String, serde_json::Value> = s
+                    .columns
+                    .iter()
+                    .zip(&r.row)
+                    .map(|(c, v)| (c.name.clone(), v.to_json()))
+                    .collect();
+                m.into()
+            }
+            _ => r.row.iter().map(|v| v.to_json()).collect::<Vec<_>>().into(),
+        };
+        let line = json!({ "table": r.table, "key": r.key, "reason": r.reason, "row": row });
+        let out = self.out.as_mut().expect("opened above");
+        serde_json::to_writer(&mut *out, &line)?;
+        out.write_all(b"\n")?;
+        self.count += 1;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.out {
+            Some(o) => o.flush(),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The stored form of a row: a self-describing sequence of tagged values
+//! (layout in docs/format.md).
+
+use crate::value::{Decimal, Row, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("corrupt row encoding at byte {0}")]
+pub struct CorruptRow(pub usize);
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+pub fn encode_row(row: &[Value], out: &mut Vec<u8>) {
+    for v in row {
+        match v {
+            Value::Null => out.push(0),
+            Value::Bool(false) => out.push(1),
+            Value::Bool(true) => out.push(2),
+            Value::Int(i) => {
+                out.push(3);
+                put_varint(out, zigzag(*i));
+            }
+            Value::Float(f) => {
+                out.push(4);
+                out.extend_from_slice(&f.to_bits().to_le_bytes());
+            }
+            Value::Double(f) => {
+                out.push(5);
+                out.extend_from_slice(&f.to_bits().to_le_bytes());
+            }
+            Value::Decimal(d) => {
+                out.push(6);
+                put_bytes(out, d.as_str().as_bytes());
+            }
+            Value::Text(s) => {
+                out.push(7);
+                put_bytes(out, s.as_bytes());
+            }
+            Value::Blob(b) => {
+                out.push(8);
+                put_bytes(out, b);
+            }
+            Value::Date(d) => {
+                out.push(9);
+                put_varint(out, zigzag(*d as i64));
+            }
+            Value::Time(t) => {
+                out.push(10);
+                put_varint(out, zigzag(*t));
+            }
+            Value::Timestamp(t) => {
+                out.push(11);
+                put_varint(out, zigzag(*t));
+            }
+            Value::TimestampTz(t) => {
+                out.push(12);
+                put_varint(out, zigzag(*t));
+            }
+            Value::Json(s) => {
+                out.push(13);
+                put_bytes(out, s.as_bytes());
+            }
+            Value::Uuid(u) => {
+                out.push(14);
+                out.extend_from_slice(u);
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Result<u8, CorruptRow> {
+        let b = *self.buf.get(self.pos).ok_or(CorruptRow(self.pos))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self) -> Result<u64, CorruptRow> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= ((b & 0x7F) as u64) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(CorruptRow(self.pos))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], CorruptRow> {
+        let end = self.pos.checked_add(n).ok_or(CorruptRow(self.pos))?;
+        let s = self.buf.get(self.pos..end).ok_or(CorruptRow(self.pos))?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn bytes(&mut self) -> Result<&[u8], CorruptRow> {
+        let n = self.varint()? as usize;
+        self.take(n)
+    }
+
+    fn string(&mut self) -> Result<String, CorruptRow> {
+        let at = self.pos;
+        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| CorruptRow(at))
+    }
+}
+
+pub fn decode_row(buf: &[u8]) -> Result<Row, CorruptRow> {
+    let mut r = Reader { buf, pos: 0 };
+    let mut row = Vec::new();
+    while r.pos < buf.len() {
+        let at = r.pos;
+        let v = match r.byte()? {
+            0 => Value::Null,
+            1 => Value::Bool(false),
+            2 => Value::Bool(true),
+            3 => Value::Int(unzigzag(r.varint()?)),
+            4 => Value::Float(f32::from_bits(u32::from_le_bytes(
+                r.take(4)?.try_into().map_err(|_| CorruptRow(at))?,
+            ))),
+            5 => Value::Double(f64::from_bits(u64::from_le_bytes(
+                r.take(8)?.try_into().map_err(|_| CorruptRow(at))?,
+            ))),
+            6 => Value::Decimal(Decimal::parse(&r.string()?).map_err(|_| CorruptRow(at))?),
+            7 => Value::Text(r.string()?),
+            8 => Value::Blob(r.bytes()?.to_vec()),
+            9 => Value::Date(unzigzag(r.varint()?) as i32),
+            10 => Value::Time(unzigzag(r.varint()?)),
+            11 => Value::Timestamp(unzigzag(r.varint()?)),
+            12 => Value::TimestampTz(unzigzag(r.varint()?)),
+            13 => Value::Json(r.string()?),
+            14 => Value::Uuid(r.take(16)?.try_into().map_err(|_| CorruptRow(at))?),
+            _ => return Err(CorruptRow(at)),
+        };
+        row.push(v);
+    }
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_trip() {
+        let row = vec![
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(i64::MIN),
+            Value::Float(f32::NAN),
+            Value::Double(-0.0),
+            Value::Decimal(Decimal::parse("-12.340").unwrap()),
+            Value::Text(String::new()),
+            Value::Blob(vec![0, 255, 0]),
+            Value::Date(i32::MIN),
+            Value::Time(-1),
+            Value::Timestamp(i64::MAX),
+            Value::TimestampTz(123),
+            Value::Json("{\"a\": [1, 2.50]}".into()),
+            Value::Uuid([7; 16]),
+        ];
+        let mut buf = Vec::new();
+        encode_row(&row, &mut buf);
+        let back = decode_row(&buf).unwrap();
+        assert_eq!(format!("{row:?}"), format!("{back:?}"));
+        assert!(decode_row(&buf[..buf.len() - 3]).is_err());
+    }
+}

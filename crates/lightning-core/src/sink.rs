@@ -1,0 +1,179 @@
+//! Where copied rows go: the store, or the stream on stdout.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::schema::TableSchema;
+use crate::store::{BatchRow, Checkpoint, RejectedRow, Store, StoreError};
+use crate::stream::{record_message, schema_message, state_message, StreamWriter};
+
+/// Rows read from one partition, with the checkpoint that covers them.
+#[derive(Debug)]
+pub struct Batch {
+    pub partition: String,
+    pub table: Arc<str>,
+    pub rows: Vec<BatchRow>,
+    /// Rows the source could not convert.
+    pub rejected: Vec<RejectedRow>,
+    /// Source records read in this partition so far, this batch included.
+    pub records: u64,
+    pub position: Option<String>,
+    pub done: bool,
+}
+
+impl Batch {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            partition: self.partition.clone(),
+            table: self.table.to_string(),
+            position: self.position.clone(),
+            rows: self.records,
+            done: self.done,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("writing the stream: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("table `{0}` already exists in the target with a different schema; use --fresh to replace it or choose another target")]
+    SchemaConflict(String),
+}
+
+/// Receives schemas, batches of rows and checkpoints.
+pub trait Sink {
+    /// Create (or check) the tables before any row arrives.
+    fn prepare(&mut self, tables: &[TableSchema]) -> Result<(), SinkError>;
+    /// A table discovered while reading (sources that sample before they know a schema).
+    fn add_table(&mut self, table: &TableSchema) -> Result<(), SinkError>;
+    /// Where a partition stopped in an earlier run.
+    fn resume_point(&self, partition: &str) -> Result<Option<Checkpoint>, SinkError>;
+    /// Write a batch. With `skip_bad_rows` bad rows are returned, otherwise the
+    /// first one fails the batch and nothing of it is written.
+    fn write(&mut self, batch: Batch, skip_bad_rows: bool) -> Result<Vec<RejectedRow>, SinkError>;
+    fn finish(&mut self) -> Result<(), SinkError>;
+}
+
+pub struct StoreSink {
+    store: Arc<Store>,
+}
+
+impl StoreSink {
+    pub fn new(store: Arc<Store>) -> Self {
+        StoreSink { store }
+    }
+}
+
+impl Sink for StoreSink {
+    fn prepare(&mut self, tables: &[TableSchema]) -> Result<(), SinkError> {
+        for t in tables {
+            self.add_table(t)?;
+        }
+        self.store.sync()?;
+        Ok(())
+    }
+
+    fn add_table(&mut self, table: &TableSchema) -> Result<(), SinkError> {
+        match self.store.create_table(table) {
+            Err(StoreError::TableExists(n)) => Err(SinkError::SchemaConflict(n)),
+            other => Ok(other?),
+        }
+    }
+
+    fn resume_point(&self, partition: &str) -> Result<Option<Checkpoint>, SinkError> {
+        Ok(self.store.checkpoint(partition)?)
+    }
+
+    fn write(&mut self, batch: Batch, skip_bad_rows: bool) -> Result<Vec<RejectedRow>, SinkError> {
+        let ck = batch.checkpoint();
+        let done = batch.done;
+        let rejected = self.store.write_batch(batch.rows, &[ck], skip_bad_rows)?;
+        if done {
+            // A finished partition is made durable; batches in between need not be
+            // (a lost batch loses its checkpoint with it and is copied again).
+            self.store.sync()?;
+        }
+        Ok(rejected)
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        Ok(self.store.sync()?)
+    }
+}
+
+/// Writes the Singer-style stream.
+pub struct StreamSink<W: Write> {
+    out: StreamWriter<W>,
+    schemas: HashMap<String, TableSchema>,
+    bookmarks: BTreeMap<String, Checkpoint>,
+}
+
+impl<W: Write> StreamSink<W> {
+    pub fn new(out: W) -> Self {
+        StreamSink {
+            out: StreamWriter::new(out),
+            schemas: HashMap::new(),
+            bookmarks: BTreeMap::new(),
+        }
+    }
+}
+
+impl<W: Write> Sink for StreamSink<W> {
+    fn prepare(&mut self, tables: &[TableSchema]) -> Result<(), SinkError> {
+        for t in tables {
+            self.add_table(t)?;
+        }
+        Ok(())
+    }
+
+    fn add_table(&mut self, table: &TableSchema) -> Result<(), SinkError> {
+        self.out.write(&schema_message(table))?;
+        self.schemas.insert(table.name.clone(), table.clone());
+        Ok(())
+    }
+
+    fn resume_point(&self, _partition: &str) -> Result<Option<Checkpoint>, SinkError> {
+        Ok(None)
+    }
+
+    fn write(&mut self, batch: Batch, skip_bad_rows: bool) -> Result<Vec<RejectedRow>, SinkError> {
+        let mut rejected = Vec::new();
+        let ck = batch.checkpoint();
+        for BatchRow { table, row, .. } in batch.rows {
+            let schema = self
+                .schemas
+                .get(&*table)
+                .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
+            if let Err(reason) = schema.check_row(&row) {
+                let key = schema.describe_key(&row);
+                if !skip_bad_rows {
+                    return Err(StoreError::BadRow {
+                        table: table.to_string(),
+                        key,
+                        reason,
+                    }
+                    .into());
+                }
+                rejected.push(RejectedRow {
+                    table: table.to_string(),
+                    key,
+                    reason,
+                    row,
+                });
+                continue;
+            }
+            self.out.write(&record_message(schema, &row))?;
+        }
+        self.bookmarks.insert(ck.partition.clone(), ck);
+        self.out.write(&state_message(&self.bookmarks))?;
+        Ok(rejected)
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        Ok(self.out.flush()?)
+    }
+}

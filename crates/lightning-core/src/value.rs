@@ -1,0 +1,760 @@
+//! Exact Lightning values and their canonical text forms.
+
+use std::fmt;
+
+use base64::Engine as _;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use serde_json::Value as Json;
+
+use crate::types::LightningType;
+
+/// Days from 0001-01-01 (CE) to 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// One value of a row. Dates and times are integers so that they stay exact and
+/// order-preserving; `Date(i32::MAX)` / `Date(i32::MIN)` and the `i64` extremes of the
+/// timestamp types stand for `infinity` / `-infinity`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    /// SMALLINT, INTEGER and BIGINT.
+    Int(i64),
+    Float(f32),
+    Double(f64),
+    Decimal(Decimal),
+    Text(String),
+    Blob(Vec<u8>),
+    /// Days since 1970-01-01 (proleptic Gregorian, astronomical years).
+    Date(i32),
+    /// Microseconds; may be negative or beyond one day.
+    Time(i64),
+    /// Microseconds since 1970-01-01 00:00:00, no time zone.
+    Timestamp(i64),
+    /// Microseconds since 1970-01-01 00:00:00 UTC.
+    TimestampTz(i64),
+    /// JSON text, kept byte for byte.
+    Json(String),
+    Uuid([u8; 16]),
+}
+
+pub type Row = Vec<Value>;
+
+/// An exact decimal number in canonical text form: `-?digits(.digits)?`, or `NaN`,
+/// `Infinity`, `-Infinity`. Trailing zeros after the point are kept: `1.50` has scale 2.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Decimal(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a decimal number")]
+pub struct BadDecimal(pub String);
+
+impl Decimal {
+    pub fn parse(s: &str) -> Result<Decimal, BadDecimal> {
+        let t = s.trim();
+        match t.to_ascii_lowercase().as_str() {
+            "nan" => return Ok(Decimal("NaN".into())),
+            "infinity" | "+infinity" | "inf" => return Ok(Decimal("Infinity".into())),
+            "-infinity" | "-inf" => return Ok(Decimal("-Infinity".into())),
+            _ => {}
+        }
+        let (neg, body) = match t.as_bytes().first() {
+            Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
+            _ => (false, t),
+        };
+        let (mantissa, exp) = match body.find(['e', 'E']) {
+            Some(i) => {
+                let e: i64 = body[i + 1..].parse().map_err(|_| BadDecimal(s.into()))?;
+                (&body[..i], e)
+            }
+            None => (body, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if (int.is_empty() && frac.is_empty())
+            || !int.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+            || exp.abs() > 100_000
+        {
+            return Err(BadDecimal(s.into()));
+        }
+        let mut digits: String = format!("{int}{frac}");
+        let mut scale = frac.len() as i64 - exp;
+        if scale < 0 {
+            digits.extend(std::iter::repeat_n('0', (-scale) as usize));
+            scale = 0;
+        }
+        let scale = scale as usize;
+        if digits.len() <= scale {
+            let pad = scale + 1 - digits.len();
+            digits.insert_str(0, &"0".repeat(pad));
+        }
+        let split = digits.len() - scale;
+        let int_part = digits[..split].trim_start_matches('0');
+        let int_part = if int_part.is_empty() { "0" } else { int_part };
+        let frac_part = &digits[split..];
+        let is_zero = int_part == "0" && frac_part.bytes().all(|b| b == b'0');
+        let mut out = String::with_capacity(digits.len() + 2);
+        if neg && !is_zero {
+            out.push('-');
+        }
+        out.push_str(int_part);
+        if !frac_part.is_empty() {
+            out.push('.');
+            out.push_str(frac_part);
+        }
+        Ok(Decimal(out))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_special(&self) -> bool {
+        matches!(self.0.as_str(), "NaN" | "Infinity" | "-Infinity")
+    }
+
+    /// (digits before the point, digits after the point), for finite values.
+    pub fn digits(&self) -> Option<(u32, u32)> {
+        if self.is_special() {
+            return None;
+        }
+        let body = self.0.trim_start_matches('-');
+        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+        let int_digits = if int == "0" { 0 } else { int.len() as u32 };
+        Some((int_digits, frac.len() as u32))
+    }
+
+    /// Whether this value fits DECIMAL(p,s) exactly (no rounding needed).
+    pub fn fits(&self, precision: u32, scale: u32) -> bool {
+        match self.digits() {
+            None => false,
+            Some((int, frac)) => {
+                let significant_frac = {
+                    let body = self.0.trim_start_matches('-');
+                    let frac = body.split_once('.').map(|x| x.1).unwrap_or("");
+                    frac.trim_end_matches('0').len() as u32
+                };
+                let _ = frac;
+                significant_frac <= scale && int <= precision - scale
+            }
+        }
+    }
+
+    /// The value written with exactly `scale` fraction digits; only called when `fits`.
+    pub fn with_scale(&self, scale: u32) -> Decimal {
+        let body = self.0.as_str();
+        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+        let frac = frac.trim_end_matches('0');
+        let mut out = int.to_string();
+        if scale > 0 {
+            out.push('.');
+            out.push_str(frac);
+            out.extend(std::iter::repeat_n('0', scale as usize - frac.len()));
+        }
+        Decimal(out)
+    }
+
+    /// Canonical numeric form, equal for equal numbers (`1.50` and `1.5` alike).
+    pub fn normalized(&self) -> String {
+        if self.is_special() {
+            return self.0.clone();
+        }
+        let s = self.0.as_str();
+        if s.contains('.') {
+            let t = s.trim_end_matches('0').trim_end_matches('.');
+            if t == "-0" {
+                "0".into()
+            } else {
+                t.to_string()
+            }
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A value that does not parse as the type it was declared with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a valid {ty}: {why}")]
+pub struct ParseValueError {
+    pub text: String,
+    pub ty: LightningType,
+    pub why: String,
+}
+
+fn perr(text: &str, ty: LightningType, why: impl Into<String>) -> ParseValueError {
+    ParseValueError {
+        text: text.chars().take(80).collect(),
+        ty,
+        why: why.into(),
+    }
+}
+
+pub fn date_from_ymd(y: i32, m: u32, d: u32) -> Option<i32> {
+    NaiveDate::from_ymd_opt(y, m, d).map(|nd| nd.num_days_from_ce() - EPOCH_DAYS_FROM_CE)
+}
+
+fn naive_date(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(EPOCH_DAYS_FROM_CE)?)
+}
+
+fn write_date(out: &mut String, days: i32) {
+    use fmt::Write;
+    match days {
+        i32::MAX => out.push_str("infinity"),
+        i32::MIN => out.push_str("-infinity"),
+        _ => match naive_date(days) {
+            Some(d) => {
+                let y = d.year();
+                if (0..=9999).contains(&y) {
+                    let _ = write!(out, "{y:04}-{:02}-{:02}", d.month(), d.day());
+                } else {
+                    let _ = write!(out, "{y:+05}-{:02}-{:02}", d.month(), d.day());
+                }
+            }
+            None => {
+                let _ = write!(out, "day {days}");
+            }
+        },
+    }
+}
+
+fn write_time_of_day(out: &mut String, micros: i64) {
+    use fmt::Write;
+    let neg = micros < 0;
+    let m = micros.unsigned_abs();
+    let (secs, frac) = (m / 1_000_000, m % 1_000_000);
+    if neg {
+        out.push('-');
+    }
+    let _ = write!(
+        out,
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    );
+    if frac != 0 {
+        let _ = write!(out, ".{frac:06}");
+    }
+}
+
+fn write_timestamp(out: &mut String, micros: i64) {
+    match micros {
+        i64::MAX => out.push_str("infinity"),
+        i64::MIN => out.push_str("-infinity"),
+        _ => {
+            let days = micros.div_euclid(MICROS_PER_DAY);
+            let tod = micros.rem_euclid(MICROS_PER_DAY);
+            write_date(out, days as i32);
+            out.push(' ');
+            write_time_of_day(out, tod);
+        }
+    }
+}
+
+/// Parse a date written as `YYYY-MM-DD`, `+YYYYY-MM-DD`, `-YYYY-MM-DD`, or
+/// `YYYY-MM-DD BC`, or `infinity` / `-infinity`.
+pub fn parse_date(s: &str) -> Result<i32, ParseValueError> {
+    let t = s.trim();
+    match t {
+        "infinity" | "+infinity" => return Ok(i32::MAX),
+        "-infinity" => return Ok(i32::MIN),
+        _ => {}
+    }
+    let (body, bc) = match t.strip_suffix(" BC") {
+        Some(b) => (b.trim(), true),
+        None => (t, false),
+    };
+    let (neg, rest) = match body.as_bytes().first() {
+        Some(b'-') => (true, &body[1..]),
+        Some(b'+') => (false, &body[1..]),
+        _ => (false, body),
+    };
+    let mut parts = rest.splitn(3, '-');
+    let (y, m, d) = (parts.next(), parts.next(), parts.next());
+    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
+        return Err(perr(s, LightningType::Date, "expected YYYY-MM-DD"));
+    };
+    let bad = || perr(s, LightningType::Date, "expected YYYY-MM-DD");
+    let mut year: i32 = y.parse().map_err(|_| bad())?;
+    let month: u32 = m.parse().map_err(|_| bad())?;
+    let day: u32 = d.parse().map_err(|_| bad())?;
+    if neg {
+        year = -year;
+    }
+    if bc {
+        year = 1 - year;
+    }
+    date_from_ymd(year, month, day).ok_or_else(|| perr(s, LightningType::Date, "no such day"))
+}
+
+/// Parse `[-]HH:MM:SS[.ffffff]`, hours may exceed 23.
+pub fn parse_time(s: &str) -> Result<i64, ParseValueError> {
+    let t = s.trim();
+    let bad = || perr(s, LightningType::Time, "expected HH:MM:SS[.ffffff]");
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t),
+    };
+    let (hms, frac) = body.split_once('.').unwrap_or((body, ""));
+    let mut it = hms.split(':');
+    let h: i64 = it.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    let m: i64 = it.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    let sec: i64 = match it.next() {
+        Some(x) => x.parse().map_err(|_| bad())?,
+        None => 0,
+    };
+    if it.next().is_some() || !(0..60).contains(&m) || !(0..61).contains(&sec) {
+        return Err(bad());
+    }
+    let micros = parse_fraction(frac).ok_or_else(bad)?;
+    let total = ((h * 60 + m) * 60 + sec) * 1_000_000 + micros;
+    Ok(if neg { -total } else { total })
+}
+
+fn parse_fraction(frac: &str) -> Option<i64> {
+    if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if frac.is_empty() {
+        return Some(0);
+    }
+    let v: i64 = frac.parse().ok()?;
+    Some(v * 10_i64.pow(6 - frac.len() as u32))
+}
+
+/// Parse `DATE[ T]TIME[.ffffff]` (and the infinities) to microseconds.
+pub fn parse_timestamp(s: &str) -> Result<i64, ParseValueError> {
+    let t = s.trim();
+    match t {
+        "infinity" | "+infinity" => return Ok(i64::MAX),
+        "-infinity" => return Ok(i64::MIN),
+        _ => {}
+    }
+    let (body, bc) = match t.strip_suffix(" BC") {
+        Some(b) => (b, true),
+        None => (t, false),
+    };
+    let split = body
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == ' ' || *c == 'T')
+        .map(|(i, _)| i);
+    let (date, time) = match split {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (body, "00:00:00"),
+    };
+    let date = if bc {
+        format!("{date} BC")
+    } else {
+        date.into()
+    };
+    let days = parse_date(&date).map_err(|_| perr(s, LightningType::Timestamp, "bad date part"))?;
+    let tod = parse_time(time).map_err(|_| perr(s, LightningType::Timestamp, "bad time part"))?;
+    if !(0..MICROS_PER_DAY).contains(&tod) {
+        return Err(perr(
+            s,
+            LightningType::Timestamp,
+            "time of day out of range",
+        ));
+    }
+    (days as i64)
+        .checked_mul(MICROS_PER_DAY)
+        .and_then(|d| d.checked_add(tod))
+        .ok_or_else(|| perr(s, LightningType::Timestamp, "out of range"))
+}
+
+/// Parse an instant with an offset (`Z`, `+HH`, `+HH:MM`); no offset means UTC.
+pub fn parse_timestamptz(s: &str) -> Result<i64, ParseValueError> {
+    let t = s.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.timestamp_micros());
+    }
+    let t2 = t.strip_suffix('Z').unwrap_or(t);
+    // Find an offset sign after the time part.
+    let time_start = t2.find([' ', 'T']).map(|i| i + 1).unwrap_or(t2.len());
+    let off_pos = t2[time_start..].rfind(['+', '-']).map(|i| i + time_start);
+    let (local, offset_secs) = match off_pos {
+        Some(p) => {
+            let off = &t2[p + 1..];
+            let sign = if &t2[p..p + 1] == "-" { -1 } else { 1 };
+            let (h, m) = off.split_once(':').unwrap_or((off, "0"));
+            let h: i64 = h
+                .parse()
+                .map_err(|_| perr(s, LightningType::TimestampTz, "bad offset"))?;
+            let m: i64 = m
+                .parse()
+                .map_err(|_| perr(s, LightningType::TimestampTz, "bad offset"))?;
+            (&t2[..p], sign * (h * 3600 + m * 60))
+        }
+        None => (t2, 0),
+    };
+    let micros = parse_timestamp(local).map_err(|e| perr(s, LightningType::TimestampTz, e.why))?;
+    if micros == i64::MAX || micros == i64::MIN {
+        return Ok(micros);
+    }
+    Ok(micros - offset_secs * 1_000_000)
+}
+
+pub fn parse_uuid(s: &str) -> Result<[u8; 16], ParseValueError> {
+    uuid::Uuid::parse_str(s.trim())
+        .map(|u| *u.as_bytes())
+        .map_err(|e| perr(s, LightningType::Uuid, e.to_string()))
+}
+
+fn format_f64(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else {
+        // Rust's shortest round-trip representation.
+        format!("{v:?}")
+    }
+}
+
+fn format_f32(v: f32) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+fn parse_f64(s: &str) -> Option<f64> {
+    match s.trim() {
+        "NaN" | "nan" => Some(f64::NAN),
+        "Infinity" | "inf" | "+Infinity" => Some(f64::INFINITY),
+        "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
+        t => t.parse().ok(),
+    }
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Canonical text form (what `lightning scan` and CSV export print); `None` for NULL.
+    /// BLOBs print as `\x` followed by hex.
+    pub fn to_text(&self) -> Option<String> {
+        let mut out = String::new();
+        match self {
+            Value::Null => return None,
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => out.push_str(&i.to_string()),
+            Value::Float(f) => out.push_str(&format_f32(*f)),
+            Value::Double(f) => out.push_str(&format_f64(*f)),
+            Value::Decimal(d) => out.push_str(d.as_str()),
+            Value::Text(s) | Value::Json(s) => out.push_str(s),
+            Value::Blob(b) => {
+                out.push_str("\\x");
+                for byte in b {
+                    out.push_str(&format!("{byte:02x}"));
+                }
+            }
+            Value::Date(d) => write_date(&mut out, *d),
+            Value::Time(t) => write_time_of_day(&mut out, *t),
+            Value::Timestamp(t) => write_timestamp(&mut out, *t),
+            Value::TimestampTz(t) => {
+                write_timestamp(&mut out, *t);
+                if *t != i64::MAX && *t != i64::MIN {
+                    out.push_str("+00:00");
+                }
+            }
+            Value::Uuid(u) => out.push_str(&uuid::Uuid::from_bytes(*u).to_string()),
+        }
+        Some(out)
+    }
+
+    /// Parse the canonical text form of `ty` (the inverse of `to_text`).
+    pub fn from_text(ty: LightningType, s: &str) -> Result<Value, ParseValueError> {
+        let bad = |why: &str| perr(s, ty, why);
+        Ok(match ty {
+            LightningType::Boolean => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "t" | "1" | "yes" | "on" => Value::Bool(true),
+                "false" | "f" | "0" | "no" | "off" => Value::Bool(false),
+                _ => return Err(bad("expected true or false")),
+            },
+            LightningType::SmallInt | LightningType::Integer | LightningType::BigInt => {
+                let v: i64 = s.trim().parse().map_err(|_| bad("not an integer"))?;
+                let (lo, hi) = ty.int_range().unwrap_or((i64::MIN, i64::MAX));
+                if v < lo || v > hi {
+                    return Err(bad("out of range"));
+                }
+                Value::Int(v)
+            }
+            LightningType::Float => {
+                Value::Float(parse_f64(s).ok_or_else(|| bad("not a number"))? as f32)
+            }
+            LightningType::Double => {
+                Value::Double(parse_f64(s).ok_or_else(|| bad("not a number"))?)
+            }
+            LightningType::Decimal(_) => {
+                Value::Decimal(Decimal::parse(s).map_err(|_| bad("not a decimal number"))?)
+            }
+            LightningType::Text => Value::Text(s.to_string()),
+            LightningType::Json => {
+                serde_json::from_str::<serde::de::IgnoredAny>(s)
+                    .map_err(|e| bad(&format!("not JSON: {e}")))?;
+                Value::Json(s.to_string())
+            }
+            LightningType::Blob => {
+                let hex = s
+                    .strip_prefix("\\x")
+                    .ok_or_else(|| bad("expected \\x followed by hex"))?;
+                Value::Blob(decode_hex(hex).ok_or_else(|| bad("bad hex"))?)
+            }
+            LightningType::Date => Value::Date(parse_date(s)?),
+            LightningType::Time => Value::Time(parse_time(s)?),
+            LightningType::Timestamp => Value::Timestamp(parse_timestamp(s)?),
+            LightningType::TimestampTz => Value::TimestampTz(parse_timestamptz(s)?),
+            LightningType::Uuid => Value::Uuid(parse_uuid(s)?),
+        })
+    }
+
+    /// JSON form used by the stream: exact for every type (decimals, blobs and
+    /// special floats travel as strings).
+    pub fn to_json(&self) -> Json {
+        match self {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Double(f) if f.is_finite() => Json::from(*f),
+            Value::Float(f) if f.is_finite() => {
+                // Print the f32's shortest form so it parses back to the same f32.
+                serde_json::from_str(&format_f32(*f)).unwrap_or(Json::Null)
+            }
+            Value::Blob(b) => Json::String(base64::engine::general_purpose::STANDARD.encode(b)),
+            other => Json::String(other.to_text().unwrap_or_default()),
+        }
+    }
+
+    /// Inverse of `to_json` for a column of type `ty`.
+    pub fn from_json(ty: LightningType, j: &Json) -> Result<Value, ParseValueError> {
+        let text_of = |j: &Json| -> String {
+            match j {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            }
+        };
+        Ok(match (ty, j) {
+            (_, Json::Null) => Value::Null,
+            (LightningType::Boolean, Json::Bool(b)) => Value::Bool(*b),
+            (t, Json::Number(n)) if t.is_integer() => {
+                let v = n
+                    .as_i64()
+                    .ok_or_else(|| perr(&n.to_string(), t, "not an integer"))?;
+                Value::from_text(t, &v.to_string())?
+            }
+            (LightningType::Blob, Json::String(s)) => Value::Blob(
+                base64::engine::general_purpose::STANDARD
+                    .decode(s)
+                    .map_err(|e| perr(s, ty, format!("bad base64: {e}")))?,
+            ),
+            (LightningType::Text, Json::String(s)) => Value::Text(s.clone()),
+            (LightningType::Json, Json::String(s)) => Value::Json(s.clone()),
+            (t, other) => Value::from_text(t, &text_of(other))?,
+        })
+    }
+
+    /// Whether this value is of a kind a column of `ty` can hold as it is.
+    pub fn fits_type(&self, ty: LightningType) -> Result<(), String> {
+        match (self, ty) {
+            (Value::Null, _) => Ok(()),
+            (Value::Bool(_), LightningType::Boolean) => Ok(()),
+            (Value::Int(v), t) if t.is_integer() => {
+                let (lo, hi) = t.int_range().unwrap_or((i64::MIN, i64::MAX));
+                if *v < lo || *v > hi {
+                    Err(format!("{v} is out of range for {t}"))
+                } else {
+                    Ok(())
+                }
+            }
+            (Value::Float(_), LightningType::Float) => Ok(()),
+            (Value::Double(_), LightningType::Double) => Ok(()),
+            (Value::Decimal(d), LightningType::Decimal(limit)) => match limit {
+                Some((p, s)) if !d.fits(p, s) => Err(format!(
+                    "{d} does not fit DECIMAL({p},{s}) without rounding"
+                )),
+                _ => Ok(()),
+            },
+            (Value::Text(_), LightningType::Text) => Ok(()),
+            (Value::Blob(_), LightningType::Blob) => Ok(()),
+            (Value::Date(_), LightningType::Date) => Ok(()),
+            (Value::Time(_), LightningType::Time) => Ok(()),
+            (Value::Timestamp(_), LightningType::Timestamp) => Ok(()),
+            (Value::TimestampTz(_), LightningType::TimestampTz) => Ok(()),
+            (Value::Json(_), LightningType::Json) => Ok(()),
+            (Value::Uuid(_), LightningType::Uuid) => Ok(()),
+            (v, t) => Err(format!(
+                "a {} value cannot be stored in a {t} column",
+                v.kind()
+            )),
+        }
+    }
+
+    /// A short name of the value's kind, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "float",
+            Value::Double(_) => "double",
+            Value::Decimal(_) => "decimal",
+            Value::Text(_) => "text",
+            Value::Blob(_) => "blob",
+            Value::Date(_) => "date",
+            Value::Time(_) => "time",
+            Value::Timestamp(_) => "timestamp",
+            Value::TimestampTz(_) => "timestamptz",
+            Value::Json(_) => "json",
+            Value::Uuid(_) => "uuid",
+        }
+    }
+
+    /// Approximate heap size, for memory accounting of batches.
+    pub fn size_hint(&self) -> usize {
+        match self {
+            Value::Text(s) | Value::Json(s) => s.len() + 24,
+            Value::Blob(b) => b.len() + 24,
+            Value::Decimal(d) => d.as_str().len() + 24,
+            _ => 16,
+        }
+    }
+}
+
+pub fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Build a timestamp from calendar parts (used by sources).
+pub fn timestamp_from_parts(date_days: i32, h: u32, m: u32, s: u32, micros: u32) -> i64 {
+    date_days as i64 * MICROS_PER_DAY
+        + ((h as i64 * 60 + m as i64) * 60 + s as i64) * 1_000_000
+        + micros as i64
+}
+
+/// chrono conversions for sources that already hold chrono values.
+pub fn timestamp_from_naive(dt: &NaiveDateTime) -> i64 {
+    let days = dt.date().num_days_from_ce() - EPOCH_DAYS_FROM_CE;
+    timestamp_from_parts(
+        days,
+        dt.time().hour(),
+        dt.time().minute(),
+        dt.time().second(),
+        dt.time().nanosecond() / 1000,
+    )
+}
+
+pub fn time_from_naive(t: &NaiveTime) -> i64 {
+    ((t.hour() as i64 * 60 + t.minute() as i64) * 60 + t.second() as i64) * 1_000_000
+        + (t.nanosecond() / 1000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_canonical_and_exact() {
+        assert_eq!(Decimal::parse("001.50").unwrap().as_str(), "1.50");
+        assert_eq!(Decimal::parse("-0.0").unwrap().as_str(), "0.0");
+        assert_eq!(Decimal::parse("1e3").unwrap().as_str(), "1000");
+        assert_eq!(Decimal::parse("1.5e-3").unwrap().as_str(), "0.0015");
+        assert_eq!(Decimal::parse(".5").unwrap().as_str(), "0.5");
+        assert!(Decimal::parse("1.2.3").is_err());
+        let big = "123456789012345678901234567890.123456789012345678901234567890";
+        assert_eq!(Decimal::parse(big).unwrap().as_str(), big);
+        assert!(Decimal::parse("123.45").unwrap().fits(5, 2));
+        assert!(!Decimal::parse("123.456").unwrap().fits(5, 2));
+        assert!(!Decimal::parse("1234.5").unwrap().fits(5, 2));
+        assert!(Decimal::parse("1.500").unwrap().fits(5, 2));
+        assert_eq!(
+            Decimal::parse("1.5").unwrap().with_scale(3).as_str(),
+            "1.500"
+        );
+        assert_eq!(Decimal::parse("1.50").unwrap().normalized(), "1.5");
+    }
+
+    #[test]
+    fn text_forms_round_trip() {
+        let cases = [
+            (LightningType::Date, "2024-02-29"),
+            (LightningType::Date, "-0043-03-15"),
+            (LightningType::Date, "infinity"),
+            (LightningType::Date, "-infinity"),
+            (LightningType::Time, "838:59:59"),
+            (LightningType::Time, "-01:00:00.5"),
+            (LightningType::Timestamp, "1999-12-31 23:59:59.999999"),
+            (LightningType::Timestamp, "0000-01-01 00:00:00"),
+            (LightningType::TimestampTz, "2024-01-01 10:00:00+00:00"),
+            (LightningType::Double, "NaN"),
+            (LightningType::Double, "-Infinity"),
+            (LightningType::Double, "0.1"),
+            (LightningType::Float, "3.4028235e38"),
+            (LightningType::Blob, "\\x00ff10"),
+            (LightningType::Uuid, "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+        ];
+        for (ty, text) in cases {
+            let v = Value::from_text(ty, text).unwrap();
+            let back = v.to_text().unwrap();
+            let v2 = Value::from_text(ty, &back).unwrap();
+            assert_eq!(format!("{v:?}"), format!("{v2:?}"), "{ty} {text}");
+            assert_eq!(
+                Value::from_json(ty, &v.to_json())
+                    .map(|x| format!("{x:?}"))
+                    .unwrap(),
+                format!("{v:?}")
+            );
+        }
+        assert_eq!(
+            Value::from_text(LightningType::Time, "-01:00:00.5")
+                .unwrap()
+                .to_text()
+                .unwrap(),
+            "-01:00:00.500000"
+        );
+        assert_eq!(
+            Value::from_text(LightningType::TimestampTz, "2024-01-01 12:00:00+02:00").unwrap(),
+            Value::from_text(LightningType::TimestampTz, "2024-01-01T10:00:00Z").unwrap()
+        );
+        assert_eq!(
+            Value::from_text(LightningType::Date, "0044-03-15 BC")
+                .unwrap()
+                .to_text()
+                .unwrap(),
+            "-0043-03-15"
+        );
+    }
+
+    #[test]
+    fn values_are_checked_against_types() {
+        assert!(Value::Int(40000)
+            .fits_type(LightningType::SmallInt)
+            .is_err());
+        assert!(Value::Int(40000).fits_type(LightningType::Integer).is_ok());
+        assert!(Value::Text("x".into())
+            .fits_type(LightningType::BigInt)
+            .is_err());
+        assert!(Value::Null.fits_type(LightningType::Uuid).is_ok());
+    }
+}

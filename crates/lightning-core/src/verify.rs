@@ -1,0 +1,442 @@
+//! Verification: compare what a source holds with what the store holds, table by
+//! table — counts, schema, a sample of rows value by value, and checksums over key
+//! ranges that are narrowed down until the differing rows can be named. Only the
+//! rows of differing ranges are ever held in memory.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::checksum::{row_hash, RangeChecksums, TableChecksum};
+use crate::keycode::{encode_key, encode_rowid};
+use crate::pipeline::SourceError;
+use crate::report::{KeyDifference, TableVerification};
+use crate::schema::TableSchema;
+use crate::store::{Store, StoreError};
+use crate::value::{Row, Value};
+
+/// A source that can be read again table by table, through the same type mapping
+/// the migration used.
+pub trait VerifySource {
+    /// Visit every row of `table`, with its row id when the table has no primary key.
+    fn scan(
+        &self,
+        table: &TableSchema,
+        visit: &mut dyn FnMut(Option<u64>, Row) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError>;
+
+    /// Source rows of `table` skipped by the last `scan` because they cannot be
+    /// converted (a migration with `--on-error skip` set them aside).
+    fn unconvertible(&self, _table: &str) -> u64 {
+        0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("reading the source table `{table}`: {error}")]
+    Source { table: String, error: SourceError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const RANGES: usize = 64;
+/// Differing ranges are split again while they hold more rows than this.
+const FINE_ENOUGH: u64 = 2_000;
+const MAX_LISTED: usize = 100;
+const MAX_COLLECTED: usize = 200_000;
+
+type Range = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+fn in_range(key: &[u8], r: &Range) -> bool {
+    let lo_ok = match &r.0 {
+        Bound::Included(lo) => key >= lo.as_slice(),
+        Bound::Excluded(lo) => key > lo.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let hi_ok = match &r.1 {
+        Bound::Excluded(hi) => key < hi.as_slice(),
+        Bound::Included(hi) => key <= hi.as_slice(),
+        Bound::Unbounded => true,
+    };
+    lo_ok && hi_ok
+}
+
+fn sub_ranges(r: &Range, bounds: &[Vec<u8>]) -> Vec<Range> {
+    let mut out = Vec::with_capacity(bounds.len() + 1);
+    let mut lo = r.0.clone();
+    for b in bounds {
+        out.push((lo, Bound::Excluded(b.clone())));
+        lo = Bound::Included(b.clone());
+    }
+    out.push((lo, r.1.clone()));
+    out
+}
+
+/// Compare the schema the source converts to with the one stored.
+pub fn schema_differences(source: &TableSchema, target: &TableSchema) -> Vec<String> {
+    let mut d = Vec::new();
+    for c in &source.columns {
+        match target.column(&c.name) {
+            None => d.push(format!("column `{}` is missing in the target", c.name)),
+            Some(t) => {
+                if t.ty != c.ty {
+                    d.push(format!(
+                        "column `{}`: source maps to {}, target has {}",
+                        c.name, c.ty, t.ty
+                    ));
+                }
+                if t.nullable != c.nullable {
+                    d.push(format!("column `{}`: nullability differs", c.name));
+                }
+            }
+        }
+    }
+    for c in &target.columns {
+        if source.column(&c.name).is_none() {
+            d.push(format!("column `{}` exists only in the target", c.name));
+        }
+    }
+    if source.primary_key != target.primary_key {
+        d.push(format!(
+            "primary key differs: source ({}) target ({})",
+            source.primary_key.join(", "),
+            target.primary_key.join(", ")
+        ));
+    }
+    let names = |t: &TableSchema| {
+        t.indexes
+            .iter()
+            .map(|i| (i.name.clone(), i.columns.clone(), i.unique))
+            .collect::<Vec<_>>()
+    };
+    if names(source) != names(target) {
+        d.push("indexes differ".into());
+    }
+    d
+}
+
+fn describe_values(schema: &TableSchema, a: &Row, b: &Row) -> String {
+    let diffs: Vec<String> = schema
+        .columns
+        .iter()
+        .zip(a.iter().zip(b))
+        .filter(|(_, (x, y))| format!("{x:?}") != format!("{y:?}"))
+        .map(|(c, (x, y))| {
+            let t = |v: &Value| {
+                v.to_text()
+                    .map(|s| s.chars().take(40).collect::<String>())
+                    .unwrap_or_else(|| "NULL".into())
+            };
+            format!("{}: source {} / target {}", c.name, t(x), t(y))
+        })
+        .collect();
+    diffs.join("; ")
+}
+
+/// Verify one table. `schema` is the source table as the tool converts it.
+pub fn verify_table(
+    src: &dyn VerifySource,
+    schema: &TableSchema,
+    store: &Store,
+    sample: usize,
+) -> Result<TableVerification, VerifyError> {
+    let name = schema.name.clone();
+    let source_err = |error| VerifyError::Source {
+        table: name.clone(),
+        error,
+    };
+    let target = match store.table(&schema.name) {
+        Ok(t) => Some(t),
+        Err(StoreError::UnknownTable(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let key_positions = schema.key_positions();
+    let keyed = !key_positions.is_empty();
+    let key_of = |rowid: Option<u64>, row: &Row| -> Option<Vec<u8>> {
+        if keyed {
+            Some(encode_key(key_positions.iter().map(|&p| &row[p])))
+        } else {
+            rowid.map(encode_rowid)
+        }
+    };
+
+    let Some(target) = target else {
+        let mut sum = TableChecksum::default();
+        let mut buf = Vec::new();
+        src.scan(schema, &mut |_, row| {
+            sum.add(row_hash(&row, &mut buf));
+            Ok(())
+        })
+        .map_err(source_err)?;
+        return Ok(TableVerification {
+            table: name.clone(),
+            source_rows: sum.rows,
+            target_rows: 0,
+            schema_differences: vec!["table is missing in the target".into()],
+            sampled_rows: 0,
+            sample_mismatches: vec![],
+            source_checksum: sum,
+            target_checksum: TableChecksum::default(),
+            differing_keys: vec![],
+            differing_keys_truncated: false,
+            equal: false,
+        });
+    };
+    let schema_diffs = schema_differences(schema, &target);
+    let target_rows = store.count(&name)?;
+
+    // Pass 1: target ranges, then the source into the same ranges, sampling rows.
+    let target_rc = store.range_checksums(&name, RANGES)?;
+    let mut source_rc = RangeChecksums::with_bounds(target_rc.bounds.clone());
+    let mut source_sum = TableChecksum::default();
+    let stride = (target_rows / sample.max(1) as u64).max(1);
+    let mut sampled = 0u64;
+    let mut mismatches = Vec::new();
+    let mut unkeyed = false;
+    let mut buf = Vec::new();
+    let mut seen = 0u64;
+    src.scan(schema, &mut |rowid, row| {
+        let h = row_hash(&row, &mut buf);
+        source_sum.add(h);
+        match key_of(rowid, &row) {
+            Some(k) => {
+                source_rc.add(&k, h);
+                if sample > 0 && seen % stride == 0 && (sampled as usize) < sample {
+                    sampled += 1;
+                    let key_vals: Vec<Value> = if keyed {
+                        key_positions.iter().map(|&p| row[p].clone()).collect()
+                    } else {
+                        vec![Value::Int(rowid.unwrap_or(0) as i64)]
+                    };
+                    match store
+                        .get(&name, &key_vals)
+                        .map_err(|e| Box::new(e) as SourceError)?
+                    {
+                        None => mismatches
+                            .push(format!("{}: missing in target", schema.describe_key(&row))),
+                        Some(t)
+                            if format!("{t:?}") != format!("{row:?}")
+                                && row_hash(&t, &mut Vec::new()) != h =>
+                        {
+                            mismatches.push(format!(
+                                "{}: {}",
+                                schema.describe_key(&row),
+                                describe_values(schema, &row, &t)
+                            ))
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            None => unkeyed = true,
+        }
+        seen += 1;
+        Ok(())
+    })
+    .map_err(source_err)?;
+    let skipped = src.unconvertible(&name);
+    if skipped > 0 {
+        mismatches.push(format!("{skipped} source rows cannot be converted and are not in the target (see the reject file)"));
+    }
+    let mut target_sum = TableChecksum::default();
+    for r in &target_rc.ranges {
+        target_sum.merge(r);
+    }
+
+    let mut differing = Vec::new();
+    let mut truncated = false;
+    if source_sum != target_sum && !unkeyed {
+        let (keys, more) =
+            locate(src, schema, store, &key_of, target_rc, source_rc).map_err(|e| match e {
+                LocateError::Source(error) => VerifyError::Source {
+                    table: name.clone(),
+                    error,
+                },
+                LocateError::Store(e) => VerifyError::Store(e),
+            })?;
+        differing = keys;
+        truncated = more;
+    }
+    let equal = schema_diffs.is_empty()
+        && mismatches.is_empty()
+        && source_sum == target_sum
+        && source_sum.rows == target_rows;
+    Ok(TableVerification {
+        table: name,
+        source_rows: source_sum.rows,
+        target_rows,
+        schema_differences: schema_diffs,
+        sampled_rows: sampled,
+        sample_mismatches: mismatches,
+        source_checksum: source_sum,
+        target_checksum: target_sum,
+        differing_keys: differing,
+        differing_keys_truncated: truncated,
+        equal,
+    })
+}
+
+enum LocateError {
+    Source(SourceError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for LocateError {
+    fn from(e: StoreError) -> Self {
+        LocateError::Store(e)
+    }
+}
+
+/// Narrow differing ranges down, then name the keys that differ.
+fn locate(
+    src: &dyn VerifySource,
+    schema: &TableSchema,
+    store: &Store,
+    key_of: &dyn Fn(Option<u64>, &Row) -> Option<Vec<u8>>,
+    target_rc: RangeChecksums,
+    source_rc: RangeChecksums,
+) -> Result<(Vec<KeyDifference>, bool), LocateError> {
+    let name = &schema.name;
+    let top: Range = (Bound::Unbounded, Bound::Unbounded);
+    let ranges = sub_ranges(&top, &target_rc.bounds);
+    let mut suspects: Vec<(Range, u64)> = ranges
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| target_rc.ranges[*i] != source_rc.ranges[*i])
+        .map(|(i, r)| (r, target_rc.ranges[i].rows))
+        .collect();
+
+    for _round in 0..4 {
+        if suspects.iter().all(|(_, n)| *n <= FINE_ENOUGH) {
+            break;
+        }
+        // Split the big suspects by the target's keys; checksum both sides per piece.
+        let mut pieces: Vec<(Range, TableChecksum, TableChecksum)> = Vec::new();
+        for (r, n) in suspects.drain(..) {
+            if n <= FINE_ENOUGH {
+                pieces.push((
+                    r,
+                    TableChecksum::default(),
+                    TableChecksum {
+                        rows: u64::MAX,
+                        sum: 0,
+                    },
+                ));
+                continue;
+            }
+            let per = (n / RANGES as u64).max(1);
+            let mut bounds = Vec::new();
+            for (i, item) in store
+                .scan_range(name, r.0.clone(), r.1.clone())?
+                .enumerate()
+            {
+                let (k, _) = item?;
+                if i > 0 && i as u64 % per == 0 && bounds.len() + 1 < RANGES {
+                    bounds.push(k);
+                }
+            }
+            let rc = store.checksums_for_bounds(name, bounds.clone(), r.0.clone(), r.1.clone())?;
+            for (sub, t) in sub_ranges(&r, &bounds).into_iter().zip(rc.ranges) {
+                pieces.push((sub, t, TableChecksum::default()));
+            }
+        }
+        let mut buf = Vec::new();
+        src.scan(schema, &mut |rowid, row| {
+            if let Some(k) = key_of(rowid, &row) {
+                let i = pieces.partition_point(|(r, _, _)| match &r.1 {
+                    Bound::Excluded(hi) => hi.as_slice() <= k.as_slice(),
+                    _ => false,
+                });
+                if let Some(p) = pieces.get_mut(i) {
+                    if in_range(&k, &p.0) && p.2.rows != u64::MAX {
+                        p.2.add(row_hash(&row, &mut buf));
+                    }
+                }
+            }
+            Ok(())
+        })
+        .map_err(LocateError::Source)?;
+        suspects = pieces
+            .into_iter()
+            .filter(|(_, t, s)| t != s)
+            .map(|(r, t, s)| {
+                let n = if s.rows == u64::MAX {
+                    FINE_ENOUGH
+                } else {
+                    t.rows
+                };
+                (r, n)
+            })
+            .collect();
+    }
+
+    // Collect the source rows of the suspect ranges, then walk the target's.
+    let mut source_rows: BTreeMap<Vec<u8>, (u128, String)> = BTreeMap::new();
+    let mut buf = Vec::new();
+    let mut overflow = false;
+    src.scan(schema, &mut |rowid, row| {
+        if let Some(k) = key_of(rowid, &row) {
+            if suspects.iter().any(|(r, _)| in_range(&k, r)) {
+                if source_rows.len() >= MAX_COLLECTED {
+                    overflow = true;
+                } else {
+                    let desc = describe(schema, rowid, &row);
+                    source_rows.insert(k, (row_hash(&row, &mut buf), desc));
+                }
+            }
+        }
+        Ok(())
+    })
+    .map_err(LocateError::Source)?;
+    let mut out = Vec::new();
+    let mut more = overflow;
+    for (r, _) in &suspects {
+        for item in store.scan_range(name, r.0.clone(), r.1.clone())? {
+            let (k, row) = item?;
+            let h = row_hash(&row, &mut buf);
+            let rowid = (!keyed(schema))
+                .then(|| u64::from_be_bytes(k.as_slice().try_into().unwrap_or([0; 8])));
+            let diff = match source_rows.remove(&k) {
+                None => Some(KeyDifference {
+                    key: describe(schema, rowid, &row),
+                    kind: "extra_in_target",
+                }),
+                Some((sh, desc)) if sh != h => Some(KeyDifference {
+                    key: desc,
+                    kind: "values_differ",
+                }),
+                Some(_) => None,
+            };
+            if let Some(d) = diff {
+                if out.len() < MAX_LISTED {
+                    out.push(d);
+                } else {
+                    more = true;
+                }
+            }
+        }
+    }
+    for (_, (_, desc)) in source_rows {
+        if out.len() < MAX_LISTED {
+            out.push(KeyDifference {
+                key: desc,
+                kind: "missing_in_target",
+            });
+        } else {
+            more = true;
+        }
+    }
+    Ok((out, more))
+}
+
+fn keyed(schema: &TableSchema) -> bool {
+    !schema.primary_key.is_empty()
+}
+
+fn describe(schema: &TableSchema, rowid: Option<u64>, row: &Row) -> String {
+    if keyed(schema) {
+        schema.describe_key(row)
+    } else {
+        format!("rowid={}", rowid.unwrap_or(0))
+    }
+}

@@ -1,0 +1,597 @@
+//! Reading a SQLite database's schema and converting it to Lightning table schemas,
+//! with a conversion report of every decision.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use lightning_core::cast::CastRules;
+use lightning_core::cast::Resolved;
+use lightning_core::report::{
+    ColumnDecision, ConversionReport, Finding, Severity, TableConversion,
+};
+use lightning_core::schema::{
+    CheckConstraint, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableSchema,
+    UniqueConstraint,
+};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::mapping::{map_column, StorageClasses};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{path}: no such file")]
+    Missing { path: String },
+    #[error("{path} is not a SQLite database ({detail})")]
+    NotSqlite { path: String, detail: String },
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("no table `{0}` in the source (the source has: {1})")]
+    UnknownTable(String, String),
+}
+
+/// Open a SQLite file read-only, with a clear error for anything that is not one.
+pub fn open(path: &Path) -> Result<Connection, CatalogError> {
+    let shown = path.display().to_string();
+    if !path.is_file() {
+        return Err(CatalogError::Missing { path: shown });
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| CatalogError::NotSqlite {
+        path: shown.clone(),
+        detail: e.to_string(),
+    })?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| CatalogError::NotSqlite {
+        path: shown,
+        detail: e.to_string(),
+    })?;
+    Ok(conn)
+}
+
+/// One source table as SQLite describes it, with what the conversion decided.
+#[derive(Debug, Clone)]
+pub struct SourceTable {
+    pub schema: TableSchema,
+    /// The cast decision per column, in column order.
+    pub columns: Vec<Resolved>,
+    /// Rows are read by rowid (false for WITHOUT ROWID tables).
+    pub has_rowid: bool,
+    /// The table has no primary key of its own: rows are keyed by SQLite's rowid.
+    pub keyed_by_rowid: bool,
+}
+
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+struct RawColumn {
+    name: String,
+    declared: String,
+    notnull: bool,
+    default: Option<String>,
+    pk: i64,
+    hidden: i64,
+}
+
+/// Names of the user tables, in the order SQLite lists them.
+pub fn table_names(conn: &Connection) -> Result<Vec<String>, CatalogError> {
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid")?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(names)
+}
+
+/// Count the storage classes of every column in one scan of the table.
+pub fn storage_classes(
+    conn: &Connection,
+    table: &str,
+    columns: &[String],
+) -> Result<Vec<StorageClasses>, CatalogError> {
+    if columns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let q = quote(c);
+            format!("sum(typeof({q})='integer'), sum(typeof({q})='real'), sum(typeof({q})='text'), sum(typeof({q})='blob')")
+        })
+        .collect();
+    let sql = format!("SELECT {} FROM {}", parts.join(", "), quote(table));
+    let row = conn.query_row(&sql, [], |r| {
+        let mut out = Vec::new();
+        for i in 0..columns.len() {
+            let g = |k: usize| {
+                r.get::<_, Option<i64>>(i * 4 + k)
+                    .map(|v| v.unwrap_or(0) as u64)
+            };
+            out.push(StorageClasses {
+                integer: g(0)?,
+                real: g(1)?,
+                text: g(2)?,
+                blob: g(3)?,
+            });
+        }
+        Ok(out)
+    })?;
+    Ok(row)
+}
+
+/// Read and convert every selected table. `profile` scans the data to find values
+/// that disagree with their declared types (assessment and schema conversion);
+/// without it only columns declared with no type are scanned.
+pub fn convert(
+    conn: &Connection,
+    rules: &CastRules,
+    select: &dyn Fn(&str) -> bool,
+    profile: bool,
+    report: &mut ConversionReport,
+) -> Result<Vec<SourceTable>, CatalogError> {
+    let mut out = Vec::new();
+    let all = table_names(conn)?;
+    let sequences: HashMap<String, i64> = if all.is_empty() {
+        HashMap::new()
+    } else {
+        let has_seq: bool = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? > 0;
+        if has_seq {
+            let mut s = conn.prepare("SELECT name, seq FROM sqlite_sequence")?;
+            let m = s
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<Result<HashMap<_, _>, _>>()?;
+            m
+        } else {
+            HashMap::new()
+        }
+    };
+    for name in all.iter().filter(|n| select(n)) {
+        out.push(convert_table(
+            conn, rules, name, profile, &sequences, report,
+        )?);
+    }
+    manual_objects(conn, select, report)?;
+    Ok(out)
+}
+
+fn convert_table(
+    conn: &Connection,
+    rules: &CastRules,
+    name: &str,
+    profile: bool,
+    sequences: &HashMap<String, i64>,
+    report: &mut ConversionReport,
+) -> Result<SourceTable, CatalogError> {
+    let sql: String = conn.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get(0),
+    )?;
+    let without_rowid: bool = conn.query_row(
+        "SELECT wr FROM pragma_table_list WHERE name = ?1 AND schema = 'main'",
+        [name],
+        |r| r.get::<_, i64>(0),
+    )? != 0;
+    let mut stmt = conn.prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")?;
+    let raw: Vec<RawColumn> = stmt
+        .query_map([name], |r| {
+            Ok(RawColumn {
+                name: r.get(0)?,
+                declared: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                notnull: r.get::<_, i64>(2)? != 0,
+                default: r.get(3)?,
+                pk: r.get(4)?,
+                hidden: r.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let needs_profile: Vec<String> = raw
+        .iter()
+        .filter(|c| profile || c.declared.trim().is_empty())
+        .map(|c| c.name.clone())
+        .collect();
+    let classes_list = storage_classes(conn, name, &needs_profile)?;
+    let classes: HashMap<&str, &StorageClasses> = needs_profile
+        .iter()
+        .map(String::as_str)
+        .zip(classes_list.iter())
+        .collect();
+
+    let mut t = TableSchema::new(name);
+    let mut decisions = Vec::new();
+    let mut resolved = Vec::new();
+    let mut pk: Vec<(i64, String)> = raw
+        .iter()
+        .filter(|c| c.pk > 0)
+        .map(|c| (c.pk, c.name.clone()))
+        .collect();
+    pk.sort();
+    let rowid_alias = !without_rowid
+        && pk.len() == 1
+        && raw
+            .iter()
+            .any(|c| c.pk == 1 && c.declared.eq_ignore_ascii_case("INTEGER"));
+    let autoincrement = sql.to_ascii_uppercase().contains("AUTOINCREMENT");
+    for c in &raw {
+        let m = map_column(
+            rules,
+            name,
+            &c.name,
+            &c.declared,
+            classes.get(c.name.as_str()).copied(),
+        );
+        let obj = format!("{name}.{}", c.name);
+        if let Some(n) = &m.note {
+            report
+                .findings
+                .push(Finding::new(Severity::Warning, &obj, n));
+        }
+        if let Some(cl) = classes.get(c.name.as_str()) {
+            for (class, n) in cl.disagreements(m.resolved.target) {
+                report.findings.push(Finding::new(
+                    Severity::Warning,
+                    &obj,
+                    format!(
+                        "{n} values are stored as {class} but the column maps to {}; migrate refuses them unless a rule carries them (for example --cast 'column:{name}.{} => TEXT')",
+                        m.resolved.target, c.name
+                    ),
+                ));
+            }
+        }
+        if c.hidden == 2 || c.hidden == 3 {
+            report.findings.push(
+                Finding::new(
+                    Severity::Manual,
+                    &obj,
+                    "generated column: its values are copied, its expression is not carried",
+                )
+                .with_definition(sql.clone()),
+            );
+        }
+        let mut col = ColumnSchema::new(&c.name, m.resolved.target);
+        col.nullable = !c.notnull && !(rowid_alias && c.pk == 1) && !(without_rowid && c.pk > 0);
+        col.default = c.default.clone();
+        col.source_type = Some(if c.declared.is_empty() {
+            "(none)".to_string()
+        } else {
+            c.declared.clone()
+        });
+        if rowid_alias && c.pk == 1 {
+            col.autoincrement = autoincrement;
+            let msg = match (autoincrement, sequences.get(name)) {
+                (true, Some(seq)) => format!(
+                    "INTEGER PRIMARY KEY AUTOINCREMENT (rowid alias); the sequence stands at {seq}"
+                ),
+                (true, None) => "INTEGER PRIMARY KEY AUTOINCREMENT (rowid alias)".into(),
+                _ => "INTEGER PRIMARY KEY: an alias of SQLite's rowid, carried as the primary key"
+                    .into(),
+            };
+            report
+                .findings
+                .push(Finding::new(Severity::Info, &obj, msg));
+        }
+        decisions.push(ColumnDecision {
+            column: c.name.clone(),
+            source_type: c.declared.clone(),
+            lightning_type: m.resolved.target.to_string(),
+            rule: m.resolved.rule.clone(),
+            reason: m.resolved.reason.clone(),
+            transform: m.resolved.transform.map(|x| x.name().to_string()),
+        });
+        resolved.push(m.resolved);
+        t.columns.push(col);
+    }
+    t.primary_key = pk.into_iter().map(|(_, n)| n).collect();
+    if t.primary_key.is_empty() {
+        report.findings.push(Finding::new(
+            Severity::Info,
+            name,
+            "no primary key: rows are keyed by SQLite's rowid",
+        ));
+    }
+    if without_rowid {
+        report.findings.push(Finding::new(
+            Severity::Info,
+            name,
+            "WITHOUT ROWID table: keyed by its primary key",
+        ));
+    }
+    let upper = sql.to_ascii_uppercase();
+    for coll in ["NOCASE", "RTRIM"] {
+        if upper.contains(&format!("COLLATE {coll}")) {
+            report.findings.push(Finding::new(Severity::Loss, name, format!("COLLATE {coll}: Lightning compares text byte by byte, so ordering and uniqueness may differ")));
+        }
+    }
+    t.checks = check_constraints(&sql)
+        .into_iter()
+        .map(|(n, e)| CheckConstraint {
+            name: n,
+            expression: e,
+        })
+        .collect();
+    indexes(conn, name, &mut t, report)?;
+    foreign_keys(conn, name, &mut t)?;
+    report.tables.push(TableConversion {
+        table: name.to_string(),
+        columns: decisions,
+    });
+    Ok(SourceTable {
+        columns: resolved,
+        has_rowid: !without_rowid,
+        keyed_by_rowid: t.primary_key.is_empty(),
+        schema: t,
+    })
+}
+
+fn indexes(
+    conn: &Connection,
+    table: &str,
+    t: &mut TableSchema,
+    report: &mut ConversionReport,
+) -> Result<(), CatalogError> {
+    let mut list = conn.prepare(
+        "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1) ORDER BY seq DESC",
+    )?;
+    let items: Vec<(String, bool, String, bool)> = list
+        .query_map([table], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, i64>(1)? != 0,
+                r.get(2)?,
+                r.get::<_, i64>(3)? != 0,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (ix, unique, origin, partial) in items {
+        let mut cols_stmt =
+            conn.prepare("SELECT cid, name FROM pragma_index_info(?1) ORDER BY seqno")?;
+        let cols: Vec<(i64, Option<String>)> = cols_stmt
+            .query_map([&ix], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let sql: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [&ix],
+                |r| r.get(0),
+            )
+            .unwrap_or(None);
+        let obj = format!("index {ix}");
+        if origin == "pk" {
+            continue; // the primary key itself
+        }
+        if cols.iter().any(|(cid, _)| *cid < 0) {
+            report.findings.push(
+                Finding::new(
+                    Severity::Manual,
+                    &obj,
+                    "expression index: Lightning indexes columns only; recreate it by hand",
+                )
+                .with_definition(sql.unwrap_or_default()),
+            );
+            continue;
+        }
+        if partial {
+            report.findings.push(
+                Finding::new(
+                    Severity::Manual,
+                    &obj,
+                    "partial index: Lightning has no partial indexes; it is not carried",
+                )
+                .with_definition(sql.unwrap_or_default()),
+            );
+            continue;
+        }
+        let columns: Vec<String> = cols.into_iter().filter_map(|(_, n)| n).collect();
+        if origin == "u" {
+            t.uniques.push(UniqueConstraint {
+                name: None,
+                columns,
+            });
+        } else {
+            t.indexes.push(IndexSchema {
+                name: ix,
+                columns,
+                unique,
+                kind: IndexKind::BTree,
+            });
+        }
+    }
+    t.uniques.reverse();
+    t.indexes.reverse();
+    Ok(())
+}
+
+fn foreign_keys(conn: &Connection, table: &str, t: &mut TableSchema) -> Result<(), CatalogError> {
+    let mut stmt = conn.prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq")?;
+    let rows: Vec<(i64, String, String, Option<String>, String, String)> = stmt
+        .query_map([table], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let action = |a: &str| (a != "NO ACTION").then(|| a.to_string());
+    let mut current: Option<(i64, ForeignKey)> = None;
+    for (id, ref_table, from, to, on_update, on_delete) in rows {
+        if current.as_ref().is_none_or(|(cid, _)| *cid != id) {
+            if let Some((_, fk)) = current.take() {
+                t.foreign_keys.push(fk);
+            }
+            current = Some((
+                id,
+                ForeignKey {
+                    name: None,
+                    columns: vec![],
+                    ref_table,
+                    ref_columns: vec![],
+                    on_delete: action(&on_delete),
+                    on_update: action(&on_update),
+                },
+            ));
+        }
+        if let Some((_, fk)) = current.as_mut() {
+            fk.columns.push(from);
+            if let Some(to) = to {
+                fk.ref_columns.push(to);
+            }
+        }
+    }
+    if let Some((_, fk)) = current {
+        t.foreign_keys.push(fk);
+    }
+    for fk in &mut t.foreign_keys {
+        if fk.ref_columns.is_empty() {
+            // REFERENCES parent with no column list means the parent's primary key.
+            let mut s =
+                conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?;
+            fk.ref_columns = s
+                .query_map([&fk.ref_table], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+        }
+    }
+    Ok(())
+}
+
+/// CHECK constraints from a CREATE TABLE statement: (constraint name, expression).
+pub fn check_constraints(sql: &str) -> Vec<(Option<String>, String)> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut last_constraint_name: Option<(usize, String)> = None;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'[' => {
+                while i < b.len() && b[i] != b']' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                let word = &sql[start..i];
+                if word.eq_ignore_ascii_case("CONSTRAINT") {
+                    let rest = sql[i..].trim_start();
+                    let name: String = if let Some(stripped) = rest.strip_prefix('"') {
+                        stripped.split('"').next().unwrap_or("").to_string()
+                    } else {
+                        rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                            .next()
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    last_constraint_name = Some((i, name));
+                } else if word.eq_ignore_ascii_case("CHECK") {
+                    let rest_start = i + (sql[i..].len() - sql[i..].trim_start().len());
+                    if b.get(rest_start) == Some(&b'(') {
+                        let mut depth = 0;
+                        let mut j = rest_start;
+                        while j < b.len() {
+                            match b[j] {
+                                b'(' => depth += 1,
+                                b')' => {
+                                    depth -= 1;
+                                    if depth == 0 {
+                                        break;
+                                    }
+                                }
+                                b'\'' => {
+                                    j += 1;
+                                    while j < b.len() && b[j] != b'\'' {
+                                        j += 1;
+                                    }
+                                }
+                                _ => {}
+                            }
+                            j += 1;
+                        }
+                        let expr = sql[rest_start + 1..j.min(b.len())].trim().to_string();
+                        let name = last_constraint_name
+                            .take()
+                            .filter(|(pos, _)| {
+                                sql[*pos..start].trim().split_whitespace().count() <= 1
+                            })
+                            .map(|(_, n)| n);
+                        out.push((name, expr));
+                        i = j + 1;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// Views and triggers: listed as manual work with their definitions.
+fn manual_objects(
+    conn: &Connection,
+    select: &dyn Fn(&str) -> bool,
+    report: &mut ConversionReport,
+) -> Result<(), CatalogError> {
+    let mut stmt = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY type, name")?;
+    let rows: Vec<(String, String, String, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    for (kind, name, table, sql) in rows {
+        if kind == "trigger" && !select(&table) {
+            continue;
+        }
+        let msg = if kind == "view" {
+            "views are not carried: recreate it as a query in the application or by hand"
+                .to_string()
+        } else {
+            format!(
+                "triggers are not carried (on table {table}): move its logic to the application"
+            )
+        };
+        report.findings.push(
+            Finding::new(Severity::Manual, format!("{kind} {name}"), msg)
+                .with_definition(sql.unwrap_or_default()),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_check_constraints() {
+        let sql = "CREATE TABLE t (a INT CHECK (a > 0), b TEXT, note TEXT DEFAULT 'check (x)', CONSTRAINT b_len CHECK (length(b) < 10 AND b <> ')'))";
+        let c = check_constraints(sql);
+        assert_eq!(
+            c,
+            vec![
+                (None, "a > 0".to_string()),
+                (
+                    Some("b_len".to_string()),
+                    "length(b) < 10 AND b <> ')'".to_string()
+                )
+            ]
+        );
+    }
+}

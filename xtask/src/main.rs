@@ -1,0 +1,57 @@
+//! Project automation for the Lightning migration toolkit.
+//!
+//! Run through the cargo alias: `cargo xtask <task>`.
+//!
+//! - `test`: starts the local services the tests use when they are down, then runs
+//!   `cargo fmt --check`, `cargo clippy` and the whole test suite.
+//! - `bench`: measures `sqlite2lightning` against `sqlite3 .dump` on a generated
+//!   database.
+//! - `fixtures`: regenerates the bundled sample database `examples/shop.sqlite`.
+
+mod bench;
+mod fixtures;
+mod services;
+mod synth;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Project automation for the Lightning migration toolkit"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Start the local services the tests use, then run fmt, clippy and the whole test suite
+    Test(test::TestArgs),
+    /// Measure sqlite2lightning (migrate, verify) against `sqlite3 .dump` on generated data
+    Bench(bench::BenchArgs),
+    /// Regenerate the bundled sample database examples/shop.sqlite
+    Fixtures,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Test(args) => test::run(&args),
+        Task::Bench(args) => bench::run(&args),
+        Task::Fixtures => fixtures::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

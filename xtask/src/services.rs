@@ -1,0 +1,362 @@
+//! The local services the tests use: check that they answer, start them when they don't.
+//!
+//! A service that cannot be started is a warning, not an error: only the tests that need
+//! it will fail, and the message says which service it was.
+
+use std::fs::{self, File};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::util::{self, program_exists, warn};
+
+/// How long a service gets to open its port after its start command.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+
+struct Service {
+    name: &'static str,
+    /// A short name for log files.
+    slug: &'static str,
+    port: u16,
+    /// The program the start command needs.
+    program: &'static str,
+    start: fn() -> Result<Command>,
+}
+
+const SERVICES: &[Service] = &[
+    Service {
+        name: "PostgreSQL",
+        slug: "postgresql",
+        port: 5432,
+        program: "pg_ctlcluster",
+        start: start_postgresql,
+    },
+    Service {
+        name: "MariaDB",
+        slug: "mariadb",
+        port: 3306,
+        program: "/usr/sbin/mariadbd",
+        start: start_mariadb,
+    },
+    Service {
+        name: "Redis",
+        slug: "redis",
+        port: 6379,
+        program: "redis-server",
+        start: start_redis,
+    },
+];
+
+/// Makes sure every service answers on its port, starting the ones that don't.
+/// Returns the names of the services that are still down.
+pub fn prepare() -> Vec<&'static str> {
+    let mut down = Vec::new();
+    for service in SERVICES {
+        if !ensure(service) {
+            down.push(service.name);
+        }
+    }
+    down
+}
+
+fn is_up(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).is_ok()
+}
+
+fn ensure(service: &Service) -> bool {
+    let Service {
+        name, slug, port, ..
+    } = *service;
+    if is_up(port) {
+        eprintln!("{name} is up on 127.0.0.1:{port}");
+        return true;
+    }
+    if !program_exists(service.program) {
+        warn(&format!(
+            "{name} is not running on 127.0.0.1:{port} and `{}` is not installed: \
+             tests that need {name} will not be able to reach it",
+            service.program
+        ));
+        return false;
+    }
+    eprintln!("{name} is down on 127.0.0.1:{port}: starting it");
+    let log = util::target_dir()
+        .join("xtask")
+        .join(format!("{slug}-start.log"));
+    match start(service, &log) {
+        Ok(elapsed) => {
+            eprintln!(
+                "{name} is up on 127.0.0.1:{port} (started in {:.1} s)",
+                elapsed.as_secs_f64()
+            );
+            true
+        }
+        Err(err) => {
+            let output = util::tail(&log, 20);
+            warn(&format!(
+                "{name} could not be started on 127.0.0.1:{port}: {err:#}; \
+                 tests that need {name} will not be able to reach it{}",
+                if output.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n--- output of the start command ---\n{output}\n---")
+                }
+            ));
+            false
+        }
+    }
+}
+
+/// Runs the start command (its output goes to `log`), then waits for the port.
+fn start(service: &Service, log: &Path) -> Result<Duration> {
+    let cmd = (service.start)()?;
+    start_and_wait(cmd, service.port, log, START_TIMEOUT)
+}
+
+fn start_and_wait(mut cmd: Command, port: u16, log: &Path, timeout: Duration) -> Result<Duration> {
+    let began = Instant::now();
+    let deadline = began + timeout;
+    if let Some(dir) = log.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    }
+    let out = File::create(log).with_context(|| format!("could not create {}", log.display()))?;
+    // Output goes to a file, never to a pipe: a daemon that keeps the start command's
+    // descriptors open must not hold our own output open.
+    cmd.stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    let shown = util::describe(&cmd);
+    eprintln!("$ {shown}");
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("could not run `{shown}`"))?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            if !status.success() {
+                bail!("`{shown}` failed ({status})");
+            }
+            break;
+        }
+        if Instant::now() >= deadline {
+            // Ours to stop: the start command itself hung.
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("`{shown}` did not finish within {} s", timeout.as_secs());
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    loop {
+        if is_up(port) {
+            return Ok(began.elapsed());
+        }
+        if Instant::now() >= deadline {
+            bail!("port {port} did not open within {} s", timeout.as_secs());
+        }
+        thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn start_postgresql() -> Result<Command> {
+    let version = postgresql_version()?;
+    let mut cmd = Command::new("pg_ctlcluster");
+    cmd.args(["--skip-systemctl-redirect", &version, "main", "start"]);
+    Ok(cmd)
+}
+
+/// The installed cluster version: the (highest) directory under /etc/postgresql.
+fn postgresql_version() -> Result<String> {
+    let dir = Path::new("/etc/postgresql");
+    let mut versions: Vec<String> = fs::read_dir(dir)
+        .with_context(|| format!("no PostgreSQL cluster configuration in {}", dir.display()))?
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    versions.sort_by_key(|v| {
+        v.split('.')
+            .map(|part| part.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    });
+    versions
+        .pop()
+        .with_context(|| format!("no PostgreSQL cluster in {}", dir.display()))
+}
+
+fn start_mariadb() -> Result<Command> {
+    // The server needs its runtime directory (socket, pid file); /run may be fresh.
+    let run_dir = Path::new("/run/mysqld");
+    if !run_dir.exists() && program_exists("install") {
+        let _ = Command::new("install")
+            .args(["-d", "-m", "0755", "-o", "mysql", "-g", "root"])
+            .arg(run_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let mut cmd = Command::new("start-stop-daemon");
+    cmd.args([
+        "--start",
+        "--oknodo",
+        "--background",
+        "--exec",
+        "/usr/sbin/mariadbd",
+    ]);
+    Ok(cmd)
+}
+
+fn start_redis() -> Result<Command> {
+    for dir in ["/var/lib/redis", "/var/log/redis"] {
+        let _ = fs::create_dir_all(dir);
+    }
+    let mut cmd = Command::new("redis-server");
+    cmd.args([
+        "--daemonize",
+        "yes",
+        "--bind",
+        "127.0.0.1",
+        "-::1",
+        "--port",
+        "6379",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        "/var/lib/redis",
+        "--logfile",
+        "/var/log/redis/ci.log",
+    ]);
+    Ok(cmd)
+}
+
+/// Makes sure the `sqlite3` command-line shell is installed (the benchmark's reference),
+/// installing it with apt-get when it is missing. Returns whether it is available.
+pub fn ensure_sqlite3() -> bool {
+    if let Some(version) = sqlite3_version() {
+        eprintln!("sqlite3 {version}");
+        return true;
+    }
+    if !program_exists("apt-get") {
+        warn("the sqlite3 command-line shell is not installed and apt-get is not available");
+        return false;
+    }
+    eprintln!("sqlite3 is not installed: installing it with apt-get");
+    let log = util::target_dir().join("xtask").join("apt-sqlite3.log");
+    let installed = apt_install(&log, "sqlite3").is_ok() || {
+        // A machine whose package lists are stale or empty needs an update first.
+        apt(&log, &["update"]).is_ok() && apt_install(&log, "sqlite3").is_ok()
+    };
+    match sqlite3_version() {
+        Some(version) if installed => {
+            eprintln!("sqlite3 {version}");
+            true
+        }
+        _ => {
+            warn(&format!(
+                "the sqlite3 command-line shell could not be installed (the benchmark needs it)\n{}",
+                util::tail(&log, 10)
+            ));
+            false
+        }
+    }
+}
+
+fn sqlite3_version() -> Option<String> {
+    let output = Command::new("sqlite3")
+        .arg("-version")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    Some(text.split_whitespace().next().unwrap_or("").to_owned())
+}
+
+fn apt_install(log: &Path, package: &str) -> Result<()> {
+    apt(log, &["install", "-y", "--no-install-recommends", package])
+}
+
+fn apt(log: &Path, args: &[&str]) -> Result<()> {
+    if let Some(dir) = log.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let out = File::options().create(true).append(true).open(log)?;
+    let mut cmd = Command::new("apt-get");
+    cmd.args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    let shown = util::describe(&cmd);
+    eprintln!("$ {shown}");
+    let status = cmd.status()?;
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn free_port() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    fn log_path(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("xtask-{name}-{}.log", std::process::id()))
+    }
+
+    fn shell(script: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        cmd
+    }
+
+    #[test]
+    fn a_failing_start_command_is_reported_with_its_output() {
+        let log = log_path("failing-start");
+        let err = start_and_wait(
+            shell("echo cannot start >&2; exit 1"),
+            free_port(),
+            &log,
+            Duration::from_secs(5),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("failed"), "{err:#}");
+        assert_eq!(util::tail(&log, 5), "cannot start");
+        let _ = fs::remove_file(&log);
+    }
+
+    #[test]
+    fn a_port_that_never_opens_times_out() {
+        let log = log_path("silent-start");
+        let err =
+            start_and_wait(shell("true"), free_port(), &log, Duration::from_secs(1)).unwrap_err();
+        assert!(format!("{err:#}").contains("did not open"), "{err:#}");
+        let _ = fs::remove_file(&log);
+    }
+
+    #[test]
+    fn a_port_that_opens_counts_as_started() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = log_path("ok-start");
+        start_and_wait(shell("true"), port, &log, Duration::from_secs(5)).unwrap();
+        assert!(is_up(port));
+        let _ = fs::remove_file(&log);
+    }
+}

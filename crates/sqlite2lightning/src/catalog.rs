@@ -246,6 +246,20 @@ fn convert_table(
                 ));
             }
         }
+        if let (Some(cl), lightning_core::LightningType::Decimal(_)) =
+            (classes.get(c.name.as_str()), m.resolved.target)
+        {
+            if cl.real > 0 {
+                report.findings.push(Finding::new(
+                    Severity::Warning,
+                    &obj,
+                    format!(
+                        "{} values are stored by SQLite as REAL (its NUMERIC affinity converts numeric text to floats); each is carried as the shortest decimal that reads back as the same float",
+                        cl.real
+                    ),
+                ));
+            }
+        }
         if c.hidden == 2 || c.hidden == 3 {
             report.findings.push(
                 Finding::new(

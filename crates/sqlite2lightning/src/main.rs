@@ -136,6 +136,7 @@ fn load(
     cast: &CastArgs,
     profile: bool,
 ) -> anyhow::Result<(rusqlite::Connection, Vec<SourceTable>, ConversionReport)> {
+    let rules = cast.rules(mapping::default_rules())?;
     let conn = catalog::open(path)?;
     let names = catalog::table_names(&conn)?;
     let known: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -145,7 +146,6 @@ fn load(
             names.join(", ")
         ));
     }
-    let rules = cast.rules(mapping::default_rules())?;
     let mut report = ConversionReport::new(TOOL, &path.display().to_string());
     let tables = catalog::convert(&conn, &rules, &|t| filter.selects(t), profile, &mut report)?;
     Ok((conn, tables, report))

@@ -1,0 +1,68 @@
+//! Helpers shared by the integration tests: run the tools, build SQLite files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn tool() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sqlite2lightning"))
+}
+
+/// The `lightning` binary, built beside this crate's binary by `cargo test --workspace`.
+pub fn lightning() -> PathBuf {
+    let p = tool().with_file_name(format!("lightning{}", std::env::consts::EXE_SUFFIX));
+    assert!(p.exists(), "{} is missing: build the workspace first (`cargo build --workspace` or `cargo xtask test`)", p.display());
+    p
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn run(bin: &Path, args: &[&str]) -> Run {
+    finish(Command::new(bin).args(args).output().expect("tool runs"))
+}
+
+pub fn s2l(args: &[&str]) -> Run {
+    run(&tool(), args)
+}
+
+pub fn light(args: &[&str]) -> Run {
+    run(&lightning(), args)
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// A SQLite file built from SQL.
+pub fn sqlite_db(dir: &Path, name: &str, sql: &str) -> PathBuf {
+    let path = dir.join(name);
+    let conn = rusqlite::Connection::open(&path).expect("create sqlite");
+    conn.execute_batch(sql).expect("sql runs");
+    path
+}
+
+/// An error run: non-zero exit, one `error:` line, no panic.
+pub fn assert_clean_error(r: &Run, code: i32, needle: &str) {
+    assert_eq!(r.code, code, "exit code; stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one error line expected: {}", r.stderr);
+    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
+}

@@ -3,8 +3,6 @@
 //! `sqlite3` shell's `.dump`.
 
 use std::fs::{self, File};
-use std::io;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -242,8 +240,9 @@ fn measure_checked(name: &'static str, cmd: &mut Command, bench_dir: &Path) -> R
     })
 }
 
-/// Runs a child to completion with its stderr in a file, timing it and reading its
-/// peak resident set size from the kernel's accounting (`wait4`).
+/// Runs a child to completion with its stderr in a file, timing it and sampling
+/// its peak resident set size (`VmHWM`, which the kernel keeps per process image,
+/// so the parent's own memory does not leak into it as it does with `ru_maxrss`).
 fn measure(cmd: &mut Command, stderr_log: &Path) -> Result<Measured> {
     let stderr = File::create(stderr_log)
         .with_context(|| format!("could not create {}", stderr_log.display()))?;
@@ -251,29 +250,28 @@ fn measure(cmd: &mut Command, stderr_log: &Path) -> Result<Measured> {
         .stdin(Stdio::null())
         .stderr(stderr);
     let began = Instant::now();
-    let child = cmd.spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is a plain C struct; all-zero bytes are a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our own child, not yet reaped (the `Child` handle is never
-        // waited on), and both out-pointers point to live, writable values.
-        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if reaped == pid {
-            break;
+    let mut child = cmd.spawn()?;
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut max_rss_kib = 0;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            if let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+            {
+                max_rss_kib = max_rss_kib.max(kib);
+            }
         }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err).context("wait4 failed");
+        if let Some(status) = child.try_wait()? {
+            break status;
         }
-    }
-    let wall = began.elapsed();
-    drop(child);
+        std::thread::sleep(Duration::from_millis(5));
+    };
     Ok(Measured {
-        status: ExitStatus::from_raw(status),
-        wall,
-        max_rss_kib: usage.ru_maxrss,
+        status,
+        wall: began.elapsed(),
+        max_rss_kib,
     })
 }
 
@@ -546,7 +544,7 @@ mod tests {
             name,
             command: String::new(),
             measured: Measured {
-                status: ExitStatus::from_raw(0),
+                status: std::os::unix::process::ExitStatusExt::from_raw(0),
                 wall: Duration::from_secs_f64(secs),
                 max_rss_kib: 102_400,
             },
@@ -565,7 +563,7 @@ mod tests {
     fn measures_exit_code_time_and_peak_memory() {
         let log = std::env::temp_dir().join(format!("xtask-measure-{}.log", std::process::id()));
         let mut cmd = Command::new("sh");
-        cmd.args(["-c", "echo oops >&2; exit 3"]);
+        cmd.args(["-c", "echo oops >&2; sleep 0.3; exit 3"]);
         let measured = measure(&mut cmd, &log).unwrap();
         assert_eq!(measured.status.code(), Some(3));
         assert!(measured.max_rss_kib > 0);

@@ -354,11 +354,8 @@ impl CastRules {
 }
 
 fn f64_is_exact_int(f: f64) -> Option<i64> {
-    (f.is_finite()
-        && f.fract() == 0.0
-        && f >= -9.223_372_036_854_776e18
-        && f < 9.223_372_036_854_776e18)
-        .then_some(f as i64)
+    let in_range = (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f);
+    (f.fract() == 0.0 && in_range).then_some(f as i64)
 }
 
 /// Convert a value to the column's Lightning type, exactly or not at all.

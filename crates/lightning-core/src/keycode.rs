@@ -146,7 +146,7 @@ mod tests {
 
         #[test]
         fn doubles_keep_order(a: f64, b: f64) {
-            prop_assume!(!a.is_nan() && !b.is_nan() && !(a == 0.0 && b == 0.0));
+            prop_assume!(!(a.is_nan() || b.is_nan() || (a == 0.0 && b == 0.0)));
             prop_assert_eq!(a.partial_cmp(&b).unwrap(), encode_key([&Value::Double(a)]).cmp(&encode_key([&Value::Double(b)])));
         }
 

@@ -36,6 +36,8 @@ pub enum StoreError {
     UnknownTable(String),
     #[error("table `{0}` already exists with a different schema")]
     TableExists(String),
+    #[error("table `{0}` has no primary key: its rows are looked up by one row id, a non-negative integer")]
+    RowIdExpected(String),
     #[error("table `{table}` has {expected} key columns but {given} key values were given")]
     KeyArity {
         table: String,
@@ -120,6 +122,9 @@ struct TableEntry {
     unique_sets: Vec<(String, Vec<usize>)>,
 }
 
+/// Keys written by the batch being staged (xxh3: SipHash costs too much here).
+type KeySet = HashSet<Vec<u8>, xxhash_rust::xxh3::Xxh3Builder>;
+
 pub struct Store {
     path: PathBuf,
     db: Database,
@@ -171,13 +176,18 @@ impl Store {
                 format!("Lightning store\nformat {FORMAT_VERSION}\n"),
             )
             .map_err(|e| StoreError::Engine(format!("cannot write to {}: {e}", path.display())))?;
+            return Self::open_with(path, true);
         }
         Self::open(path)
     }
 
     /// Open an existing store.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_with(path.as_ref(), false)
+    }
+
+    fn open_with(path: &Path, create: bool) -> Result<Store> {
+        let path = path.to_path_buf();
         if !path.exists() {
             return Err(StoreError::Missing(path));
         }
@@ -196,6 +206,12 @@ impl Store {
             return Err(StoreError::Version {
                 path,
                 found: version,
+            });
+        }
+        if !create && !path.join("data").is_dir() {
+            return Err(StoreError::Corrupt {
+                path,
+                detail: "its data folder is missing".into(),
             });
         }
         let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt {
@@ -235,10 +251,11 @@ impl Store {
                 })
             }
             Some(_) => {}
-            None => store
+            None if create => store
                 .meta
                 .insert(b"format", FORMAT_VERSION.to_string())
                 .map_err(|e| corrupt(&e))?,
+            None => return Err(corrupt(&"its catalog has no format record")),
         }
         store.load_catalog().map_err(|e| match e {
             StoreError::Engine(d) => StoreError::Corrupt {
@@ -450,15 +467,32 @@ impl Store {
     /// Split a table into `n` key ranges of about equal row counts and checksum each.
     pub fn range_checksums(&self, table: &str, n: usize) -> Result<RangeChecksums> {
         let total = self.count(table)?;
-        let per = (total / n.max(1) as u64).max(1);
+        let bounds = self.split_points(table, Bound::Unbounded, Bound::Unbounded, total, n)?;
+        self.checksums_for_bounds(table, bounds, Bound::Unbounded, Bound::Unbounded)
+    }
+
+    /// Keys that cut the rows within the bounds (about `rows` of them) into `n`
+    /// ranges of about equal size.
+    pub fn split_points(
+        &self,
+        table: &str,
+        from: Bound<Vec<u8>>,
+        to: Bound<Vec<u8>>,
+        rows: u64,
+        n: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        let per = (rows / n.max(1) as u64).max(1);
         let mut bounds = Vec::new();
-        for (i, item) in self.scan(table)?.enumerate() {
+        for (i, item) in self.scan_range(table, from, to)?.enumerate() {
+            if bounds.len() + 1 >= n {
+                break;
+            }
             let (key, _) = item?;
-            if i > 0 && i as u64 % per == 0 && bounds.len() + 1 < n {
+            if i > 0 && (i as u64).is_multiple_of(per) {
                 bounds.push(key);
             }
         }
-        self.checksums_for_bounds(table, bounds, Bound::Unbounded, Bound::Unbounded)
+        Ok(bounds)
     }
 
     /// Checksum the rows within [from, to) into ranges split at `bounds`.
@@ -496,7 +530,7 @@ impl Store {
         let mut rejected = Vec::new();
         let mut added: HashMap<u32, u64> = HashMap::new();
         let mut next_rowids: HashMap<u32, u64> = HashMap::new();
-        let mut seen_keys: HashSet<Vec<u8>> = HashSet::new();
+        let mut seen_keys: KeySet = KeySet::default();
         let mut buf = Vec::with_capacity(512);
         for BatchRow { table, rowid, row } in rows {
             let Some(e) = cat.get(&*table) else {
@@ -567,7 +601,7 @@ impl Store {
         rowid: Option<u64>,
         row: &Row,
         batch: &mut fjall::OwnedWriteBatch,
-        seen_keys: &mut HashSet<Vec<u8>>,
+        seen_keys: &mut KeySet,
         next_rowids: &mut HashMap<u32, u64>,
         buf: &mut Vec<u8>,
     ) -> Result<(), String> {
@@ -777,11 +811,7 @@ impl TableEntry {
         if self.key_positions.is_empty() {
             return match key {
                 [Value::Int(id)] if *id >= 0 => Ok(encode_rowid(*id as u64)),
-                _ => Err(StoreError::KeyArity {
-                    table: self.schema.name.clone(),
-                    expected: 1,
-                    given: key.len(),
-                }),
+                _ => Err(StoreError::RowIdExpected(self.schema.name.clone())),
             };
         }
         if key.len() != self.key_positions.len() {
@@ -860,8 +890,12 @@ mod tests {
                 rows: 2,
                 done: false,
             };
-            s.write_batch(vec![row(2, "b"), row(-1, "a")], &[ck.clone()], false)
-                .unwrap();
+            s.write_batch(
+                vec![row(2, "b"), row(-1, "a")],
+                std::slice::from_ref(&ck),
+                false,
+            )
+            .unwrap();
             assert_eq!(s.count("users").unwrap(), 2);
             let keys: Vec<i64> = s
                 .scan("users")

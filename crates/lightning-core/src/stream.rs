@@ -17,12 +17,12 @@ pub enum StreamError {
     Malformed { line: u64, message: String },
     #[error("stream line {line}: RECORD for stream `{stream}` before its SCHEMA message")]
     NoSchema { line: u64, stream: String },
-    #[error("stream line {line}, stream `{stream}`, column `{column}`: {source}")]
+    #[error("stream line {line}, stream `{stream}`, column `{column}`: {error}")]
     BadValue {
         line: u64,
         stream: String,
         column: String,
-        source: ParseValueError,
+        error: ParseValueError,
     },
     #[error("stream I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -266,7 +266,7 @@ impl<R: BufRead> StreamReader<R> {
                     line: self.line,
                     stream: stream.clone(),
                     column: c.name.clone(),
-                    source,
+                    error: source,
                 })?,
             };
             row.push(v);

@@ -46,6 +46,8 @@ const MAX_LISTED: usize = 100;
 const MAX_COLLECTED: usize = 200_000;
 
 type Range = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+/// The store key of a source row.
+type KeyOf<'a> = dyn Fn(Option<u64>, &Row) -> Option<Vec<u8>> + 'a;
 
 fn in_range(key: &[u8], r: &Range) -> bool {
     let lo_ok = match &r.0 {
@@ -201,7 +203,7 @@ pub fn verify_table(
         match key_of(rowid, &row) {
             Some(k) => {
                 source_rc.add(&k, h);
-                if sample > 0 && seen % stride == 0 && (sampled as usize) < sample {
+                if sample > 0 && seen.is_multiple_of(stride) && (sampled as usize) < sample {
                     sampled += 1;
                     let key_vals: Vec<Value> = if keyed {
                         key_positions.iter().map(|&p| row[p].clone()).collect()
@@ -292,7 +294,7 @@ fn locate(
     src: &dyn VerifySource,
     schema: &TableSchema,
     store: &Store,
-    key_of: &dyn Fn(Option<u64>, &Row) -> Option<Vec<u8>>,
+    key_of: &KeyOf<'_>,
     target_rc: RangeChecksums,
     source_rc: RangeChecksums,
 ) -> Result<(Vec<KeyDifference>, bool), LocateError> {
@@ -324,17 +326,7 @@ fn locate(
                 ));
                 continue;
             }
-            let per = (n / RANGES as u64).max(1);
-            let mut bounds = Vec::new();
-            for (i, item) in store
-                .scan_range(name, r.0.clone(), r.1.clone())?
-                .enumerate()
-            {
-                let (k, _) = item?;
-                if i > 0 && i as u64 % per == 0 && bounds.len() + 1 < RANGES {
-                    bounds.push(k);
-                }
-            }
+            let bounds = store.split_points(name, r.0.clone(), r.1.clone(), n, RANGES)?;
             let rc = store.checksums_for_bounds(name, bounds.clone(), r.0.clone(), r.1.clone())?;
             for (sub, t) in sub_ranges(&r, &bounds).into_iter().zip(rc.ranges) {
                 pieces.push((sub, t, TableChecksum::default()));

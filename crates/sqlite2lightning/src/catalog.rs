@@ -271,7 +271,8 @@ fn convert_table(
             );
         }
         let mut col = ColumnSchema::new(&c.name, m.resolved.target);
-        col.nullable = !c.notnull && !(rowid_alias && c.pk == 1) && !(without_rowid && c.pk > 0);
+        let key_column = (rowid_alias && c.pk == 1) || (without_rowid && c.pk > 0);
+        col.nullable = !c.notnull && !key_column;
         col.default = c.default.clone();
         col.source_type = Some(if c.declared.is_empty() {
             "(none)".to_string()
@@ -544,9 +545,7 @@ pub fn check_constraints(sql: &str) -> Vec<(Option<String>, String)> {
                         let expr = sql[rest_start + 1..j.min(b.len())].trim().to_string();
                         let name = last_constraint_name
                             .take()
-                            .filter(|(pos, _)| {
-                                sql[*pos..start].trim().split_whitespace().count() <= 1
-                            })
+                            .filter(|(pos, _)| sql[*pos..start].split_whitespace().count() <= 1)
                             .map(|(_, n)| n);
                         out.push((name, expr));
                         i = j + 1;

@@ -1,0 +1,97 @@
+//! `lightning`: the target-side tool of the Lightning migration toolkit. It looks
+//! into a Lightning database, loads schemas and streams into it, and exports it.
+
+mod export;
+mod inspect;
+mod load;
+mod out;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Inspect, load, export and check a Lightning database.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lightning",
+    version,
+    about = "Inspect, load, export and check a Lightning database",
+    long_about = "\
+Inspect, load, export and check a Lightning database.
+
+A Lightning database is a folder (by convention named NAME.ldb) that programs
+open directly, with no server. The source tools (pg2lightning, sqlite2lightning,
+...) write it; `lightning` works on it from the target side: it lists and
+describes tables, looks rows up, scans and exports them, checksums tables to
+compare with a source, creates tables from Lightning DDL and imports the
+line-delimited JSON stream the source tools export.
+
+Data goes to stdout and messages to stderr, so commands chain in a shell.
+Exit codes: 0 success, 1 failure, 2 bad usage.
+
+Examples:
+
+    lightning execute app.ldb --file schema.sql
+    pg2lightning export --source postgres:///app | lightning import app.ldb
+    lightning tables app.ldb
+    lightning get app.ldb users 42
+    lightning export old.ldb --all | lightning import new.ldb
+
+Set LIGHTNING_LOG=debug to see what happens inside.",
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Tables(inspect::TablesArgs),
+    Describe(inspect::DescribeArgs),
+    Count(inspect::CountArgs),
+    Get(inspect::GetArgs),
+    Scan(inspect::ScanArgs),
+    Checksum(inspect::ChecksumArgs),
+    Execute(load::ExecuteArgs),
+    Import(load::ImportArgs),
+    Export(export::ExportArgs),
+    Stats(inspect::StatsArgs),
+    Runs(inspect::RunsArgs),
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Tables(a) => inspect::tables(&a),
+        Command::Describe(a) => inspect::describe(&a),
+        Command::Count(a) => inspect::count(&a),
+        Command::Get(a) => inspect::get(&a),
+        Command::Scan(a) => inspect::scan(&a),
+        Command::Checksum(a) => inspect::checksum(&a),
+        Command::Execute(a) => load::execute(&a),
+        Command::Import(a) => load::import(&a),
+        Command::Export(a) => export::export(&a),
+        Command::Stats(a) => inspect::stats(&a),
+        Command::Runs(a) => inspect::runs(&a),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    lightning_core::cli::run_main(|| match run(cli) {
+        // The reader went away (`lightning scan ... | head`): that is a normal end.
+        Err(e) if out::is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        other => other,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

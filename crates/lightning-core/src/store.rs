@@ -221,7 +221,7 @@ impl Store {
         #[allow(deprecated)]
         let db = Database::builder(path.join("data"))
             .cache_size(16 * 1024 * 1024)
-            .max_write_buffer_size(Some(96 * 1024 * 1024))
+            .max_write_buffer_size(Some(64 * 1024 * 1024))
             .open()
             .map_err(|e| match e {
                 fjall::Error::Locked => StoreError::Locked { path: path.clone() },
@@ -230,7 +230,7 @@ impl Store {
         let memtable =
             |mb: u64| move || KeyspaceCreateOptions::default().max_memtable_size(mb * 1024 * 1024);
         let meta = db.keyspace("meta", memtable(8)).map_err(|e| corrupt(&e))?;
-        let rows = db.keyspace("rows", memtable(32)).map_err(|e| corrupt(&e))?;
+        let rows = db.keyspace("rows", memtable(16)).map_err(|e| corrupt(&e))?;
         let index = db
             .keyspace("index", memtable(16))
             .map_err(|e| corrupt(&e))?;
@@ -530,7 +530,7 @@ impl Store {
         let mut rejected = Vec::new();
         let mut added: HashMap<u32, u64> = HashMap::new();
         let mut next_rowids: HashMap<u32, u64> = HashMap::new();
-        let mut seen_keys: KeySet = KeySet::default();
+        let mut seen_keys = KeySet::with_capacity_and_hasher(rows.len() * 2, Default::default());
         let mut buf = Vec::with_capacity(512);
         for BatchRow { table, rowid, row } in rows {
             let Some(e) = cat.get(&*table) else {
@@ -660,12 +660,12 @@ impl Store {
             batch.insert(&self.index, ik, Vec::new());
         }
         for ik in index_entries {
-            batch.insert(&self.index, ik.clone(), pk.clone());
+            batch.insert(&self.index, ik.as_slice(), pk.as_slice());
             seen_keys.insert(ik);
         }
         buf.clear();
         encode_row(row, buf);
-        batch.insert(&self.rows, key.clone(), buf.clone());
+        batch.insert(&self.rows, key.as_slice(), buf.as_slice());
         seen_keys.insert(key);
         Ok(())
     }

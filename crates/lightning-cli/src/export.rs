@@ -81,8 +81,9 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
             for t in &tables {
                 w.write(&schema_message(t))?;
                 for item in store.scan(&t.name)? {
-                    let (_, row) = item?;
-                    w.write(&record_message(t, &row))?;
+                    let (key, row) = item?;
+                    let rowid = lightning_core::keycode::decode_rowid(&key);
+                    w.write(&record_message(t, &row, rowid))?;
                 }
             }
             w.flush()?;

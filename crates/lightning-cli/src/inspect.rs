@@ -253,8 +253,7 @@ fn parse_key(t: &TableSchema, texts: &[String]) -> anyhow::Result<(Vec<Value>, S
             .trim()
             .parse()
             .ok()
-            .filter(|id| *id >= 0)
-            .ok_or_else(|| anyhow!("bad row id `{text}` for table `{}`: expected a whole number from 0 (the table has no primary key)", t.name))?;
+            .ok_or_else(|| anyhow!("bad row id `{text}` for table `{}`: expected a whole number (the table has no primary key)", t.name))?;
         return Ok((vec![Value::Int(id)], format!("row id {id}")));
     }
     if texts.len() != positions.len() {

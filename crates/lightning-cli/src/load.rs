@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use lightning_core::pipeline::OnError;
 use lightning_core::reject::RejectLog;
-use lightning_core::store::{BatchRow, Checkpoint, RejectedRow, StoreError};
+use lightning_core::store::{BadRows, BatchRow, Checkpoint, RejectedRow, StoreError};
 use lightning_core::stream::{Message, StreamError, StreamReader};
 use lightning_core::{ddl, report, Store, TableSchema, Value};
 
@@ -248,6 +248,7 @@ impl Importer<'_> {
         &mut self,
         stream: String,
         row: lightning_core::Row,
+        rowid: Option<i64>,
         line: u64,
     ) -> anyhow::Result<()> {
         let t = self
@@ -280,7 +281,7 @@ impl Importer<'_> {
         });
         self.pending.push(BatchRow {
             table: t.name.clone(),
-            rowid: None,
+            rowid,
             row,
         });
         self.commit_when_full()
@@ -357,13 +358,30 @@ impl Importer<'_> {
         for r in &rows {
             *written.entry(r.table.clone()).or_default() += 1;
         }
-        match self.store.write_batch(rows, &checkpoints, self.skip) {
+        let store = self.store;
+        let (rejects, schemas) = (&mut self.rejects, &self.schemas);
+        // Set-aside rows reach the reject file before their batch commits.
+        let mut keep = |rows: &[RejectedRow]| -> std::io::Result<()> {
+            if let Some(log) = rejects.as_mut() {
+                for r in rows {
+                    log.write(r, schemas.get(&r.table).map(|t| &t.schema))?;
+                }
+                log.flush()?;
+            }
+            Ok(())
+        };
+        let bad_rows = if self.skip {
+            BadRows::SetAside(&mut keep)
+        } else {
+            BadRows::Abort
+        };
+        match store.write_batch(rows, &checkpoints, bad_rows) {
             Ok(rejected) => {
                 for r in rejected {
                     if let Some(n) = written.get_mut(r.table.as_str()) {
                         *n = n.saturating_sub(1);
                     }
-                    self.reject(r)?;
+                    self.tally.entry(r.table.clone()).or_default().rejected += 1;
                 }
                 for (t, n) in written {
                     self.tally.entry(t.to_string()).or_default().written += n;
@@ -550,7 +568,7 @@ fn read_stream(imp: &mut Importer<'_>, input: Box<dyn BufRead>) -> anyhow::Resul
         let line = reader.line();
         match msg {
             Message::Schema(t) => imp.schema(t, line)?,
-            Message::Record { stream, row } => imp.record(stream, row, line)?,
+            Message::Record { stream, row, rowid } => imp.record(stream, row, rowid, line)?,
             Message::State(bookmarks) => imp.state(bookmarks)?,
         }
     }

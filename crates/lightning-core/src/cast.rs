@@ -341,12 +341,21 @@ impl CastRules {
         None
     }
 
+    /// The transform the rules name for a column, whatever decides its type.
+    pub fn transform_for(&self, table: &str, column: &str, st: &SourceType) -> Option<Transform> {
+        self.user
+            .iter()
+            .chain(&self.defaults)
+            .filter(|r| r.matches(table, column, st))
+            .find_map(|r| r.transform)
+    }
+
     /// The default rules as text, one a line (`--print-casts`).
     pub fn describe_defaults(&self) -> String {
         self.defaults
             .iter()
             .map(|r| match &r.reason {
-                Some(why) => format!("{r:<48} # {why}\n"),
+                Some(why) => format!("{:<48} # {why}\n", r.to_string()),
                 None => format!("{r}\n"),
             })
             .collect()
@@ -420,6 +429,17 @@ pub fn coerce(v: Value, ty: LightningType) -> Result<Value, String> {
         (Value::Text(s), T::Text) => Value::Text(s),
         (Value::Text(s), T::Json) => Value::from_text(T::Json, &s).map_err(|e| e.to_string())?,
         (Value::Text(s), T::Blob) => Value::Blob(s.into_bytes()),
+        (Value::Text(s), T::Float | T::Double) => {
+            let v = Value::from_text(ty, &s).map_err(|e| e.to_string())?;
+            // Exact when the float's shortest form is the same number as the text.
+            let back = v.to_text().unwrap_or_default();
+            match (Decimal::parse(&s), Decimal::parse(&back)) {
+                (Ok(a), Ok(b)) if a.normalized() != b.normalized() => {
+                    return Err(bad(&Value::Text(s)))
+                }
+                _ => v,
+            }
+        }
         (Value::Text(s), t) => Value::from_text(t, &s).map_err(|e| e.to_string())?,
         (Value::Blob(b), T::Text) => Value::Text(String::from_utf8(b).map_err(|e| {
             format!(
@@ -552,5 +572,19 @@ mod tests {
             Ok(Value::Decimal(Decimal::parse("0.1").unwrap()))
         );
         assert!(coerce(Value::Blob(vec![0xff]), LightningType::Text).is_err());
+        assert!(coerce(Value::Text("3.14159265358979".into()), LightningType::Float).is_err());
+        assert_eq!(
+            coerce(Value::Text("0.1".into()), LightningType::Float),
+            Ok(Value::Float(0.1))
+        );
+        assert_eq!(
+            coerce(Value::Text("1e3".into()), LightningType::Double),
+            Ok(Value::Double(1000.0))
+        );
+        assert!(coerce(
+            Value::Text("0.1000000000000000055511151231257827".into()),
+            LightningType::Double
+        )
+        .is_err());
     }
 }

@@ -327,6 +327,15 @@ pub fn run_migrate(
         )?),
         _ => None,
     };
+    if let Some(v) = &verification {
+        // The run keeps the checksums the verification computed of the target.
+        run.tables = v
+            .tables
+            .iter()
+            .map(|t| (t.table.clone(), t.target_checksum))
+            .collect();
+        store.update_run(&run)?;
+    }
     let equal = verification.as_ref().is_none_or(|v| v.equal);
     let report = MigrationReport {
         kind: "migration",
@@ -408,15 +417,50 @@ pub fn run_verify(
     })
 }
 
+/// The options of `export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub filter: TableFilter,
+    #[command(flatten)]
+    pub cast: CastArgs,
+    /// What to do with a row that cannot be carried exactly.
+    #[arg(long, value_enum, default_value_t = OnError::Abort)]
+    pub on_error: OnError,
+    /// Where skipped rows go.
+    #[arg(long, value_name = "FILE", default_value = "export.rejects.jsonl")]
+    pub reject_file: PathBuf,
+}
+
 /// Run `export`: the stream on stdout.
 pub fn run_export(
     source: &dyn Source,
     tables: &[TableSchema],
-    opts: &CopyOptions,
+    args: &ExportArgs,
 ) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut sink = StreamSink::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()));
-    copy(source, tables, &mut sink, opts, None, &Progress::hidden())?;
+    let opts = CopyOptions {
+        parallel: 1,
+        batch_size: 10_000,
+        on_error: args.on_error,
+    };
+    let mut rejects = (args.on_error == OnError::Skip).then(|| RejectLog::new(&args.reject_file));
+    let summary = copy(
+        source,
+        tables,
+        &mut sink,
+        &opts,
+        rejects.as_mut(),
+        &Progress::hidden(),
+    )?;
+    if summary.rows_rejected > 0 {
+        eprintln!(
+            "warning: {} rows could not be exported; they are in {}",
+            summary.rows_rejected,
+            args.reject_file.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -98,8 +98,14 @@ pub fn encode_key<'a>(values: impl IntoIterator<Item = &'a Value>) -> Vec<u8> {
 }
 
 /// Key of a row in a table without a primary key.
-pub fn encode_rowid(id: u64) -> Vec<u8> {
-    id.to_be_bytes().to_vec()
+pub fn encode_rowid(id: i64) -> Vec<u8> {
+    ((id as u64) ^ (1 << 63)).to_be_bytes().to_vec()
+}
+
+/// The row id of a key made by `encode_rowid`.
+pub fn decode_rowid(key: &[u8]) -> Option<i64> {
+    let bytes: [u8; 8] = key.try_into().ok()?;
+    Some((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
 }
 
 #[cfg(test)]

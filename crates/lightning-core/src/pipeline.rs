@@ -13,7 +13,7 @@ use crate::progress::Progress;
 use crate::reject::RejectLog;
 use crate::schema::TableSchema;
 use crate::sink::{Batch, Sink, SinkError};
-use crate::store::{BatchRow, Checkpoint, RejectedRow};
+use crate::store::{BadRows, BatchRow, Checkpoint, RejectedRow, StoreError};
 use crate::value::Row;
 
 /// An error from a source, whatever the database.
@@ -150,7 +150,7 @@ const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
 
 impl<'a> RowEmitter<'a> {
     /// Add a row of the current source record.
-    pub fn row(&mut self, table: &Arc<str>, rowid: Option<u64>, row: Row) {
+    pub fn row(&mut self, table: &Arc<str>, rowid: Option<i64>, row: Row) {
         if self.skip > 0 {
             return;
         }
@@ -346,12 +346,30 @@ pub fn copy(
                             *written.entry(r.table.clone()).or_default() += 1;
                         }
                         let done = batch.done;
-                        let sink_rejects = sink.write(batch, skip).map_err(|e| match e {
-                            SinkError::Store(crate::store::StoreError::BadRow {
-                                table,
-                                key,
-                                reason,
-                            }) => CopyError::BadRow { table, key, reason },
+                        // Rejected rows reach the reject file before their batch
+                        // commits, so a crash cannot lose them past a checkpoint.
+                        let mut keep = |rows: &[RejectedRow]| -> std::io::Result<()> {
+                            if let Some(log) = rejects.as_deref_mut() {
+                                for r in rows {
+                                    log.write(r, schemas.get(&r.table))?;
+                                }
+                                log.flush()?;
+                            }
+                            Ok(())
+                        };
+                        if skip && !source_rejects.is_empty() {
+                            keep(&source_rejects).map_err(CopyError::RejectLog)?;
+                        }
+                        let bad_rows = if skip {
+                            BadRows::SetAside(&mut keep)
+                        } else {
+                            BadRows::Abort
+                        };
+                        let sink_rejects = sink.write(batch, bad_rows).map_err(|e| match e {
+                            SinkError::Store(StoreError::BadRow { table, key, reason }) => {
+                                CopyError::BadRow { table, key, reason }
+                            }
+                            SinkError::Store(StoreError::RejectLog(e)) => CopyError::RejectLog(e),
                             other => CopyError::Sink(other),
                         })?;
                         for r in &sink_rejects {
@@ -366,10 +384,6 @@ pub fn copy(
                                 .or_default()
                                 .rows_rejected += 1;
                             summary.rows_rejected += 1;
-                            if let Some(log) = rejects.as_deref_mut() {
-                                log.write(r, schemas.get(&r.table))
-                                    .map_err(CopyError::RejectLog)?;
-                            }
                         }
                         for (t, c) in written {
                             summary

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use crate::schema::TableSchema;
-use crate::store::{BatchRow, Checkpoint, RejectedRow, Store, StoreError};
+use crate::store::{BadRows, BatchRow, Checkpoint, RejectedRow, Store, StoreError};
 use crate::stream::{record_message, schema_message, state_message, StreamWriter};
 
 /// Rows read from one partition, with the checkpoint that covers them.
@@ -52,9 +52,10 @@ pub trait Sink {
     fn add_table(&mut self, table: &TableSchema) -> Result<(), SinkError>;
     /// Where a partition stopped in an earlier run.
     fn resume_point(&self, partition: &str) -> Result<Option<Checkpoint>, SinkError>;
-    /// Write a batch. With `skip_bad_rows` bad rows are returned, otherwise the
-    /// first one fails the batch and nothing of it is written.
-    fn write(&mut self, batch: Batch, skip_bad_rows: bool) -> Result<Vec<RejectedRow>, SinkError>;
+    /// Write a batch. Bad rows are set aside (handed over before the batch is
+    /// committed, then returned) or fail the batch, as `bad_rows` says.
+    fn write(&mut self, batch: Batch, bad_rows: BadRows<'_>)
+        -> Result<Vec<RejectedRow>, SinkError>;
     fn finish(&mut self) -> Result<(), SinkError>;
 }
 
@@ -88,10 +89,14 @@ impl Sink for StoreSink {
         Ok(self.store.checkpoint(partition)?)
     }
 
-    fn write(&mut self, batch: Batch, skip_bad_rows: bool) -> Result<Vec<RejectedRow>, SinkError> {
+    fn write(
+        &mut self,
+        batch: Batch,
+        bad_rows: BadRows<'_>,
+    ) -> Result<Vec<RejectedRow>, SinkError> {
         let ck = batch.checkpoint();
         let done = batch.done;
-        let rejected = self.store.write_batch(batch.rows, &[ck], skip_bad_rows)?;
+        let rejected = self.store.write_batch(batch.rows, &[ck], bad_rows)?;
         if done {
             // A finished partition is made durable; batches in between need not be
             // (a lost batch loses its checkpoint with it and is copied again).
@@ -140,17 +145,21 @@ impl<W: Write> Sink for StreamSink<W> {
         Ok(None)
     }
 
-    fn write(&mut self, batch: Batch, skip_bad_rows: bool) -> Result<Vec<RejectedRow>, SinkError> {
+    fn write(
+        &mut self,
+        batch: Batch,
+        bad_rows: BadRows<'_>,
+    ) -> Result<Vec<RejectedRow>, SinkError> {
         let mut rejected = Vec::new();
         let ck = batch.checkpoint();
-        for BatchRow { table, row, .. } in batch.rows {
+        for BatchRow { table, row, rowid } in batch.rows {
             let schema = self
                 .schemas
                 .get(&*table)
                 .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
             if let Err(reason) = schema.check_row(&row) {
                 let key = schema.describe_key(&row);
-                if !skip_bad_rows {
+                if matches!(bad_rows, BadRows::Abort) {
                     return Err(StoreError::BadRow {
                         table: table.to_string(),
                         key,
@@ -166,7 +175,10 @@ impl<W: Write> Sink for StreamSink<W> {
                 });
                 continue;
             }
-            self.out.write(&record_message(schema, &row))?;
+            self.out.write(&record_message(schema, &row, rowid))?;
+        }
+        if let (BadRows::SetAside(keep), false) = (bad_rows, rejected.is_empty()) {
+            keep(&rejected).map_err(StoreError::RejectLog)?;
         }
         self.bookmarks.insert(ck.partition.clone(), ck);
         self.out.write(&state_message(&self.bookmarks))?;

@@ -11,7 +11,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use serde::{Deserialize, Serialize};
 
 use crate::checksum::{row_hash, RangeChecksums, TableChecksum};
-use crate::keycode::{encode_key, encode_rowid};
+use crate::keycode::{decode_rowid, encode_key, encode_rowid};
 use crate::rowcodec::{decode_row, encode_row};
 use crate::schema::TableSchema;
 use crate::value::{Row, Value};
@@ -52,6 +52,8 @@ pub enum StoreError {
     },
     #[error("storage error: {0}")]
     Engine(String),
+    #[error("writing the reject file: {0}")]
+    RejectLog(std::io::Error),
 }
 
 impl From<fjall::Error> for StoreError {
@@ -101,8 +103,16 @@ pub struct RunRecord {
 #[derive(Debug, Clone)]
 pub struct BatchRow {
     pub table: Arc<str>,
-    pub rowid: Option<u64>,
+    pub rowid: Option<i64>,
     pub row: Row,
+}
+
+/// What `Store::write_batch` does with a row it refuses.
+pub enum BadRows<'a> {
+    /// Fail the batch; nothing of it is written.
+    Abort,
+    /// Hand the refused rows to this function before the batch commits, and go on.
+    SetAside(&'a mut dyn FnMut(&[RejectedRow]) -> std::io::Result<()>),
 }
 
 /// A row the store refused, with the reason.
@@ -355,17 +365,9 @@ impl Store {
     /// Drop a table with its rows, indexes and checkpoints.
     pub fn drop_table(&self, name: &str) -> Result<()> {
         let entry = self.entry(name)?;
-        let prefix = table_prefix(entry.id);
-        for ks in [&self.rows, &self.index] {
-            let mut batch = self.db.batch();
-            for kv in ks.prefix(prefix) {
-                batch.remove(ks, kv.key()?);
-                if batch.len() >= 10_000 {
-                    std::mem::replace(&mut batch, self.db.batch()).commit()?;
-                }
-            }
-            batch.commit()?;
-        }
+        // The table leaves the catalog first, with its checkpoints, in one commit:
+        // if the deletion of its rows is interrupted, what is left is unreachable
+        // (table ids are never reused), never rows under a "done" checkpoint.
         let mut batch = self.db.batch();
         for kv in self.meta.prefix(b"ckpt/") {
             let (k, v) = kv.into_inner()?;
@@ -379,8 +381,20 @@ impl Store {
         batch.remove(&self.meta, meta_key("count", &entry.id.to_be_bytes()));
         batch.remove(&self.meta, meta_key("rowid", &entry.id.to_be_bytes()));
         batch.commit()?;
+        self.sync()?;
         self.catalog.write().expect("catalog lock").remove(name);
         self.counts.lock().expect("counts lock").remove(&entry.id);
+        let prefix = table_prefix(entry.id);
+        for ks in [&self.rows, &self.index] {
+            let mut batch = self.db.batch();
+            for kv in ks.prefix(prefix) {
+                batch.remove(ks, kv.key()?);
+                if batch.len() >= 10_000 {
+                    std::mem::replace(&mut batch, self.db.batch()).commit()?;
+                }
+            }
+            batch.commit()?;
+        }
         Ok(())
     }
 
@@ -515,21 +529,22 @@ impl Store {
     /// Write a batch of rows and the checkpoint that covers them in one atomic commit.
     ///
     /// Each row is checked against its table's schema, primary key and unique
-    /// indexes. With `skip_bad_rows` the bad rows are returned and the rest is
-    /// committed; otherwise the first bad row fails the whole batch and nothing
-    /// of it is written.
+    /// indexes. With `BadRows::SetAside` the bad rows are handed over before the
+    /// commit (so a crash cannot lose them while their checkpoint survives), the
+    /// rest is committed, and they are returned; with `BadRows::Abort` the first
+    /// bad row fails the whole batch and nothing of it is written.
     pub fn write_batch(
         &self,
         rows: Vec<BatchRow>,
         checkpoints: &[Checkpoint],
-        skip_bad_rows: bool,
+        bad_rows: BadRows<'_>,
     ) -> Result<Vec<RejectedRow>> {
         let cat = self.catalog.read().expect("catalog lock");
         let mut counts = self.counts.lock().expect("counts lock");
         let mut batch = self.db.batch();
         let mut rejected = Vec::new();
         let mut added: HashMap<u32, u64> = HashMap::new();
-        let mut next_rowids: HashMap<u32, u64> = HashMap::new();
+        let mut next_rowids: HashMap<u32, i64> = HashMap::new();
         let mut seen_keys = KeySet::with_capacity_and_hasher(rows.len() * 2, Default::default());
         let mut buf = Vec::with_capacity(512);
         for BatchRow { table, rowid, row } in rows {
@@ -548,8 +563,11 @@ impl Store {
             match verdict {
                 Ok(()) => *added.entry(e.id).or_default() += 1,
                 Err(reason) => {
-                    let key = e.schema.describe_key(&row);
-                    if !skip_bad_rows {
+                    let key = match rowid {
+                        Some(id) if e.key_positions.is_empty() => format!("rowid={id}"),
+                        _ => e.schema.describe_key(&row),
+                    };
+                    if matches!(bad_rows, BadRows::Abort) {
                         return Err(StoreError::BadRow {
                             table: table.to_string(),
                             key,
@@ -587,6 +605,9 @@ impl Store {
                 serde_json::to_vec(c).expect("checkpoint serializes"),
             );
         }
+        if let (BadRows::SetAside(keep), false) = (bad_rows, rejected.is_empty()) {
+            keep(&rejected).map_err(StoreError::RejectLog)?;
+        }
         batch.commit()?;
         for (id, n) in added {
             *counts.entry(id).or_default() += n;
@@ -598,29 +619,25 @@ impl Store {
     fn stage_row(
         &self,
         e: &TableEntry,
-        rowid: Option<u64>,
+        rowid: Option<i64>,
         row: &Row,
         batch: &mut fjall::OwnedWriteBatch,
         seen_keys: &mut KeySet,
-        next_rowids: &mut HashMap<u32, u64>,
+        next_rowids: &mut HashMap<u32, i64>,
         buf: &mut Vec<u8>,
     ) -> Result<(), String> {
         e.schema.check_row(row)?;
         let mut key = table_prefix(e.id).to_vec();
         if e.key_positions.is_empty() {
-            let id = match rowid {
-                Some(id) => id,
-                None => {
-                    let next = match next_rowids.get(&e.id) {
-                        Some(n) => *n,
-                        None => self
-                            .read_u64(&meta_key("rowid", &e.id.to_be_bytes()))
-                            .map_err(|x| x.to_string())?,
-                    };
-                    next_rowids.insert(e.id, next + 1);
-                    next
-                }
+            let next = match next_rowids.get(&e.id) {
+                Some(n) => *n,
+                None => self
+                    .read_u64(&meta_key("rowid", &e.id.to_be_bytes()))
+                    .map_err(|x| x.to_string())? as i64,
             };
+            // Ids the source gives are kept; the counter stays above all of them.
+            let id = rowid.unwrap_or(next);
+            next_rowids.insert(e.id, next.max(id.saturating_add(1)));
             key.extend(encode_rowid(id));
         } else {
             key.extend(encode_key(e.key_positions.iter().map(|&p| &row[p])));
@@ -629,7 +646,10 @@ impl Store {
             seen_keys.contains(&key) || self.rows.contains_key(&key).map_err(|x| x.to_string())?;
         if exists {
             return Err(if e.key_positions.is_empty() {
-                "row id already present (the source produced it twice)".to_string()
+                format!(
+                    "row id {} is already in the table",
+                    decode_rowid(&key[4..]).unwrap_or_default()
+                )
             } else {
                 format!("duplicate primary key ({})", e.schema.describe_key(row))
             });
@@ -810,7 +830,7 @@ impl TableEntry {
     fn key_of_values(&self, key: &[Value]) -> Result<Vec<u8>> {
         if self.key_positions.is_empty() {
             return match key {
-                [Value::Int(id)] if *id >= 0 => Ok(encode_rowid(*id as u64)),
+                [Value::Int(id)] => Ok(encode_rowid(*id)),
                 _ => Err(StoreError::RowIdExpected(self.schema.name.clone())),
             };
         }
@@ -893,7 +913,7 @@ mod tests {
             s.write_batch(
                 vec![row(2, "b"), row(-1, "a")],
                 std::slice::from_ref(&ck),
-                false,
+                BadRows::Abort,
             )
             .unwrap();
             assert_eq!(s.count("users").unwrap(), 2);
@@ -907,7 +927,7 @@ mod tests {
                 .collect();
             assert_eq!(keys, vec![-1, 2]);
             let err = s
-                .write_batch(vec![row(3, "c"), row(2, "x")], &[], false)
+                .write_batch(vec![row(3, "c"), row(2, "x")], &[], BadRows::Abort)
                 .unwrap_err();
             assert!(
                 err.to_string().contains("duplicate primary key (id=2)"),
@@ -919,7 +939,11 @@ mod tests {
                 "a failed batch writes nothing"
             );
             let rej = s
-                .write_batch(vec![row(3, "c"), row(4, "a")], &[], true)
+                .write_batch(
+                    vec![row(3, "c"), row(4, "a")],
+                    &[],
+                    BadRows::SetAside(&mut |_| Ok(())),
+                )
                 .unwrap();
             assert_eq!(rej.len(), 1);
             assert!(rej[0].reason.contains("unique index `users_email`"));

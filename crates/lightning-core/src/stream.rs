@@ -29,27 +29,30 @@ pub enum StreamError {
 }
 
 /// A JSON-Schema description of a Lightning type, for Singer consumers.
+/// A JSON-Schema description of a Lightning type, for Singer consumers. Formats
+/// are named only where the text really is in that format; the exact type is in
+/// `lightning_schema`.
 fn json_schema_of(ty: LightningType, nullable: bool) -> Json {
-    let (t, format) = match ty {
-        LightningType::Boolean => ("boolean", None),
+    let (mut types, format): (Vec<&str>, Option<&str>) = match ty {
+        LightningType::Boolean => (vec!["boolean"], None),
         LightningType::SmallInt | LightningType::Integer | LightningType::BigInt => {
-            ("integer", None)
+            (vec!["integer"], None)
         }
-        LightningType::Float | LightningType::Double => ("number", None),
-        LightningType::Decimal(_) => ("string", Some("decimal")),
-        LightningType::Text => ("string", None),
-        LightningType::Blob => ("string", Some("base64")),
-        LightningType::Date => ("string", Some("date")),
-        LightningType::Time => ("string", Some("time")),
-        LightningType::Timestamp | LightningType::TimestampTz => ("string", Some("date-time")),
-        LightningType::Json => ("string", Some("json")),
-        LightningType::Uuid => ("string", Some("uuid")),
+        // NaN and the infinities travel as strings.
+        LightningType::Float | LightningType::Double => (vec!["number", "string"], None),
+        LightningType::Decimal(_) => (vec!["string"], None),
+        LightningType::Blob => (vec!["string"], Some("base64")),
+        LightningType::Date => (vec!["string"], None),
+        LightningType::Uuid => (vec!["string"], Some("uuid")),
+        LightningType::Text
+        | LightningType::Json
+        | LightningType::Time
+        | LightningType::Timestamp
+        | LightningType::TimestampTz => (vec!["string"], None),
     };
-    let types = if nullable {
-        json!([t, "null"])
-    } else {
-        json!([t])
-    };
+    if nullable {
+        types.push("null");
+    }
     let mut o = json!({ "type": types });
     if let Some(f) = format {
         o["format"] = json!(f);
@@ -72,14 +75,21 @@ pub fn schema_message(t: &TableSchema) -> Json {
     })
 }
 
-pub fn record_message(t: &TableSchema, row: &Row) -> Json {
+/// A RECORD message. Rows of a table without a primary key carry their row id
+/// (`rowid`, outside the record) so that a store rebuilt from the stream keys
+/// them as the source did.
+pub fn record_message(t: &TableSchema, row: &Row, rowid: Option<i64>) -> Json {
     let rec: Map<String, Json> = t
         .columns
         .iter()
         .zip(row)
         .map(|(c, v)| (c.name.clone(), v.to_json()))
         .collect();
-    json!({ "type": "RECORD", "stream": t.name, "record": rec })
+    let mut msg = json!({ "type": "RECORD", "stream": t.name, "record": rec });
+    if let (Some(id), true) = (rowid, t.primary_key.is_empty()) {
+        msg["rowid"] = json!(id);
+    }
+    msg
 }
 
 pub fn state_message(checkpoints: &BTreeMap<String, Checkpoint>) -> Json {
@@ -110,7 +120,11 @@ impl<W: Write> StreamWriter<W> {
 #[derive(Debug)]
 pub enum Message {
     Schema(TableSchema),
-    Record { stream: String, row: Row },
+    Record {
+        stream: String,
+        row: Row,
+        rowid: Option<i64>,
+    },
     State(BTreeMap<String, Checkpoint>),
 }
 
@@ -271,6 +285,7 @@ impl<R: BufRead> StreamReader<R> {
             };
             row.push(v);
         }
-        Ok(Message::Record { stream, row })
+        let rowid = msg.get("rowid").and_then(Json::as_i64);
+        Ok(Message::Record { stream, row, rowid })
     }
 }

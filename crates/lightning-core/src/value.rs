@@ -142,20 +142,6 @@ impl Decimal {
         }
     }
 
-    /// The value written with exactly `scale` fraction digits; only called when `fits`.
-    pub fn with_scale(&self, scale: u32) -> Decimal {
-        let body = self.0.as_str();
-        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-        let frac = frac.trim_end_matches('0');
-        let mut out = int.to_string();
-        if scale > 0 {
-            out.push('.');
-            out.push_str(frac);
-            out.extend(std::iter::repeat_n('0', scale as usize - frac.len()));
-        }
-        Decimal(out)
-    }
-
     /// Canonical numeric form, equal for equal numbers (`1.50` and `1.5` alike).
     pub fn normalized(&self) -> String {
         if self.is_special() {
@@ -688,10 +674,7 @@ mod tests {
         assert!(!Decimal::parse("123.456").unwrap().fits(5, 2));
         assert!(!Decimal::parse("1234.5").unwrap().fits(5, 2));
         assert!(Decimal::parse("1.500").unwrap().fits(5, 2));
-        assert_eq!(
-            Decimal::parse("1.5").unwrap().with_scale(3).as_str(),
-            "1.500"
-        );
+
         assert_eq!(Decimal::parse("1.50").unwrap().normalized(), "1.5");
     }
 

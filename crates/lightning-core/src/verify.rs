@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use crate::checksum::{row_hash, RangeChecksums, TableChecksum};
-use crate::keycode::{encode_key, encode_rowid};
+use crate::keycode::{decode_rowid, encode_key, encode_rowid};
 use crate::pipeline::SourceError;
 use crate::report::{KeyDifference, TableVerification};
 use crate::schema::TableSchema;
@@ -21,7 +21,7 @@ pub trait VerifySource {
     fn scan(
         &self,
         table: &TableSchema,
-        visit: &mut dyn FnMut(Option<u64>, Row) -> Result<(), SourceError>,
+        visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
     ) -> Result<(), SourceError>;
 
     /// Source rows of `table` skipped by the last `scan` because they cannot be
@@ -47,7 +47,7 @@ const MAX_COLLECTED: usize = 200_000;
 
 type Range = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 /// The store key of a source row.
-type KeyOf<'a> = dyn Fn(Option<u64>, &Row) -> Option<Vec<u8>> + 'a;
+type KeyOf<'a> = dyn Fn(Option<i64>, &Row) -> Option<Vec<u8>> + 'a;
 
 fn in_range(key: &[u8], r: &Range) -> bool {
     let lo_ok = match &r.0 {
@@ -154,7 +154,7 @@ pub fn verify_table(
     };
     let key_positions = schema.key_positions();
     let keyed = !key_positions.is_empty();
-    let key_of = |rowid: Option<u64>, row: &Row| -> Option<Vec<u8>> {
+    let key_of = |rowid: Option<i64>, row: &Row| -> Option<Vec<u8>> {
         if keyed {
             Some(encode_key(key_positions.iter().map(|&p| &row[p])))
         } else {
@@ -208,21 +208,23 @@ pub fn verify_table(
                     let key_vals: Vec<Value> = if keyed {
                         key_positions.iter().map(|&p| row[p].clone()).collect()
                     } else {
-                        vec![Value::Int(rowid.unwrap_or(0) as i64)]
+                        vec![Value::Int(rowid.unwrap_or(0))]
                     };
                     match store
                         .get(&name, &key_vals)
                         .map_err(|e| Box::new(e) as SourceError)?
                     {
-                        None => mismatches
-                            .push(format!("{}: missing in target", schema.describe_key(&row))),
+                        None => mismatches.push(format!(
+                            "{}: missing in target",
+                            describe(schema, rowid, &row)
+                        )),
                         Some(t)
                             if format!("{t:?}") != format!("{row:?}")
                                 && row_hash(&t, &mut Vec::new()) != h =>
                         {
                             mismatches.push(format!(
                                 "{}: {}",
-                                schema.describe_key(&row),
+                                describe(schema, rowid, &row),
                                 describe_values(schema, &row, &t)
                             ))
                         }
@@ -386,8 +388,11 @@ fn locate(
         for item in store.scan_range(name, r.0.clone(), r.1.clone())? {
             let (k, row) = item?;
             let h = row_hash(&row, &mut buf);
-            let rowid = (!keyed(schema))
-                .then(|| u64::from_be_bytes(k.as_slice().try_into().unwrap_or([0; 8])));
+            let rowid = if keyed(schema) {
+                None
+            } else {
+                decode_rowid(&k)
+            };
             let diff = match source_rows.remove(&k) {
                 None => Some(KeyDifference {
                     key: describe(schema, rowid, &row),
@@ -425,7 +430,7 @@ fn keyed(schema: &TableSchema) -> bool {
     !schema.primary_key.is_empty()
 }
 
-fn describe(schema: &TableSchema, rowid: Option<u64>, row: &Row) -> String {
+fn describe(schema: &TableSchema, rowid: Option<i64>, row: &Row) -> String {
     if keyed(schema) {
         schema.describe_key(row)
     } else {

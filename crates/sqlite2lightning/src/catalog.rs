@@ -59,8 +59,10 @@ pub struct SourceTable {
     pub schema: TableSchema,
     /// The cast decision per column, in column order.
     pub columns: Vec<Resolved>,
-    /// Rows are read by rowid (false for WITHOUT ROWID tables).
-    pub has_rowid: bool,
+    /// How to name SQLite's rowid in a query (`rowid`, or `_rowid_` / `oid` when a
+    /// column is called `rowid`); `None` for WITHOUT ROWID tables, or when every
+    /// alias is taken by a column.
+    pub rowid: Option<String>,
     /// The table has no primary key of its own: rows are keyed by SQLite's rowid.
     pub keyed_by_rowid: bool,
 }
@@ -80,7 +82,12 @@ struct RawColumn {
 
 /// Names of the user tables, in the order SQLite lists them.
 pub fn table_names(conn: &Connection) -> Result<Vec<String>, CatalogError> {
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid")?;
+    // Ordinary tables only: virtual tables are reported as manual work and their
+    // shadow tables (the storage of FTS and R*Tree indexes) are left out.
+    let mut stmt = conn.prepare(
+        "SELECT m.name FROM sqlite_master m JOIN pragma_table_list p ON p.name = m.name AND p.schema = 'main' \
+         WHERE m.type = 'table' AND p.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.rowid",
+    )?;
     let names = stmt
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
@@ -234,18 +241,6 @@ fn convert_table(
                 .findings
                 .push(Finding::new(Severity::Warning, &obj, n));
         }
-        if let Some(cl) = classes.get(c.name.as_str()) {
-            for (class, n) in cl.disagreements(m.resolved.target) {
-                report.findings.push(Finding::new(
-                    Severity::Warning,
-                    &obj,
-                    format!(
-                        "{n} values are stored as {class} but the column maps to {}; migrate refuses them unless a rule carries them (for example --cast 'column:{name}.{} => TEXT')",
-                        m.resolved.target, c.name
-                    ),
-                ));
-            }
-        }
         if let (Some(cl), lightning_core::LightningType::Decimal(_)) =
             (classes.get(c.name.as_str()), m.resolved.target)
         {
@@ -304,6 +299,30 @@ fn convert_table(
         resolved.push(m.resolved);
         t.columns.push(col);
     }
+    if profile {
+        let names: Vec<String> = raw.iter().map(|c| c.name.clone()).collect();
+        for (col, (n, example)) in names
+            .iter()
+            .zip(conversion_failures(conn, name, &names, &resolved)?)
+        {
+            if n == 0 {
+                continue;
+            }
+            let target = resolved[names.iter().position(|x| x == col).unwrap_or(0)].target;
+            let carrier = if target == lightning_core::LightningType::Text {
+                "BLOB"
+            } else {
+                "TEXT"
+            };
+            report.findings.push(Finding::new(
+                Severity::Warning,
+                format!("{name}.{col}"),
+                format!(
+                    "{n} values cannot be carried exactly as {target} (first: {example}); migrate refuses those rows unless a rule carries them, for example --cast 'column:{name}.{col} => {carrier}'"
+                ),
+            ));
+        }
+    }
     t.primary_key = pk.into_iter().map(|(_, n)| n).collect();
     if t.primary_key.is_empty() {
         report.findings.push(Finding::new(
@@ -340,7 +359,14 @@ fn convert_table(
     });
     Ok(SourceTable {
         columns: resolved,
-        has_rowid: !without_rowid,
+        rowid: if without_rowid {
+            None
+        } else {
+            ["rowid", "_rowid_", "oid"]
+                .into_iter()
+                .find(|alias| !raw.iter().any(|c| c.name.eq_ignore_ascii_case(alias)))
+                .map(String::from)
+        },
         keyed_by_rowid: t.primary_key.is_empty(),
         schema: t,
     })
@@ -558,13 +584,44 @@ pub fn check_constraints(sql: &str) -> Vec<(Option<String>, String)> {
     out
 }
 
+/// For each column, how many values its cast cannot carry, and the first reason.
+fn conversion_failures(
+    conn: &Connection,
+    table: &str,
+    columns: &[String],
+    resolved: &[Resolved],
+) -> Result<Vec<(u64, String)>, CatalogError> {
+    let mut out = vec![(0u64, String::new()); columns.len()];
+    if columns.is_empty() {
+        return Ok(out);
+    }
+    let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+    let mut stmt = conn.prepare(&format!("SELECT {} FROM {}", cols.join(", "), quote(table)))?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        for (i, rule) in resolved.iter().enumerate() {
+            if let Err(e) = crate::mapping::convert(r.get_ref(i)?, rule) {
+                if out[i].0 == 0 {
+                    out[i].1 = e;
+                }
+                out[i].0 += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Views and triggers: listed as manual work with their definitions.
 fn manual_objects(
     conn: &Connection,
     select: &dyn Fn(&str) -> bool,
     report: &mut ConversionReport,
 ) -> Result<(), CatalogError> {
-    let mut stmt = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY type, name")?;
+    let mut stmt = conn.prepare(
+        "SELECT CASE WHEN m.type = 'table' THEN 'virtual table' ELSE m.type END, m.name, m.tbl_name, m.sql \
+         FROM sqlite_master m LEFT JOIN pragma_table_list p ON p.name = m.name AND p.schema = 'main' \
+         WHERE m.type IN ('view', 'trigger') OR (m.type = 'table' AND p.type = 'virtual') ORDER BY m.type, m.name",
+    )?;
     let rows: Vec<(String, String, String, Option<String>)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
@@ -572,13 +629,12 @@ fn manual_objects(
         if kind == "trigger" && !select(&table) {
             continue;
         }
-        let msg = if kind == "view" {
-            "views are not carried: recreate it as a query in the application or by hand"
-                .to_string()
-        } else {
-            format!(
-                "triggers are not carried (on table {table}): move its logic to the application"
-            )
+        let msg = match kind.as_str() {
+            "view" => "views are not carried: recreate it as a query in the application or by hand".to_string(),
+            "trigger" => format!("triggers are not carried (on table {table}): move its logic to the application"),
+            _ => "virtual tables (full-text search, R*Tree, ...) are not carried, nor their shadow tables: \
+                  copy the data into an ordinary table or rebuild the index in Lightning (FULLTEXT)"
+                .to_string(),
         };
         report.findings.push(
             Finding::new(Severity::Manual, format!("{kind} {name}"), msg)

@@ -12,10 +12,9 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 use lightning_core::cli::{
-    run_export, run_main, run_migrate, run_verify, CastArgs, MigrateArgs, ReportArgs, TableFilter,
-    VerifyArgs,
+    run_export, run_main, run_migrate, run_verify, CastArgs, ExportArgs, MigrateArgs, ReportArgs,
+    TableFilter, VerifyArgs,
 };
-use lightning_core::pipeline::{CopyOptions, OnError};
 use lightning_core::report::{ConversionReport, Severity};
 
 use crate::catalog::SourceTable;
@@ -105,12 +104,7 @@ enum Command {
         #[command(flatten)]
         source: SourceArg,
         #[command(flatten)]
-        filter: TableFilter,
-        #[command(flatten)]
-        cast: CastArgs,
-        /// What to do with a row that cannot be carried exactly.
-        #[arg(long, value_enum, default_value_t = OnError::Abort)]
-        on_error: OnError,
+        args: ExportArgs,
     },
 }
 
@@ -193,7 +187,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .iter()
                 .filter(|f| f.severity == Severity::Manual)
             {
-                tracing::warn!("{}: {} (not migrated)", f.object, f.message);
+                tracing::warn!("{}: {} (needs manual work)", f.object, f.message);
             }
             drop(conn);
             let names: Vec<String> = tables.iter().map(|t| t.schema.name.clone()).collect();
@@ -224,23 +218,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 &args,
             )
         }
-        Command::Export {
-            source,
-            filter,
-            cast,
-            on_error,
-        } => {
-            let (_, tables, _) = load(&source.source, &filter, &cast, false)?;
+        Command::Export { source, args } => {
+            let (_, tables, _) = load(&source.source, &args.filter, &args.cast, false)?;
             let src = SqliteSource::new(source.source.clone(), tables, HashMap::new());
-            run_export(
-                &src,
-                &src.schemas(),
-                &CopyOptions {
-                    parallel: 1,
-                    batch_size: 10_000,
-                    on_error,
-                },
-            )
+            run_export(&src, &src.schemas(), &args)
         }
     }
 }

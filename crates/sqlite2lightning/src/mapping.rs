@@ -179,6 +179,7 @@ pub fn map_column(
         "TEXT" => (T::Text, "TEXT affinity"),
         "REAL" => (T::Double, "REAL affinity: 64-bit floats"),
         "NUMERIC" => (T::Decimal(None), "NUMERIC affinity: exact decimal"),
+        _ if !declared.trim().is_empty() => (T::Blob, "BLOB affinity: bytes as stored"),
         _ => match classes.map(StorageClasses::only) {
             Some(Some("integer")) => (T::BigInt, "no declared type; every value is an integer"),
             Some(Some("real")) => (T::Double, "no declared type; every value is a float"),
@@ -195,7 +196,7 @@ pub fn map_column(
     ColumnMapping {
         resolved: Resolved {
             target,
-            transform: None,
+            transform: rules.transform_for(table, column, &st),
             rule: format!("affinity:{aff}"),
             reason: Some(why.to_string()),
             user_rule: false,
@@ -231,40 +232,6 @@ impl StorageClasses {
             [] => Some("text"),
             _ => None,
         }
-    }
-
-    /// Storage classes a column of type `ty` cannot take as they are.
-    pub fn disagreements(&self, ty: T) -> Vec<(&'static str, u64)> {
-        let ok = |class: &str| -> bool {
-            match (class, ty) {
-                ("integer", t) => {
-                    t.is_integer() || matches!(t, T::Boolean | T::Decimal(_) | T::Double)
-                }
-                ("real", T::Double | T::Float | T::Decimal(_)) => true,
-                (
-                    "text",
-                    T::Text
-                    | T::Json
-                    | T::Date
-                    | T::Time
-                    | T::Timestamp
-                    | T::TimestampTz
-                    | T::Uuid
-                    | T::Decimal(_),
-                ) => true,
-                ("blob", T::Blob | T::Uuid) => true,
-                _ => false,
-            }
-        };
-        [
-            ("integer", self.integer),
-            ("real", self.real),
-            ("text", self.text),
-            ("blob", self.blob),
-        ]
-        .into_iter()
-        .filter(|(c, n)| *n > 0 && !ok(c))
-        .collect()
     }
 }
 

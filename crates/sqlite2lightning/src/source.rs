@@ -60,8 +60,8 @@ impl SqliteSource {
         if let Some(w) = self.where_.get(&t.schema.name) {
             conds.push(format!("({w})"));
         }
-        let head = if t.has_rowid {
-            format!("SELECT rowid, {}", cols.join(", "))
+        let head = if let Some(rid) = &t.rowid {
+            format!("SELECT {rid}, {}", cols.join(", "))
         } else {
             format!("SELECT {}", cols.join(", "))
         };
@@ -70,11 +70,13 @@ impl SqliteSource {
             sql.push_str(" WHERE ");
             sql.push_str(&conds.join(" AND "));
         }
-        if t.has_rowid {
-            sql.push_str(" ORDER BY rowid");
+        if let Some(rid) = &t.rowid {
+            sql.push_str(&format!(" ORDER BY {rid}"));
         } else {
             let pk: Vec<String> = t.schema.primary_key.iter().map(|c| quote(c)).collect();
-            sql.push_str(&format!(" ORDER BY {}", pk.join(", ")));
+            if !pk.is_empty() {
+                sql.push_str(&format!(" ORDER BY {}", pk.join(", ")));
+            }
         }
         if let Some(l) = self.limit {
             sql.push_str(&format!(" LIMIT {l}"));
@@ -130,9 +132,13 @@ impl Source for SqliteSource {
                     r.get::<_, i64>(0)
                 })? as u64;
             let rows = self.limit.map_or(rows, |l| rows.min(l));
-            if t.has_rowid && rows > SPLIT_ROWS && self.limit.is_none() {
+            let split = t
+                .rowid
+                .as_ref()
+                .filter(|_| rows > SPLIT_ROWS && self.limit.is_none());
+            if let Some(rid) = split {
                 let (lo, hi): (i64, i64) = conn.query_row(
-                    &format!("SELECT min(rowid), max(rowid) FROM {}", quote(name)),
+                    &format!("SELECT min({rid}), max({rid}) FROM {}", quote(name)),
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
@@ -176,19 +182,20 @@ impl Source for SqliteSource {
         let mut params: Vec<i64> = Vec::new();
         if let Some((start, end)) = partition.spec.split_once("..") {
             let (start, end): (i64, i64) = (start.parse()?, end.parse()?);
-            conds.push("rowid > ?".to_string());
-            conds.push("rowid <= ?".to_string());
+            let rid = t.rowid.as_deref().unwrap_or("rowid");
+            conds.push(format!("{rid} > ?"));
+            conds.push(format!("{rid} <= ?"));
             let from = resume
                 .and_then(|c| c.position.as_deref())
                 .and_then(|p| p.parse::<i64>().ok())
                 .map_or(start, |p| p.max(start));
             params.extend([from, end]);
-        } else if t.has_rowid {
+        } else if let Some(rid) = &t.rowid {
             if let Some(p) = resume
                 .and_then(|c| c.position.as_deref())
                 .and_then(|p| p.parse::<i64>().ok())
             {
-                conds.push("rowid > ?".to_string());
+                conds.push(format!("{rid} > ?"));
                 params.push(p);
             }
         } else if let Some(c) = resume {
@@ -197,19 +204,15 @@ impl Source for SqliteSource {
         let sql = self.select_sql(t, &conds);
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-        let offset = usize::from(t.has_rowid);
+        let offset = usize::from(t.rowid.is_some());
         while let Some(r) = rows.next()? {
-            let rowid: Option<i64> = if t.has_rowid { Some(r.get(0)?) } else { None };
+            let rowid: Option<i64> = if t.rowid.is_some() {
+                Some(r.get(0)?)
+            } else {
+                None
+            };
             match Self::convert_row(t, r, offset) {
-                Ok(row) => out.row(
-                    name,
-                    if t.keyed_by_rowid {
-                        rowid.map(|x| x as u64)
-                    } else {
-                        None
-                    },
-                    row,
-                ),
+                Ok(row) => out.row(name, if t.keyed_by_rowid { rowid } else { None }, row),
                 Err((key, reason, raw)) => out.reject(name, key, reason, raw),
             }
             out.end_record(|| rowid.map(|x| x.to_string()))?;
@@ -222,25 +225,22 @@ impl VerifySource for SqliteSource {
     fn scan(
         &self,
         table: &TableSchema,
-        visit: &mut dyn FnMut(Option<u64>, Row) -> Result<(), SourceError>,
+        visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let (_, t) = self.table(&table.name)?;
         let conn = self.connect()?;
         let mut stmt = conn.prepare(&self.select_sql(t, &[]))?;
         let mut rows = stmt.query([])?;
-        let offset = usize::from(t.has_rowid);
+        let offset = usize::from(t.rowid.is_some());
         let mut bad = 0;
         while let Some(r) = rows.next()? {
-            let rowid: Option<i64> = if t.has_rowid { Some(r.get(0)?) } else { None };
+            let rowid: Option<i64> = if t.rowid.is_some() {
+                Some(r.get(0)?)
+            } else {
+                None
+            };
             match Self::convert_row(t, r, offset) {
-                Ok(row) => visit(
-                    if t.keyed_by_rowid {
-                        rowid.map(|x| x as u64)
-                    } else {
-                        None
-                    },
-                    row,
-                )?,
+                Ok(row) => visit(if t.keyed_by_rowid { rowid } else { None }, row)?,
                 Err(_) => bad += 1,
             }
         }

@@ -13,11 +13,11 @@ use crate::cast::CastRules;
 use crate::pipeline::{copy, CopyOptions, OnError, Source};
 use crate::progress::Progress;
 use crate::reject::RejectLog;
-use crate::report::{self, MigrationReport, Report, TableVerification, VerificationReport};
+use crate::report::{self, MigrationReport, Report, VerificationReport};
 use crate::schema::TableSchema;
 use crate::sink::{StoreSink, StreamSink};
 use crate::store::Store;
-use crate::verify::{verify_table, VerifySource};
+use crate::verify::VerifySource;
 
 /// Exit code: verification found differences.
 pub const EXIT_DIFFERENT: u8 = 3;
@@ -378,11 +378,8 @@ pub fn verify_tables(
     tables: &[TableSchema],
     sample: usize,
 ) -> anyhow::Result<VerificationReport> {
-    let mut results: Vec<TableVerification> = Vec::new();
-    for t in tables {
-        tracing::info!(table = %t.name, "verifying");
-        results.push(verify_table(source, t, store, sample)?);
-    }
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let results = crate::verify::verify_tables(source, tables, store, sample, parallel)?;
     Ok(VerificationReport::new(
         tool,
         &redact(source_desc),

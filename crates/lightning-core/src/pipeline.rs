@@ -277,7 +277,7 @@ pub fn copy(
     let work = Mutex::new(work);
     let cancel = AtomicBool::new(false);
     let parallel = opts.parallel.max(1);
-    let (tx, rx) = sync_channel::<Msg>(parallel * 2);
+    let (tx, rx) = sync_channel::<Msg>(parallel);
     let skip = opts.on_error == OnError::Skip;
 
     let result = std::thread::scope(|scope| {

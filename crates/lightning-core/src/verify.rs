@@ -16,7 +16,7 @@ use crate::value::{Row, Value};
 
 /// A source that can be read again table by table, through the same type mapping
 /// the migration used.
-pub trait VerifySource {
+pub trait VerifySource: Sync {
     /// Visit every row of `table`, with its row id when the table has no primary key.
     fn scan(
         &self,
@@ -133,6 +133,41 @@ fn describe_values(schema: &TableSchema, a: &Row, b: &Row) -> String {
         })
         .collect();
     diffs.join("; ")
+}
+
+/// Verify several tables, `parallel` at a time; results in the order given.
+pub fn verify_tables(
+    src: &dyn VerifySource,
+    tables: &[TableSchema],
+    store: &Store,
+    sample: usize,
+    parallel: usize,
+) -> Result<Vec<TableVerification>, VerifyError> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<TableVerification, VerifyError>>>> =
+        tables.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..parallel.clamp(1, tables.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(t) = tables.get(i) else { break };
+                tracing::info!(table = %t.name, "verifying");
+                let r = verify_table(src, t, store, sample);
+                let failed = r.is_err();
+                *results[i].lock().expect("result slot") = Some(r);
+                if failed {
+                    next.store(tables.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(tables.len());
+    for slot in results {
+        if let Some(r) = slot.into_inner().expect("result slot") {
+            out.push(r?);
+        }
+    }
+    Ok(out)
 }
 
 /// Verify one table. `schema` is the source table as the tool converts it.

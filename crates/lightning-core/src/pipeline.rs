@@ -425,3 +425,221 @@ pub fn copy(
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use super::*;
+    use crate::schema::ColumnSchema;
+    use crate::sink::StoreSink;
+    use crate::store::Store;
+    use crate::types::LightningType;
+    use crate::value::Value;
+
+    fn table(name: &str, cols: &[(&str, LightningType)], key: &[&str]) -> TableSchema {
+        let mut t = TableSchema::new(name);
+        for (c, ty) in cols {
+            let mut col = ColumnSchema::new(*c, *ty);
+            col.nullable = !key.contains(c);
+            t.columns.push(col);
+        }
+        t.primary_key = key.iter().map(|k| k.to_string()).collect();
+        t
+    }
+
+    /// A document-like source: each record becomes a parent row and two child
+    /// rows; the child table is only declared once reading has begun.
+    struct Documents {
+        records: i64,
+        /// Fail once after this many records (a dropped connection).
+        fail_after: AtomicU64,
+        /// The record whose parent row has a value of the wrong type.
+        bad: Option<i64>,
+    }
+
+    impl Source for Documents {
+        fn partitions(&self) -> Result<Vec<Partition>, SourceError> {
+            Ok(vec![Partition {
+                id: "docs".into(),
+                table: Arc::from("docs"),
+                estimated_rows: self.records as u64,
+                spec: String::new(),
+            }])
+        }
+
+        fn read(
+            &self,
+            _p: &Partition,
+            resume: Option<&Checkpoint>,
+            out: &mut RowEmitter<'_>,
+        ) -> Result<(), SourceError> {
+            out.add_table(table(
+                "docs_tags",
+                &[
+                    ("doc_id", LightningType::BigInt),
+                    ("n", LightningType::Integer),
+                    ("tag", LightningType::Text),
+                ],
+                &["doc_id", "n"],
+            ))?;
+            let (parent, child): (Arc<str>, Arc<str>) = (Arc::from("docs"), Arc::from("docs_tags"));
+            let start = resume
+                .and_then(|c| c.position.as_deref())
+                .map_or(0, |p| p.parse::<i64>().unwrap() + 1);
+            for i in start..self.records {
+                if self.fail_after.load(Ordering::Relaxed) == i as u64 {
+                    self.fail_after.store(u64::MAX, Ordering::Relaxed);
+                    return Err("connection dropped".into());
+                }
+                let title = if self.bad == Some(i) {
+                    Value::Int(7)
+                } else {
+                    Value::Text(format!("doc {i}"))
+                };
+                out.row(&parent, None, vec![Value::Int(i), title]);
+                for n in 0..2 {
+                    out.row(
+                        &child,
+                        None,
+                        vec![Value::Int(i), Value::Int(n), Value::Text(format!("t{n}"))],
+                    );
+                }
+                out.end_record(|| Some(i.to_string()))?;
+            }
+            Ok(())
+        }
+    }
+
+    fn docs() -> TableSchema {
+        table(
+            "docs",
+            &[
+                ("id", LightningType::BigInt),
+                ("title", LightningType::Text),
+            ],
+            &["id"],
+        )
+    }
+
+    #[test]
+    fn one_record_feeds_several_tables_and_a_failed_run_resumes_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::create_or_open(dir.path().join("d.ldb")).unwrap());
+        let src = Documents {
+            records: 1000,
+            fail_after: AtomicU64::new(437),
+            bad: None,
+        };
+        let opts = CopyOptions {
+            parallel: 2,
+            batch_size: 50,
+            on_error: OnError::Abort,
+        };
+        let first = copy(
+            &src,
+            &[docs()],
+            &mut StoreSink::new(store.clone()),
+            &opts,
+            None,
+            &Progress::hidden(),
+        );
+        assert!(matches!(first, Err(CopyError::Source { .. })), "{first:?}");
+        let partial = store.count("docs").unwrap();
+        assert!(partial > 0 && partial < 1000, "{partial}");
+        assert_eq!(
+            store.count("docs_tags").unwrap(),
+            2 * partial,
+            "rows and children commit together"
+        );
+
+        let summary = copy(
+            &src,
+            &[docs()],
+            &mut StoreSink::new(store.clone()),
+            &opts,
+            None,
+            &Progress::hidden(),
+        )
+        .unwrap();
+        assert_eq!(summary.rows_written, 3 * (1000 - partial));
+        assert_eq!(store.count("docs").unwrap(), 1000);
+        assert_eq!(store.count("docs_tags").unwrap(), 2000);
+        assert!(store.checkpoint("docs").unwrap().unwrap().done);
+
+        let again = copy(
+            &src,
+            &[docs()],
+            &mut StoreSink::new(store.clone()),
+            &opts,
+            None,
+            &Progress::hidden(),
+        )
+        .unwrap();
+        assert_eq!((again.rows_written, again.partitions_already_done), (0, 1));
+    }
+
+    #[test]
+    fn a_bad_row_stops_the_run_or_is_set_aside_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::create_or_open(dir.path().join("d.ldb")).unwrap());
+        let src = Documents {
+            records: 100,
+            fail_after: AtomicU64::new(u64::MAX),
+            bad: Some(42),
+        };
+        let mut opts = CopyOptions {
+            parallel: 1,
+            batch_size: 30,
+            on_error: OnError::Abort,
+        };
+        let err = copy(
+            &src,
+            &[docs()],
+            &mut StoreSink::new(store.clone()),
+            &opts,
+            None,
+            &Progress::hidden(),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("table `docs` (id=42)") && msg.contains("column `title`"),
+            "{msg}"
+        );
+        assert!(
+            store.count("docs").unwrap() < 42,
+            "the bad batch is not written"
+        );
+
+        opts.on_error = OnError::Skip;
+        let log_path = dir.path().join("rejects.jsonl");
+        let mut log = RejectLog::new(&log_path);
+        let summary = copy(
+            &src,
+            &[docs()],
+            &mut StoreSink::new(store.clone()),
+            &opts,
+            Some(&mut log),
+            &Progress::hidden(),
+        )
+        .unwrap();
+        assert_eq!(summary.rows_rejected, 1);
+        assert_eq!(
+            store.count("docs").unwrap(),
+            99,
+            "only the bad row is lost from its batch"
+        );
+        assert_eq!(store.count("docs_tags").unwrap(), 200);
+        let lines = std::fs::read_to_string(&log_path).unwrap();
+        let line: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            (
+                line["table"].as_str(),
+                line["key"].as_str(),
+                line["row"]["title"].as_i64()
+            ),
+            (Some("docs"), Some("id=42"), Some(7))
+        );
+    }
+}

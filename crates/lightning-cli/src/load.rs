@@ -256,7 +256,7 @@ impl Importer<'_> {
             .get(&stream)
             .context("a RECORD before its SCHEMA")?;
         if let Err(reason) = t.schema.check_row(&row) {
-            let key = t.schema.describe_key(&row);
+            let key = t.schema.describe_key(rowid, &row);
             if !self.skip {
                 bail!("stream line {line}: bad row in table `{stream}` ({key}): {reason}; fix the record or re-run with --on-error skip to set it aside");
             }

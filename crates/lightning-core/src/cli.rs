@@ -86,9 +86,7 @@ impl ReportArgs {
     /// JSON to stdout with `--json`, files as asked, and a summary on stderr.
     pub fn emit<R: Report + serde::Serialize>(&self, r: &R) -> anyhow::Result<()> {
         if self.json {
-            let mut out = std::io::stdout().lock();
-            out.write_all(report::to_json(r).as_bytes())?;
-            out.flush()?;
+            print_stdout(&report::to_json(r))?;
         } else {
             eprint!("{}", report::to_terminal(r));
         }
@@ -192,6 +190,15 @@ pub struct VerifyArgs {
     pub sample: usize,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Write text to stdout; a reader that went away (`| head`) is a normal end.
+pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Remove credentials from a connection string or URL before it is shown anywhere.
@@ -443,14 +450,22 @@ pub fn run_export(
         on_error: args.on_error,
     };
     let mut rejects = (args.on_error == OnError::Skip).then(|| RejectLog::new(&args.reject_file));
-    let summary = copy(
+    let summary = match copy(
         source,
         tables,
         &mut sink,
         &opts,
         rejects.as_mut(),
         &Progress::hidden(),
-    )?;
+    ) {
+        // The reader of the stream went away (`| head`): a normal end.
+        Err(crate::pipeline::CopyError::Sink(crate::sink::SinkError::Io(e)))
+            if e.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            return Ok(ExitCode::SUCCESS)
+        }
+        other => other?,
+    };
     if summary.rows_rejected > 0 {
         eprintln!(
             "warning: {} rows could not be exported; they are in {}",

@@ -53,6 +53,9 @@ impl RejectLog {
         let out = self.out.as_mut().expect("opened above");
         serde_json::to_writer(&mut *out, &line)?;
         out.write_all(b"\n")?;
+        // Rejects are rare: each line goes out at once, so none waits in a buffer
+        // while the batch that set it aside commits.
+        out.flush()?;
         self.count += 1;
         Ok(())
     }

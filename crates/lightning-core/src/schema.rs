@@ -191,10 +191,11 @@ impl TableSchema {
     }
 
     /// The key values of a row, rendered for messages (`id=42` or `a=1, b=x`).
-    pub fn describe_key(&self, row: &Row) -> String {
+    /// For a table without a primary key, the row id when it is known.
+    pub fn describe_key(&self, rowid: Option<i64>, row: &Row) -> String {
         let positions = self.key_positions();
         if positions.is_empty() {
-            return "(no primary key)".into();
+            return rowid.map_or_else(|| "(no primary key)".into(), |id| format!("rowid={id}"));
         }
         positions
             .iter()

@@ -158,7 +158,7 @@ impl<W: Write> Sink for StreamSink<W> {
                 .get(&*table)
                 .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
             if let Err(reason) = schema.check_row(&row) {
-                let key = schema.describe_key(&row);
+                let key = schema.describe_key(rowid, &row);
                 if matches!(bad_rows, BadRows::Abort) {
                     return Err(StoreError::BadRow {
                         table: table.to_string(),

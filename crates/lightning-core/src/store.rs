@@ -36,7 +36,7 @@ pub enum StoreError {
     UnknownTable(String),
     #[error("table `{0}` already exists with a different schema")]
     TableExists(String),
-    #[error("table `{0}` has no primary key: its rows are looked up by one row id, a non-negative integer")]
+    #[error("table `{0}` has no primary key: its rows are looked up by one row id, an integer")]
     RowIdExpected(String),
     #[error("table `{table}` has {expected} key columns but {given} key values were given")]
     KeyArity {
@@ -574,10 +574,7 @@ impl Store {
             match verdict {
                 Ok(()) => *added.entry(e.id).or_default() += 1,
                 Err(reason) => {
-                    let key = match rowid {
-                        Some(id) if e.key_positions.is_empty() => format!("rowid={id}"),
-                        _ => e.schema.describe_key(&row),
-                    };
+                    let key = e.schema.describe_key(rowid, &row);
                     if matches!(bad_rows, BadRows::Abort) {
                         return Err(StoreError::BadRow {
                             table: table.to_string(),
@@ -662,7 +659,10 @@ impl Store {
                     decode_rowid(&key[4..]).unwrap_or_default()
                 )
             } else {
-                format!("duplicate primary key ({})", e.schema.describe_key(row))
+                format!(
+                    "duplicate primary key ({})",
+                    e.schema.describe_key(None, row)
+                )
             });
         }
         let mut index_entries = Vec::new();

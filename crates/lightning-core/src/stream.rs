@@ -28,7 +28,6 @@ pub enum StreamError {
     Io(#[from] std::io::Error),
 }
 
-/// A JSON-Schema description of a Lightning type, for Singer consumers.
 /// A JSON-Schema description of a Lightning type, for Singer consumers. Formats
 /// are named only where the text really is in that format; the exact type is in
 /// `lightning_schema`.

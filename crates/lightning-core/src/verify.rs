@@ -466,9 +466,5 @@ fn keyed(schema: &TableSchema) -> bool {
 }
 
 fn describe(schema: &TableSchema, rowid: Option<i64>, row: &Row) -> String {
-    if keyed(schema) {
-        schema.describe_key(row)
-    } else {
-        format!("rowid={}", rowid.unwrap_or(0))
-    }
+    schema.describe_key(rowid, row)
 }

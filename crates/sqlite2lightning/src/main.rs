@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 use lightning_core::cli::{
-    run_export, run_main, run_migrate, run_verify, CastArgs, ExportArgs, MigrateArgs, ReportArgs,
-    TableFilter, VerifyArgs,
+    print_stdout, run_export, run_main, run_migrate, run_verify, CastArgs, ExportArgs, MigrateArgs,
+    ReportArgs, TableFilter, VerifyArgs,
 };
 use lightning_core::report::{ConversionReport, Severity};
 
@@ -117,8 +117,12 @@ fn main() -> ExitCode {
     run_main(|| {
         let cli = Cli::parse();
         if cli.print_casts {
-            print!("{}", mapping::default_rules().describe_defaults());
-            println!("# otherwise SQLite's affinity decides: INTEGER => BIGINT, TEXT => TEXT, REAL => DOUBLE, NUMERIC => DECIMAL, none => by the values");
+            let mut text = mapping::default_rules().describe_defaults();
+            text.push_str(
+                "# otherwise SQLite's affinity decides: INTEGER => BIGINT, TEXT => TEXT, REAL => DOUBLE, \
+                 NUMERIC => DECIMAL, BLOB => BLOB; a column with no declared type is decided by its values\n",
+            );
+            print_stdout(&text)?;
             return Ok(ExitCode::SUCCESS);
         }
         let Some(command) = cli.command else {
@@ -174,7 +178,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let (_, tables, conversion) = load(&source.source, &filter, &cast, true)?;
             if !report.json {
                 let schemas: Vec<_> = tables.iter().map(|t| t.schema.clone()).collect();
-                print!("{}", lightning_core::ddl::render_schema(&schemas));
+                print_stdout(&lightning_core::ddl::render_schema(&schemas))?;
             }
             report.emit(&conversion)?;
             check_strict(strict, &conversion)?;

@@ -108,7 +108,7 @@ impl SqliteSource {
                     let key = if t.keyed_by_rowid {
                         format!("rowid={}", r.get::<_, i64>(0).unwrap_or_default())
                     } else {
-                        t.schema.describe_key(&raw)
+                        t.schema.describe_key(None, &raw)
                     };
                     return Err((
                         key,

@@ -70,22 +70,26 @@ fn killed_migrations_resume_exactly_once() {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
+    // Kill runs at random points of the first third of a full run's time, until
+    // one finishes by itself: each killed run leaves a little more done.
     let mut kills = 0;
-    for _ in 0..5 {
+    let window = (full.as_millis() as u64 / 3).max(60);
+    for _ in 0..12 {
         let mut child = Command::new(tool())
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let wait = Duration::from_millis(50 + next(&mut seed) % (full.as_millis() as u64).max(100));
-        std::thread::sleep(wait);
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            kills += 1;
+        std::thread::sleep(Duration::from_millis(20 + next(&mut seed) % window));
+        if child.try_wait().unwrap().is_some() {
+            break;
         }
+        child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
+        kills += 1;
     }
+    eprintln!("killed {kills} runs with SIGKILL");
     assert!(
         kills >= 3,
         "the migration finished before it could be killed ({kills} kills)"

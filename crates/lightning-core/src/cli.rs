@@ -101,6 +101,39 @@ impl ReportArgs {
     }
 }
 
+/// Row filters, in the source's own SQL.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WhereArgs {
+    /// Only rows matching a condition, in the source's SQL: `TABLE:CONDITION`, or a
+    /// bare condition for every table (repeatable).
+    #[arg(long = "where", value_name = "[TABLE:]CONDITION")]
+    pub conditions: Vec<String>,
+}
+
+impl WhereArgs {
+    /// The condition for each table that has one.
+    pub fn by_table(&self, tables: &[&str]) -> std::collections::HashMap<String, String> {
+        let mut out = std::collections::HashMap::new();
+        for &table in tables {
+            let mut conds = Vec::new();
+            for w in &self.conditions {
+                match w.split_once(':') {
+                    Some((t, c)) if tables.contains(&t.trim()) => {
+                        if t.trim() == table {
+                            conds.push(format!("({})", c.trim()));
+                        }
+                    }
+                    _ => conds.push(format!("({})", w.trim())),
+                }
+            }
+            if !conds.is_empty() {
+                out.insert(table.to_string(), conds.join(" AND "));
+            }
+        }
+        out
+    }
+}
+
 /// The options of `migrate`.
 #[derive(Debug, Clone, Args)]
 pub struct MigrateArgs {
@@ -115,10 +148,8 @@ pub struct MigrateArgs {
     pub batch_size: usize,
     #[command(flatten)]
     pub filter: TableFilter,
-    /// Copy only rows matching a condition, in the source's SQL: `TABLE:CONDITION`,
-    /// or a bare condition for every table (repeatable).
-    #[arg(long = "where", value_name = "[TABLE:]CONDITION")]
-    pub where_: Vec<String>,
+    #[command(flatten)]
+    pub where_: WhereArgs,
     #[command(flatten)]
     pub cast: CastArgs,
     /// What to do with a row that cannot be carried exactly.
@@ -144,28 +175,6 @@ pub struct MigrateArgs {
 }
 
 impl MigrateArgs {
-    /// The `--where` condition for a table.
-    pub fn where_for(&self, table: &str, known_tables: &[&str]) -> Option<String> {
-        let mut conds = Vec::new();
-        for w in &self.where_ {
-            match w.split_once(':') {
-                Some((t, c)) if known_tables.contains(&t.trim()) => {
-                    if t.trim() == table {
-                        conds.push(c.trim().to_string());
-                    }
-                }
-                _ => conds.push(w.trim().to_string()),
-            }
-        }
-        (!conds.is_empty()).then(|| {
-            conds
-                .iter()
-                .map(|c| format!("({c})"))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        })
-    }
-
     pub fn copy_options(&self) -> CopyOptions {
         CopyOptions {
             parallel: self.parallel.max(1),
@@ -183,6 +192,8 @@ pub struct VerifyArgs {
     pub target: PathBuf,
     #[command(flatten)]
     pub filter: TableFilter,
+    #[command(flatten)]
+    pub where_: WhereArgs,
     #[command(flatten)]
     pub cast: CastArgs,
     /// Rows per table compared value by value.

@@ -201,11 +201,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             drop(conn);
             let names: Vec<String> = tables.iter().map(|t| t.schema.name.clone()).collect();
             let known: Vec<&str> = names.iter().map(String::as_str).collect();
-            let where_: HashMap<String, String> = names
-                .iter()
-                .filter_map(|n| args.where_for(n, &known).map(|w| (n.clone(), w)))
-                .collect();
-            let src = SqliteSource::new(source.source.clone(), tables, where_);
+            let src =
+                SqliteSource::new(source.source.clone(), tables, args.where_.by_table(&known));
             let schemas = src.schemas();
             run_migrate(
                 TOOL,
@@ -218,7 +215,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Verify { source, args } => {
             let (_, tables, _) = load(&source.source, &args.filter, &args.cast, false)?;
-            let src = SqliteSource::new(source.source.clone(), tables, HashMap::new());
+            let names: Vec<String> = tables.iter().map(|t| t.schema.name.clone()).collect();
+            let known: Vec<&str> = names.iter().map(String::as_str).collect();
+            let src =
+                SqliteSource::new(source.source.clone(), tables, args.where_.by_table(&known));
             run_verify(
                 TOOL,
                 &source.source.display().to_string(),

@@ -353,6 +353,28 @@ fn where_and_table_filters_select_rows() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(light(&["count", p(&target), "a"]).stdout.trim(), "2");
+    let v = s2l(&[
+        "verify",
+        "--source",
+        p(&db),
+        "--target",
+        p(&target),
+        "--tables",
+        "a",
+    ]);
+    assert_eq!(v.code, 3, "the whole table differs from the filtered copy");
+    let v = s2l(&[
+        "verify",
+        "--source",
+        p(&db),
+        "--target",
+        p(&target),
+        "--tables",
+        "a",
+        "--where",
+        "a:v >= 2",
+    ]);
+    assert_eq!(v.code, 0, "{}", v.stderr);
     assert_ne!(light(&["count", p(&target), "b"]).code, 0);
     let r = s2l(&[
         "migrate",

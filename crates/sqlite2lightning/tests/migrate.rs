@@ -149,30 +149,7 @@ fn export_stream_imports_into_an_identical_store() {
         s2l(&["migrate", "--source", p(&db), "--target", p(&direct)]).code,
         0
     );
-    let export = std::process::Command::new(tool())
-        .args(["export", "--source", p(&db)])
-        .output()
-        .unwrap();
-    assert!(export.status.success());
-    let mut child = std::process::Command::new(lightning())
-        .args(["import", p(&piped)])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&export.stdout)
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    export_into(&db, &piped);
     for table in ["every_type", "composite"] {
         let a = light(&["checksum", p(&direct), table]);
         let b = light(&["checksum", p(&piped), table]);
@@ -571,25 +548,7 @@ fn sqlite_oddities_are_carried_or_reported() {
 
     // A keyless table survives export | import with its row ids: verify is equal.
     let piped = dir.path().join("piped.ldb");
-    let export = std::process::Command::new(tool())
-        .args(["export", "--source", p(&db)])
-        .output()
-        .unwrap();
-    assert!(export.status.success());
-    let mut child = std::process::Command::new(lightning())
-        .args(["import", p(&piped)])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&export.stdout)
-        .unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
+    export_into(&db, &piped);
     let r = s2l(&["verify", "--source", p(&db), "--target", p(&piped)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }

@@ -66,3 +66,36 @@ pub fn assert_clean_error(r: &Run, code: i32, needle: &str) {
     assert_eq!(lines.len(), 1, "one error line expected: {}", r.stderr);
     assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
 }
+
+/// `sqlite2lightning export --source DB | lightning import STORE`, both succeeding.
+pub fn export_into(db: &Path, store: &Path) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let export = Command::new(tool())
+        .args(["export", "--source", p(db)])
+        .output()
+        .expect("export runs");
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let mut child = Command::new(lightning())
+        .args(["import", p(store)])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("import runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&export.stdout)
+        .expect("stream written");
+    let out = child.wait_with_output().expect("import ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

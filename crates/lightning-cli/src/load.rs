@@ -151,17 +151,7 @@ pub struct ImportArgs {
     pub reject_file: Option<PathBuf>,
 }
 
-/// `DB.rejects.jsonl` beside the store folder.
-fn default_reject_file(db: &Path) -> PathBuf {
-    let mut name = db
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "lightning".into());
-    name.push(".rejects.jsonl");
-    db.with_file_name(name)
-}
-
-const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+use lightning_core::pipeline::MAX_BATCH_BYTES;
 
 #[derive(Default)]
 struct TableTally {
@@ -466,7 +456,7 @@ pub fn import(a: &ImportArgs) -> anyhow::Result<ExitCode> {
     let reject_path = a
         .reject_file
         .clone()
-        .unwrap_or_else(|| default_reject_file(&a.db));
+        .unwrap_or_else(|| lightning_core::reject::default_path(&a.db));
     let mut imp = Importer {
         store: &store,
         skip,

@@ -294,7 +294,7 @@ pub fn run_migrate(
     let reject_path = args
         .reject_file
         .clone()
-        .unwrap_or_else(|| sibling(&args.target, "rejects.jsonl"));
+        .unwrap_or_else(|| crate::reject::default_path(&args.target));
     let mut rejects = (args.on_error == OnError::Skip).then(|| RejectLog::new(&reject_path));
     let progress = Progress::stderr("migrating", !args.quiet);
     let mut sink = StoreSink::new(store.clone());
@@ -374,16 +374,6 @@ pub fn run_migrate(
     } else {
         ExitCode::from(EXIT_DIFFERENT)
     })
-}
-
-/// `TARGET.suffix` beside the target folder.
-fn sibling(target: &Path, suffix: &str) -> PathBuf {
-    let mut name = target
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(".{suffix}"));
-    target.with_file_name(name)
 }
 
 /// Verify each table and build the report.

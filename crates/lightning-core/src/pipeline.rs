@@ -146,7 +146,8 @@ pub struct RowEmitter<'a> {
     bytes: usize,
 }
 
-const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+/// A batch is sent once it holds about this many bytes, whatever its row count.
+pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 impl<'a> RowEmitter<'a> {
     /// Add a row of the current source record.

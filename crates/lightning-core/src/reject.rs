@@ -9,6 +9,16 @@ use serde_json::{json, Map};
 use crate::schema::TableSchema;
 use crate::store::RejectedRow;
 
+/// `STORE.rejects.jsonl`, beside the store folder.
+pub fn default_path(store: &Path) -> PathBuf {
+    let mut name = store
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "lightning".into());
+    name.push(".rejects.jsonl");
+    store.with_file_name(name)
+}
+
 pub struct RejectLog {
     path: PathBuf,
     out: Option<BufWriter<File>>,

@@ -230,7 +230,7 @@ impl Store {
         };
         #[allow(deprecated)]
         let db = Database::builder(path.join("data"))
-            .cache_size(16 * 1024 * 1024)
+            .cache_size(8 * 1024 * 1024)
             .max_write_buffer_size(Some(64 * 1024 * 1024))
             .open()
             .map_err(|e| match e {

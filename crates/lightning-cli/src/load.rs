@@ -498,7 +498,7 @@ pub fn import(a: &ImportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     store.update_run(&run)?;
-    store.sync()?;
+    store.flush()?;
     outcome?;
     for name in &imp.created {
         eprintln!("created table `{name}`");

@@ -395,6 +395,8 @@ pub fn coerce(v: Value, ty: LightningType) -> Result<Value, String> {
             Value::Decimal(Decimal::parse(&i.to_string()).map_err(|e| e.to_string())?)
         }
         (Value::Int(i), T::Text) => Value::Text(i.to_string()),
+        (Value::Int(i), T::Json) => Value::Json(i.to_string()),
+        (Value::Double(f), T::Json) if f.is_finite() => Value::Json(format!("{f:?}")),
         (Value::Double(f), T::Float) if (f as f32) as f64 == f || f.is_nan() => {
             Value::Float(f as f32)
         }

@@ -289,6 +289,24 @@ pub fn run_migrate(
         }
         store.sync()?;
     }
+    // Checkpoints belong to the source they were taken from: resuming a copy of
+    // one source with another would skip rows the new source has.
+    let copied: Vec<String> = store
+        .checkpoints()?
+        .into_iter()
+        .filter(|c| tables.iter().any(|t| t.name == c.table))
+        .map(|c| c.table)
+        .collect();
+    if let Some(previous) = store.runs()?.into_iter().rev().find(|r| r.tool == tool) {
+        if previous.source != source_desc && !copied.is_empty() {
+            anyhow::bail!(
+                "{} already holds tables copied from {} (run {}), not from {source_desc}: use --fresh to copy them again from this source, or another target",
+                args.target.display(),
+                previous.source,
+                previous.id
+            );
+        }
+    }
     let run_id = store.start_run(tool, &source_desc)?;
     tracing::info!(run_id, target = %args.target.display(), "migration started");
     let reject_path = args

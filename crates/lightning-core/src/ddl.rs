@@ -539,16 +539,8 @@ impl<'a> Parser<'a> {
             self.expect_punct(',')?;
         }
         self.expect_punct(';')?;
-        if t.columns.is_empty() {
-            return self.err(format!("table `{}` has no columns", t.name));
-        }
-        for k in &t.primary_key {
-            if t.column(k).is_none() {
-                return self.err(format!(
-                    "primary key column `{k}` is not a column of `{}`",
-                    t.name
-                ));
-            }
+        if let Err(e) = t.validate() {
+            return self.err(e);
         }
         Ok(t)
     }

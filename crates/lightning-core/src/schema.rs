@@ -167,6 +167,44 @@ impl TableSchema {
         out
     }
 
+    /// Check that the schema is coherent: columns, names, keys and indexes.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.columns.is_empty() {
+            return Err(format!("table `{}` has no columns", self.name));
+        }
+        for (i, c) in self.columns.iter().enumerate() {
+            if self.columns[..i].iter().any(|o| o.name == c.name) {
+                return Err(format!(
+                    "table `{}`: column `{}` is defined twice",
+                    self.name, c.name
+                ));
+            }
+        }
+        let known = |what: &str, cols: &[String]| -> Result<(), String> {
+            match cols.iter().find(|c| self.column(c).is_none()) {
+                Some(c) => Err(format!(
+                    "table `{}`: {what} names `{c}`, which is not a column",
+                    self.name
+                )),
+                None if cols.is_empty() && what != "the primary key" => {
+                    Err(format!("table `{}`: {what} has no columns", self.name))
+                }
+                None => Ok(()),
+            }
+        };
+        known("the primary key", &self.primary_key)?;
+        for u in &self.uniques {
+            known("a unique constraint", &u.columns)?;
+        }
+        for ix in &self.indexes {
+            known(&format!("index `{}`", ix.name), &ix.columns)?;
+        }
+        for fk in &self.foreign_keys {
+            known("a foreign key", &fk.columns)?;
+        }
+        Ok(())
+    }
+
     /// Check a row against the column types and NOT NULL; the reason names the column.
     pub fn check_row(&self, row: &Row) -> Result<(), String> {
         if row.len() != self.columns.len() {

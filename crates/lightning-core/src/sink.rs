@@ -106,7 +106,7 @@ impl Sink for StoreSink {
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
-        Ok(self.store.sync()?)
+        Ok(self.store.flush()?)
     }
 }
 

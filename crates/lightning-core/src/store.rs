@@ -52,6 +52,8 @@ pub enum StoreError {
     },
     #[error("storage error: {0}")]
     Engine(String),
+    #[error("invalid schema: {0}")]
+    InvalidSchema(String),
     #[error("writing the reject file: {0}")]
     RejectLog(std::io::Error),
 }
@@ -333,6 +335,7 @@ impl Store {
 
     /// Create a table; creating one that exists with the same schema does nothing.
     pub fn create_table(&self, schema: &TableSchema) -> Result<()> {
+        schema.validate().map_err(StoreError::InvalidSchema)?;
         let mut cat = self.catalog.write().expect("catalog lock");
         if let Some(existing) = cat.get(&schema.name) {
             if existing.schema == *schema {
@@ -808,6 +811,16 @@ impl Store {
             out.push(serde_json::from_slice(&v).map_err(|e| self.corrupt(e))?);
         }
         Ok(out)
+    }
+
+    /// Write the in-memory tables out and sync, so that the next open does not
+    /// have to replay the journal (seconds for a large load). Called at the end of
+    /// a migration or an import.
+    pub fn flush(&self) -> Result<()> {
+        for ks in [&self.rows, &self.index, &self.meta] {
+            ks.rotate_memtable_and_wait()?;
+        }
+        self.sync()
     }
 
     /// Make everything committed so far durable.

@@ -201,6 +201,9 @@ impl<R: BufRead> StreamReader<R> {
                 .map_err(|e| self.malformed(format!("bad lightning_schema: {e}")))?,
             None => self.schema_from_json_schema(msg)?,
         };
+        schema
+            .validate()
+            .map_err(|e| self.malformed(format!("bad SCHEMA: {e}")))?;
         self.schemas.insert(schema.name.clone(), schema.clone());
         Ok(Message::Schema(schema))
     }

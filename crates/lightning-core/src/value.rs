@@ -3,7 +3,7 @@
 use std::fmt;
 
 use base64::Engine as _;
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde_json::Value as Json;
 
 use crate::types::LightningType;
@@ -299,11 +299,17 @@ pub fn parse_time(s: &str) -> Result<i64, ParseValueError> {
         Some(x) => x.parse().map_err(|_| bad())?,
         None => 0,
     };
-    if it.next().is_some() || !(0..60).contains(&m) || !(0..61).contains(&sec) {
+    // A leap second (:60) has no exact place in microseconds since midnight: refused.
+    if it.next().is_some() || h < 0 || !(0..60).contains(&m) || !(0..60).contains(&sec) {
         return Err(bad());
     }
     let micros = parse_fraction(frac).ok_or_else(bad)?;
-    let total = ((h * 60 + m) * 60 + sec) * 1_000_000 + micros;
+    let total = h
+        .checked_mul(3600)
+        .and_then(|x| x.checked_add(m * 60 + sec))
+        .and_then(|x| x.checked_mul(1_000_000))
+        .and_then(|x| x.checked_add(micros))
+        .ok_or_else(|| perr(s, LightningType::Time, "out of range"))?;
     Ok(if neg { -total } else { total })
 }
 
@@ -362,33 +368,44 @@ pub fn parse_timestamp(s: &str) -> Result<i64, ParseValueError> {
 /// Parse an instant with an offset (`Z`, `+HH`, `+HH:MM`); no offset means UTC.
 pub fn parse_timestamptz(s: &str) -> Result<i64, ParseValueError> {
     let t = s.trim();
-    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
-        return Ok(dt.timestamp_micros());
-    }
-    let t2 = t.strip_suffix('Z').unwrap_or(t);
-    // Find an offset sign after the time part.
+    let bad = |why: &str| perr(s, LightningType::TimestampTz, why);
+    let (t2, zulu) = match t.strip_suffix('Z').or_else(|| t.strip_suffix('z')) {
+        Some(x) => (x, true),
+        None => (t, false),
+    };
+    // An offset sign after the time part: `+HH`, `+HH:MM` or `+HHMM`.
     let time_start = t2.find([' ', 'T']).map(|i| i + 1).unwrap_or(t2.len());
-    let off_pos = t2[time_start..].rfind(['+', '-']).map(|i| i + time_start);
+    let off_pos = (!zulu)
+        .then(|| t2[time_start..].rfind(['+', '-']).map(|i| i + time_start))
+        .flatten();
     let (local, offset_secs) = match off_pos {
         Some(p) => {
             let off = &t2[p + 1..];
             let sign = if &t2[p..p + 1] == "-" { -1 } else { 1 };
-            let (h, m) = off.split_once(':').unwrap_or((off, "0"));
-            let h: i64 = h
-                .parse()
-                .map_err(|_| perr(s, LightningType::TimestampTz, "bad offset"))?;
-            let m: i64 = m
-                .parse()
-                .map_err(|_| perr(s, LightningType::TimestampTz, "bad offset"))?;
+            let (h, m) = match (off.split_once(':'), off.len()) {
+                (Some((h, m)), _) => (h, m),
+                (None, 4) => off.split_at(2),
+                (None, _) => (off, "00"),
+            };
+            let two_digits = |x: &str| x.len() == 2 && x.bytes().all(|b| b.is_ascii_digit());
+            if !two_digits(h) || !two_digits(m) {
+                return Err(bad("bad offset (expected +HH, +HH:MM or +HHMM)"));
+            }
+            let (h, m): (i64, i64) = (h.parse().unwrap_or(99), m.parse().unwrap_or(99));
+            if h > 15 || m > 59 {
+                return Err(bad("offset out of range"));
+            }
             (&t2[..p], sign * (h * 3600 + m * 60))
         }
         None => (t2, 0),
     };
-    let micros = parse_timestamp(local).map_err(|e| perr(s, LightningType::TimestampTz, e.why))?;
+    let micros = parse_timestamp(local).map_err(|e| bad(&e.why))?;
     if micros == i64::MAX || micros == i64::MIN {
         return Ok(micros);
     }
-    Ok(micros - offset_secs * 1_000_000)
+    micros
+        .checked_sub(offset_secs * 1_000_000)
+        .ok_or_else(|| bad("out of range"))
 }
 
 pub fn parse_uuid(s: &str) -> Result<[u8; 16], ParseValueError> {
@@ -720,6 +737,26 @@ mod tests {
             Value::from_text(LightningType::TimestampTz, "2024-01-01 12:00:00+02:00").unwrap(),
             Value::from_text(LightningType::TimestampTz, "2024-01-01T10:00:00Z").unwrap()
         );
+        let tz =
+            |s: &str| Value::from_text(LightningType::TimestampTz, s).map(|v| v.to_text().unwrap());
+        assert_eq!(
+            tz("2024-01-01 10:00:00+0530").unwrap(),
+            "2024-01-01 04:30:00+00:00"
+        );
+        assert_eq!(
+            tz("2024-01-01T10:00:00-03").unwrap(),
+            "2024-01-01 13:00:00+00:00"
+        );
+        assert!(tz("2024-01-01 10:00:00+99:00").is_err());
+        assert!(
+            tz("2024-01-01T10:00:00.123456789Z").is_err(),
+            "nanoseconds are not carried"
+        );
+        let tm = |s: &str| Value::from_text(LightningType::Time, s);
+        assert!(tm("99999999999:00:00").is_err());
+        assert!(tm("5124095576:00:00").is_err());
+        assert!(tm("10:00:60").is_err());
+        assert!(Value::from_text(LightningType::Timestamp, "2024-01-01 10:00:60").is_err());
         assert_eq!(
             Value::from_text(LightningType::Date, "0044-03-15 BC")
                 .unwrap()

@@ -114,6 +114,22 @@ pub fn schema_differences(source: &TableSchema, target: &TableSchema) -> Vec<Str
     if names(source) != names(target) {
         d.push("indexes differ".into());
     }
+    for c in &source.columns {
+        if let Some(t) = target.column(&c.name) {
+            if t.default != c.default {
+                d.push(format!("column `{}`: default differs", c.name));
+            }
+        }
+    }
+    if source.uniques != target.uniques {
+        d.push("unique constraints differ".into());
+    }
+    if source.checks != target.checks {
+        d.push("check constraints differ".into());
+    }
+    if source.foreign_keys != target.foreign_keys {
+        d.push("foreign keys differ".into());
+    }
     d
 }
 

@@ -94,6 +94,16 @@ pub fn table_names(conn: &Connection) -> Result<Vec<String>, CatalogError> {
     Ok(names)
 }
 
+/// Whether `table` has a column named `column`.
+pub fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, CatalogError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_xinfo(?1) WHERE name = ?2",
+        [table, column],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
 /// Count the storage classes of every column in one scan of the table.
 pub fn storage_classes(
     conn: &Connection,
@@ -107,7 +117,7 @@ pub fn storage_classes(
         .iter()
         .map(|c| {
             let q = quote(c);
-            format!("sum(typeof({q})='integer'), sum(typeof({q})='real'), sum(typeof({q})='text'), sum(typeof({q})='blob')")
+            format!("sum(typeof({q})='integer'), sum(typeof({q})='real'), sum(typeof({q})='text'), sum(typeof({q})='blob'), sum(typeof({q})='null')")
         })
         .collect();
     let sql = format!("SELECT {} FROM {}", parts.join(", "), quote(table));
@@ -115,7 +125,7 @@ pub fn storage_classes(
         let mut out = Vec::new();
         for i in 0..columns.len() {
             let g = |k: usize| {
-                r.get::<_, Option<i64>>(i * 4 + k)
+                r.get::<_, Option<i64>>(i * 5 + k)
                     .map(|v| v.unwrap_or(0) as u64)
             };
             out.push(StorageClasses {
@@ -123,6 +133,7 @@ pub fn storage_classes(
                 real: g(1)?,
                 text: g(2)?,
                 blob: g(3)?,
+                null: g(4)?,
             });
         }
         Ok(out)
@@ -298,6 +309,39 @@ fn convert_table(
         });
         resolved.push(m.resolved);
         t.columns.push(col);
+    }
+    if profile && !rowid_alias {
+        // SQLite lets a declared key hold NULLs (rowid tables) and keeps 1, '1' and
+        // x'31' apart; mapped to one Lightning type such keys can collide.
+        for c in raw.iter().filter(|c| c.pk > 0) {
+            let Some(cl) = classes.get(c.name.as_str()) else {
+                continue;
+            };
+            let classes_used = [cl.integer, cl.real, cl.text, cl.blob]
+                .iter()
+                .filter(|n| **n > 0)
+                .count();
+            let mut why = Vec::new();
+            if cl.null > 0 {
+                why.push(format!("{} rows have NULL in it", cl.null));
+            }
+            if classes_used > 1 {
+                why.push(
+                    "it holds values of several storage classes that SQLite keeps apart"
+                        .to_string(),
+                );
+            }
+            if !why.is_empty() {
+                report.findings.push(Finding::new(
+                    Severity::Warning,
+                    format!("{name}.{}", c.name),
+                    format!(
+                        "primary-key column: {}; Lightning keys are unique, so rows whose keys then collide are refused",
+                        why.join(" and ")
+                    ),
+                ));
+            }
+        }
     }
     if profile {
         let names: Vec<String> = raw.iter().map(|c| c.name.clone()).collect();
@@ -506,82 +550,164 @@ fn foreign_keys(conn: &Connection, table: &str, t: &mut TableSchema) -> Result<(
     Ok(())
 }
 
-/// CHECK constraints from a CREATE TABLE statement: (constraint name, expression).
-pub fn check_constraints(sql: &str) -> Vec<(Option<String>, String)> {
+/// A token of SQLite SQL, enough to find constraints: its kind and byte span.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tok {
+    Word,
+    /// `"x"`, `[x]` or `` `x` ``: a name.
+    Quoted,
+    Str,
+    Open,
+    Close,
+    Other,
+}
+
+/// Tokenize SQL, dropping comments; quoted names and strings are single tokens.
+fn sql_tokens(sql: &str) -> Vec<(Tok, usize, usize)> {
     let b = sql.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    let mut last_constraint_name: Option<(usize, String)> = None;
     while i < b.len() {
-        match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'[' => {
-                while i < b.len() && b[i] != b']' {
-                    i += 1;
-                }
+        let start = i;
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
                 i += 1;
             }
-            c if c.is_ascii_alphabetic() => {
-                let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                    i += 1;
-                }
-                let word = &sql[start..i];
-                if word.eq_ignore_ascii_case("CONSTRAINT") {
-                    let rest = sql[i..].trim_start();
-                    let name: String = if let Some(stripped) = rest.strip_prefix('"') {
-                        stripped.split('"').next().unwrap_or("").to_string()
-                    } else {
-                        rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                            .next()
-                            .unwrap_or("")
-                            .to_string()
-                    };
-                    last_constraint_name = Some((i, name));
-                } else if word.eq_ignore_ascii_case("CHECK") {
-                    let rest_start = i + (sql[i..].len() - sql[i..].trim_start().len());
-                    if b.get(rest_start) == Some(&b'(') {
-                        let mut depth = 0;
-                        let mut j = rest_start;
-                        while j < b.len() {
-                            match b[j] {
-                                b'(' => depth += 1,
-                                b')' => {
-                                    depth -= 1;
-                                    if depth == 0 {
-                                        break;
-                                    }
-                                }
-                                b'\'' => {
-                                    j += 1;
-                                    while j < b.len() && b[j] != b'\'' {
-                                        j += 1;
-                                    }
-                                }
-                                _ => {}
+            continue;
+        }
+        if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            i = sql[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
+            continue;
+        }
+        let kind = match c {
+            b'\'' | b'"' | b'`' | b'[' => {
+                let close = if c == b'[' { b']' } else { c };
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => break,
+                        Some(&x) if x == close => {
+                            // A doubled quote is an escaped one (not inside brackets).
+                            if close != b']' && b.get(i + 1) == Some(&close) {
+                                i += 2;
+                                continue;
                             }
-                            j += 1;
+                            i += 1;
+                            break;
                         }
-                        let expr = sql[rest_start + 1..j.min(b.len())].trim().to_string();
-                        let name = last_constraint_name
-                            .take()
-                            .filter(|(pos, _)| sql[*pos..start].split_whitespace().count() <= 1)
-                            .map(|(_, n)| n);
-                        out.push((name, expr));
-                        i = j + 1;
+                        Some(_) => i += 1,
                     }
                 }
+                if c == b'\'' {
+                    Tok::Str
+                } else {
+                    Tok::Quoted
+                }
             }
-            _ => i += 1,
+            b'(' => {
+                i += 1;
+                Tok::Open
+            }
+            b')' => {
+                i += 1;
+                Tok::Close
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric()
+                        || b[i] == b'_'
+                        || b[i] == b'$'
+                        || b[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                Tok::Word
+            }
+            _ => {
+                i += sql[i..].chars().next().map_or(1, char::len_utf8);
+                Tok::Other
+            }
+        };
+        out.push((kind, start, i));
+    }
+    out
+}
+
+/// The name a quoted or bare identifier token stands for.
+fn unquote(text: &str) -> String {
+    let body = || text.get(1..text.len().saturating_sub(1)).unwrap_or("");
+    match text.chars().next() {
+        Some('"') => body().replace("\"\"", "\""),
+        Some('`') => body().replace("``", "`"),
+        Some('[') => body().to_string(),
+        _ => text.to_string(),
+    }
+}
+
+/// CHECK constraints from a CREATE TABLE statement: (constraint name, expression).
+/// Comments inside an expression are dropped.
+pub fn check_constraints(sql: &str) -> Vec<(Option<String>, String)> {
+    let toks = sql_tokens(sql);
+    let word = |i: usize, w: &str| matches!(toks.get(i), Some((Tok::Word, s, e)) if sql[*s..*e].eq_ignore_ascii_case(w));
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let mut name = None;
+        let mut at = i;
+        if word(i, "CONSTRAINT") {
+            if let Some((Tok::Word | Tok::Quoted, s, e)) = toks.get(i + 1) {
+                name = Some(unquote(&sql[*s..*e]));
+                at = i + 2;
+            }
+        }
+        if word(at, "CHECK") && matches!(toks.get(at + 1), Some((Tok::Open, _, _))) {
+            let mut depth = 0;
+            let mut parts: Vec<(usize, usize)> = Vec::new();
+            let mut j = at + 1;
+            while let Some(&(kind, s, e)) = toks.get(j) {
+                match kind {
+                    Tok::Open => depth += 1,
+                    Tok::Close => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    break;
+                }
+                if j > at + 1 {
+                    parts.push((s, e));
+                }
+                j += 1;
+            }
+            out.push((name, join_tokens(sql, &parts)));
+            i = j + 1;
+        } else {
+            i += 1;
         }
     }
     out
+}
+
+/// The text the tokens span, as written, with any comment between them replaced
+/// by a space.
+fn join_tokens(sql: &str, parts: &[(usize, usize)]) -> String {
+    let mut text = String::new();
+    for (n, &(s, e)) in parts.iter().enumerate() {
+        if n > 0 {
+            let gap = &sql[parts[n - 1].1..s];
+            text.push_str(if gap.contains("--") || gap.contains("/*") {
+                " "
+            } else {
+                gap
+            });
+        }
+        text.push_str(&sql[s..e]);
+    }
+    text
 }
 
 /// For each column, how many values its cast cannot carry, and the first reason.
@@ -660,6 +786,17 @@ mod tests {
                     Some("b_len".to_string()),
                     "length(b) < 10 AND b <> ')'".to_string()
                 )
+            ]
+        );
+        let odd = r#"CREATE TABLE t("weird)" INT CHECK ("weird)" > 0), c2 TEXT CONSTRAINT "my ""check""" CHECK (c2 <> 'x'), c5 TEXT CHECK (c5 <> ')' /* ) */ ), c6 CONSTRAINT [br name] CHECK (c6 -- a comment )
+            > 1))"#;
+        assert_eq!(
+            check_constraints(odd),
+            vec![
+                (None, "\"weird)\" > 0".to_string()),
+                (Some("my \"check\"".to_string()), "c2 <> 'x'".to_string()),
+                (None, "c5 <> ')'".to_string()),
+                (Some("br name".to_string()), "c6 > 1".to_string()),
             ]
         );
     }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
+use lightning_core::cast::Pattern;
 use lightning_core::cli::{
     print_stdout, run_export, run_main, run_migrate, run_verify, CastArgs, ExportArgs, MigrateArgs,
     ReportArgs, TableFilter, VerifyArgs,
@@ -149,6 +150,13 @@ fn load(
             names.join(", ")
         ));
     }
+    for rule in &rules.user {
+        if let Pattern::Column { table, column } = &rule.pattern {
+            if !catalog::has_column(&conn, table, column)? {
+                bail!("cast rule `{rule}` names no column of the source (`{table}` has no column `{column}`)");
+            }
+        }
+    }
     let mut report = ConversionReport::new(TOOL, &path.display().to_string());
     let tables = catalog::convert(&conn, &rules, &|t| filter.selects(t), profile, &mut report)?;
     Ok((conn, tables, report))
@@ -204,9 +212,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let src =
                 SqliteSource::new(source.source.clone(), tables, args.where_.by_table(&known));
             let schemas = src.schemas();
+            // The run record names the file by its full path, so that a resumed run
+            // is recognised as the same source whatever directory it starts from.
+            let source_desc =
+                std::fs::canonicalize(&source.source).unwrap_or_else(|_| source.source.clone());
             run_migrate(
                 TOOL,
-                &source.source.display().to_string(),
+                &source_desc.display().to_string(),
                 &src,
                 schemas,
                 &args,

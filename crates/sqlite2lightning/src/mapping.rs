@@ -28,12 +28,12 @@ pub fn default_rules() -> CastRules {
         r(
             "boolean",
             T::Boolean,
-            "0 and 1 become false and true; any other value is refused",
+            "0/1 and the words true/false, t/f, yes/no, on/off become booleans; any other value is refused",
         ),
         r(
             "bool",
             T::Boolean,
-            "0 and 1 become false and true; any other value is refused",
+            "0/1 and the words true/false, t/f, yes/no, on/off become booleans; any other value is refused",
         ),
         r(
             "real",
@@ -212,6 +212,7 @@ pub struct StorageClasses {
     pub real: u64,
     pub text: u64,
     pub blob: u64,
+    pub null: u64,
 }
 
 impl StorageClasses {

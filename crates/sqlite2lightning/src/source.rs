@@ -155,7 +155,12 @@ impl Source for SqliteSource {
                         id: format!("{name}#{i}"),
                         table: name.clone(),
                         estimated_rows: rows / parts,
-                        spec: format!("{start}..{end}"),
+                        // The first range has no lower bound (rowids reach i64::MIN).
+                        spec: if i == 0 {
+                            format!("..{end}")
+                        } else {
+                            format!("{start}..{end}")
+                        },
                     });
                 }
             } else {
@@ -181,15 +186,22 @@ impl Source for SqliteSource {
         let mut conds = Vec::new();
         let mut params: Vec<i64> = Vec::new();
         if let Some((start, end)) = partition.spec.split_once("..") {
-            let (start, end): (i64, i64) = (start.parse()?, end.parse()?);
+            let start: Option<i64> = if start.is_empty() {
+                None
+            } else {
+                Some(start.parse()?)
+            };
+            let end: i64 = end.parse()?;
             let rid = t.rowid.as_deref().unwrap_or("rowid");
-            conds.push(format!("{rid} > ?"));
-            conds.push(format!("{rid} <= ?"));
-            let from = resume
+            let resumed = resume
                 .and_then(|c| c.position.as_deref())
-                .and_then(|p| p.parse::<i64>().ok())
-                .map_or(start, |p| p.max(start));
-            params.extend([from, end]);
+                .and_then(|p| p.parse::<i64>().ok());
+            if let Some(from) = resumed.max(start) {
+                conds.push(format!("{rid} > ?"));
+                params.push(from);
+            }
+            conds.push(format!("{rid} <= ?"));
+            params.push(end);
         } else if let Some(rid) = &t.rowid {
             if let Some(p) = resume
                 .and_then(|c| c.position.as_deref())

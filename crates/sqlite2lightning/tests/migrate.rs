@@ -552,3 +552,137 @@ fn sqlite_oddities_are_carried_or_reported() {
     let r = s2l(&["verify", "--source", p(&db), "--target", p(&piped)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn review_cases_are_carried_or_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    // JSON numbers stored by SQLite's affinity as INTEGER or REAL are carried.
+    let js = sqlite_db(
+        dir.path(),
+        "js.sqlite",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, j JSON); INSERT INTO t VALUES (1, '5'), (2, '1.5'), (3, '{\"a\":1}');",
+    );
+    let target = dir.path().join("js.ldb");
+    let r = s2l(&[
+        "migrate",
+        "--source",
+        p(&js),
+        "--target",
+        p(&target),
+        "--verify",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<Value> = export_records(p(&target), "t")
+        .iter()
+        .map(|r| r["j"].clone())
+        .collect();
+    assert_eq!(rows, vec![json!("5"), json!("1.5"), json!("{\"a\":1}")]);
+
+    // Another source into a target that holds a copy of the first is refused.
+    let other = sqlite_db(
+        dir.path(),
+        "other.sqlite",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, j JSON); INSERT INTO t VALUES (9, '[]');",
+    );
+    let r = s2l(&["migrate", "--source", p(&other), "--target", p(&target)]);
+    assert_clean_error(&r, 1, "already holds tables copied from");
+    assert!(r.stderr.contains("--fresh"), "{}", r.stderr);
+    assert_eq!(
+        s2l(&[
+            "migrate",
+            "--source",
+            p(&other),
+            "--target",
+            p(&target),
+            "--fresh"
+        ])
+        .code,
+        0
+    );
+    assert_eq!(light(&["count", p(&target), "t"]).stdout.trim(), "1");
+
+    // A cast rule for a column that does not exist is an error, not ignored.
+    assert_clean_error(
+        &s2l(&[
+            "convert-schema",
+            "--source",
+            p(&js),
+            "--cast",
+            "column:t.jj => TEXT",
+        ]),
+        1,
+        "names no column",
+    );
+
+    // Constraints the target lacks are schema differences.
+    let plain = sqlite_db(
+        dir.path(),
+        "plain.sqlite",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');",
+    );
+    let strict = sqlite_db(dir.path(), "strict.sqlite", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE CHECK (v <> 'z')); INSERT INTO t VALUES (1, 'a');");
+    let st = dir.path().join("plain.ldb");
+    assert_eq!(
+        s2l(&["migrate", "--source", p(&plain), "--target", p(&st)]).code,
+        0
+    );
+    let r = s2l(&[
+        "verify",
+        "--source",
+        p(&strict),
+        "--target",
+        p(&st),
+        "--json",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let diffs = report["tables"][0]["schema_differences"].to_string();
+    assert!(
+        diffs.contains("unique constraints differ") && diffs.contains("check constraints differ"),
+        "{diffs}"
+    );
+
+    // Keys SQLite keeps apart but Lightning cannot are reported before migrating.
+    let keys = sqlite_db(dir.path(), "keys.sqlite", "CREATE TABLE t (k TEXT PRIMARY KEY, v INT); INSERT INTO t VALUES (NULL, 1), (NULL, 2), ('a', 3);");
+    let conv = s2l(&["convert-schema", "--source", p(&keys), "--json"]);
+    assert!(
+        conv.stdout.contains("2 rows have NULL in it"),
+        "{}",
+        conv.stdout
+    );
+}
+
+#[test]
+fn a_large_table_with_extreme_rowids_is_split_and_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(
+        dir.path(),
+        "big.sqlite",
+        "CREATE TABLE t (v INT);
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 260000) INSERT INTO t (rowid, v) SELECT x * 7, x FROM c;
+         UPDATE t SET rowid = -9223372036854775808 WHERE rowid = 7;
+         UPDATE t SET rowid = 9223372036854775807 WHERE rowid = 14;",
+    );
+    let target = dir.path().join("big.ldb");
+    let r = s2l(&[
+        "migrate",
+        "--source",
+        p(&db),
+        "--target",
+        p(&target),
+        "--verify",
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["summary"]["rows_written"], 260000);
+    assert!(
+        report["summary"]["partitions_copied"].as_u64().unwrap() > 1,
+        "the table is split"
+    );
+    assert_eq!(report["verification"]["equal"], true);
+    assert!(light(&["get", p(&target), "t", "-9223372036854775808"])
+        .stdout
+        .contains("\"v\":1"));
+}

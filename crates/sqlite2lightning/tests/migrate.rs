@@ -51,17 +51,7 @@ fn every_type_migrates_verifies_and_exports_value_for_value() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_db(dir.path(), "every.sqlite", EVERY_TYPE);
     let target = dir.path().join("every.ldb");
-    let r = s2l(&[
-        "migrate",
-        "--source",
-        p(&db),
-        "--target",
-        p(&target),
-        "--verify",
-        "--json",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let report = migrate_verified(&db, &target, &[]);
     assert_eq!(report["summary"]["rows_written"], 12);
     assert_eq!(report["verification"]["equal"], true);
 
@@ -498,17 +488,7 @@ fn sqlite_oddities_are_carried_or_reported() {
          INSERT INTO docs VALUES ('full text');",
     );
     let target = dir.path().join("odd.ldb");
-    let r = s2l(&[
-        "migrate",
-        "--source",
-        p(&db),
-        "--target",
-        p(&target),
-        "--verify",
-        "--json",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let report = migrate_verified(&db, &target, &[]);
     assert_eq!(report["verification"]["equal"], true);
     let tables: Vec<&str> = report["summary"]["tables"]
         .as_object()
@@ -664,18 +644,7 @@ fn a_large_table_with_extreme_rowids_is_split_and_copied() {
          UPDATE t SET rowid = 9223372036854775807 WHERE rowid = 14;",
     );
     let target = dir.path().join("big.ldb");
-    let r = s2l(&[
-        "migrate",
-        "--source",
-        p(&db),
-        "--target",
-        p(&target),
-        "--verify",
-        "--json",
-        "--quiet",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let report = migrate_verified(&db, &target, &["--quiet"]);
     assert_eq!(report["summary"]["rows_written"], 260000);
     assert!(
         report["summary"]["partitions_copied"].as_u64().unwrap() > 1,

@@ -95,18 +95,7 @@ fn killed_migrations_resume_exactly_once() {
         "the migration finished before it could be killed ({kills} kills)"
     );
 
-    let r = s2l(&[
-        "migrate",
-        "--source",
-        p(&db),
-        "--target",
-        p(&target),
-        "--verify",
-        "--json",
-        "--quiet",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let report = migrate_verified(&db, &target, &["--quiet"]);
     assert_eq!(report["verification"]["equal"], true, "{report:#}");
     for (table, rows) in [("events", ROWS), ("users", ROWS / 3), ("log", ROWS / 3)] {
         assert_eq!(

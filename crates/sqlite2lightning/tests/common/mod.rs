@@ -99,3 +99,20 @@ pub fn export_into(db: &Path, store: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `migrate --verify --json` with `extra` options, which must succeed: its report.
+pub fn migrate_verified(db: &Path, target: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "migrate",
+        "--source",
+        p(db),
+        "--target",
+        p(target),
+        "--verify",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let r = s2l(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).expect("a JSON report")
+}

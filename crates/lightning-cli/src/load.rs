@@ -482,11 +482,7 @@ pub fn import(a: &ImportArgs) -> anyhow::Result<ExitCode> {
     let outcome = outcome.and(flushed);
     let written: u64 = imp.tally.values().map(|t| t.written).sum();
     let rejected: u64 = imp.tally.values().map(|t| t.rejected).sum();
-    let mut run = store
-        .runs()?
-        .into_iter()
-        .find(|r| r.id == run_id)
-        .context("the run record vanished")?;
+    let mut run = store.run(run_id)?;
     run.finished_at = Some(lightning_core::store::now_rfc3339());
     run.rows_written = written;
     run.rows_rejected = rejected;

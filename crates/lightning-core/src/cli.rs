@@ -324,11 +324,7 @@ pub fn run_migrate(
         rejects.as_mut(),
         &progress,
     );
-    let mut run = store
-        .runs()?
-        .into_iter()
-        .find(|r| r.id == run_id)
-        .context("run record vanished")?;
+    let mut run = store.run(run_id)?;
     run.finished_at = Some(crate::store::now_rfc3339());
     let summary = match outcome {
         Ok(s) => s,

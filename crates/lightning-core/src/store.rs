@@ -804,6 +804,14 @@ impl Store {
         self.sync()
     }
 
+    /// One run record by id.
+    pub fn run(&self, id: u64) -> Result<RunRecord> {
+        match self.meta.get(meta_key("run", &id.to_be_bytes()))? {
+            Some(v) => serde_json::from_slice(&v).map_err(|e| self.corrupt(e)),
+            None => Err(self.corrupt(format!("run {id} has no record"))),
+        }
+    }
+
     pub fn runs(&self) -> Result<Vec<RunRecord>> {
         let mut out = Vec::new();
         for kv in self.meta.prefix(b"run/") {

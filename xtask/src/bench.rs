@@ -15,12 +15,29 @@ use crate::services;
 use crate::synth::{self, Rng};
 use crate::util::{self, cargo, describe, section};
 
+/// Which tool to measure.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchSource {
+    /// sqlite2lightning against `sqlite3 .dump`
+    Sqlite,
+    /// pg2lightning against `pg_dump`
+    Postgres,
+    /// Every case
+    All,
+}
+
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Total rows over the three generated tables (60% events, 20% users, 20% line_items)
+    /// The case to run
+    #[arg(long, value_enum, default_value = "all")]
+    source: BenchSource,
+    /// SQLite case: total rows over the three generated tables (60% events, 20% users, 20% line_items)
     #[arg(long, default_value_t = 2_000_000)]
     rows: u64,
-    /// Keep the migrated store (target/bench/bench.ldb) after the run
+    /// PostgreSQL case: total rows (60% narrow, 30% wide, 10% UUID-keyed)
+    #[arg(long, default_value_t = 5_000_000)]
+    pg_rows: u64,
+    /// Keep the migrated stores (target/bench/*.ldb) after the run
     #[arg(long)]
     keep: bool,
     /// Passed to `sqlite2lightning migrate --parallel`
@@ -55,20 +72,30 @@ impl Counts {
 }
 
 /// What one measured child process did.
-struct Measured {
-    status: ExitStatus,
-    wall: Duration,
+pub(crate) struct Measured {
+    pub status: ExitStatus,
+    pub wall: Duration,
     /// Peak resident set size in KiB (`ru_maxrss`).
-    max_rss_kib: i64,
+    pub max_rss_kib: i64,
 }
 
-struct Step {
-    name: &'static str,
-    command: String,
-    measured: Measured,
+pub(crate) struct Step {
+    pub name: &'static str,
+    pub command: String,
+    pub measured: Measured,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
+    if matches!(args.source, BenchSource::Sqlite | BenchSource::All) {
+        run_sqlite(args)?;
+    }
+    if matches!(args.source, BenchSource::Postgres | BenchSource::All) {
+        crate::bench_pg::run(args.pg_rows, args.keep, args.parallel)?;
+    }
+    Ok(())
+}
+
+fn run_sqlite(args: &BenchArgs) -> Result<()> {
     if args.rows < 10 {
         bail!("--rows must be at least 10");
     }
@@ -210,8 +237,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Runs a `sqlite2lightning` step; on failure prints its stderr and fails.
-fn measure_checked(name: &'static str, cmd: &mut Command, bench_dir: &Path) -> Result<Step> {
+/// Runs a measured step; on failure prints its stderr and fails.
+pub(crate) fn measure_checked(name: &'static str, cmd: &mut Command, bench_dir: &Path) -> Result<Step> {
     let stderr_log = bench_dir.join(format!("{name}.stderr.log"));
     let stdout_log = bench_dir.join(format!("{name}.stdout.log"));
     let command = describe(cmd);
@@ -221,7 +248,7 @@ fn measure_checked(name: &'static str, cmd: &mut Command, bench_dir: &Path) -> R
     let measured = measure(cmd.stdout(stdout), &stderr_log)
         .with_context(|| format!("could not run `{command}` (is the binary built?)"))?;
     if !measured.status.success() {
-        eprintln!("--- stderr of sqlite2lightning {name} ---");
+        eprintln!("--- stderr of {name} ---");
         eprintln!("{}", util::tail(&stderr_log, 200));
         eprintln!("---");
         let meaning = match measured.status.code() {
@@ -246,7 +273,7 @@ fn measure_checked(name: &'static str, cmd: &mut Command, bench_dir: &Path) -> R
 /// Runs a child to completion with its stderr in a file, timing it and sampling
 /// its peak resident set size (`VmHWM`, which the kernel keeps per process image,
 /// so the parent's own memory does not leak into it as it does with `ru_maxrss`).
-fn measure(cmd: &mut Command, stderr_log: &Path) -> Result<Measured> {
+pub(crate) fn measure(cmd: &mut Command, stderr_log: &Path) -> Result<Measured> {
     let stderr = File::create(stderr_log)
         .with_context(|| format!("could not create {}", stderr_log.display()))?;
     cmd.current_dir(util::repo_root())
@@ -309,15 +336,15 @@ fn markdown(steps: &[Step], rows: u64, db_bytes: u64, store_bytes: u64, ratio: f
     out
 }
 
-fn mb(bytes: u64) -> f64 {
+pub(crate) fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_000_000.0
 }
 
-fn rss_bytes(kib: i64) -> u64 {
+pub(crate) fn rss_bytes(kib: i64) -> u64 {
     u64::try_from(kib).unwrap_or(0) * 1024
 }
 
-fn round(value: f64, places: i32) -> f64 {
+pub(crate) fn round(value: f64, places: i32) -> f64 {
     let scale = 10f64.powi(places);
     (value * scale).round() / scale
 }

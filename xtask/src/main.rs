@@ -4,11 +4,12 @@
 //!
 //! - `test`: starts the local services the tests use when they are down, then runs
 //!   `cargo fmt --check`, `cargo clippy` and the whole test suite.
-//! - `bench`: measures `sqlite2lightning` against `sqlite3 .dump` on a generated
-//!   database.
+//! - `bench`: measures each tool against its source's own dump tool on a generated
+//!   database (`sqlite3 .dump`, `pg_dump`).
 //! - `fixtures`: regenerates the bundled sample database `examples/shop.sqlite`.
 
 mod bench;
+mod bench_pg;
 mod fixtures;
 mod services;
 mod synth;
@@ -34,7 +35,7 @@ struct Cli {
 enum Task {
     /// Start the local services the tests use, then run fmt, clippy and the whole test suite
     Test(test::TestArgs),
-    /// Measure sqlite2lightning (migrate, verify) against `sqlite3 .dump` on generated data
+    /// Measure the tools (migrate, verify) against each source's dump tool on generated data
     Bench(bench::BenchArgs),
     /// Regenerate the bundled sample database examples/shop.sqlite
     Fixtures,

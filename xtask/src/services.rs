@@ -238,33 +238,39 @@ fn start_redis() -> Result<Command> {
 /// Makes sure the `sqlite3` command-line shell is installed (the benchmark's reference),
 /// installing it with apt-get when it is missing. Returns whether it is available.
 pub fn ensure_sqlite3() -> bool {
-    if let Some(version) = sqlite3_version() {
+    let ok = ensure_program("sqlite3", "sqlite3", "the SQLite benchmark's reference");
+    if let Some(version) = sqlite3_version().filter(|_| ok) {
         eprintln!("sqlite3 {version}");
+    }
+    ok
+}
+
+/// Makes sure `program` is installed, installing `package` with apt-get when it is
+/// missing. Returns whether it is available; `needed_for` goes into the warning.
+pub fn ensure_program(program: &str, package: &str, needed_for: &str) -> bool {
+    if program_exists(program) {
         return true;
     }
     if !program_exists("apt-get") {
-        warn("the sqlite3 command-line shell is not installed and apt-get is not available");
+        warn(&format!(
+            "`{program}` is not installed and apt-get is not available ({needed_for} needs it)"
+        ));
         return false;
     }
-    eprintln!("sqlite3 is not installed: installing it with apt-get");
-    let log = util::target_dir().join("xtask").join("apt-sqlite3.log");
-    let installed = apt_install(&log, "sqlite3").is_ok() || {
+    eprintln!("`{program}` is not installed: installing {package} with apt-get");
+    let log = util::target_dir().join("xtask").join(format!("apt-{package}.log"));
+    let installed = apt_install(&log, package).is_ok() || {
         // A machine whose package lists are stale or empty needs an update first.
-        apt(&log, &["update"]).is_ok() && apt_install(&log, "sqlite3").is_ok()
+        apt(&log, &["update"]).is_ok() && apt_install(&log, package).is_ok()
     };
-    match sqlite3_version() {
-        Some(version) if installed => {
-            eprintln!("sqlite3 {version}");
-            true
-        }
-        _ => {
-            warn(&format!(
-                "the sqlite3 command-line shell could not be installed (the benchmark needs it)\n{}",
-                util::tail(&log, 10)
-            ));
-            false
-        }
+    if installed && program_exists(program) {
+        return true;
     }
+    warn(&format!(
+        "`{program}` could not be installed ({needed_for} needs it)\n{}",
+        util::tail(&log, 10)
+    ));
+    false
 }
 
 fn sqlite3_version() -> Option<String> {

@@ -21,6 +21,9 @@ pub fn run(args: &TestArgs) -> Result<()> {
     section("Local services");
     let down = services::prepare();
     services::ensure_sqlite3();
+    for program in ["psql", "pg_dump"] {
+        services::ensure_program(program, "postgresql-client", "the pg2lightning tests");
+    }
 
     if args.no_lint {
         section("Lint: skipped (--no-lint)");

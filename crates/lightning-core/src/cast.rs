@@ -262,6 +262,21 @@ pub struct Resolved {
     pub user_rule: bool,
 }
 
+impl Resolved {
+    /// A default rule to an unconstrained DECIMAL keeps the source's declared
+    /// precision and scale (`numeric(10,2)` → `DECIMAL(10,2)`).
+    pub fn keep_declared_precision(&mut self, st: &SourceType) {
+        if self.target != LightningType::Decimal(None) || self.user_rule {
+            return;
+        }
+        match st.params[..] {
+            [p, s] if p > 0 && s <= p => self.target = LightningType::Decimal(Some((p, s))),
+            [p] if p > 0 => self.target = LightningType::Decimal(Some((p, 0))),
+            _ => {}
+        }
+    }
+}
+
 /// User rules in front of a tool's defaults. Column rules win over type rules; the
 /// first match wins within each.
 #[derive(Debug, Clone, Default)]

@@ -203,6 +203,24 @@ pub struct VerifyArgs {
     pub report: ReportArgs,
 }
 
+/// With `--strict`, refuse a conversion that loses information.
+pub fn check_strict(strict: bool, conversion: &report::ConversionReport) -> anyhow::Result<()> {
+    let losses: Vec<String> = conversion
+        .findings
+        .iter()
+        .filter(|f| f.severity == report::Severity::Loss)
+        .map(|f| format!("{}: {}", f.object, f.message))
+        .collect();
+    if strict && !losses.is_empty() {
+        anyhow::bail!(
+            "--strict: {} conversions lose information: {}",
+            losses.len(),
+            losses.join("; ")
+        );
+    }
+    Ok(())
+}
+
 /// Write text to stdout; a reader that went away (`| head`) is a normal end.
 pub fn print_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

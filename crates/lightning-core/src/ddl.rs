@@ -31,6 +31,7 @@ const KEYWORDS: &[&str] = &[
     "RESTRICT",
     "SET",
     "SOURCE",
+    "START",
     "TABLE",
     "UNIQUE",
     "UPDATE",
@@ -97,6 +98,9 @@ pub fn render_table(t: &TableSchema) -> String {
         }
         if c.autoincrement {
             line.push_str(" AUTOINCREMENT");
+            if let Some(n) = c.autoincrement_next {
+                let _ = write!(line, " START {n}");
+            }
         }
         if let Some(d) = &c.default {
             if is_simple_expr(d) {
@@ -428,6 +432,27 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// An optionally negative integer literal.
+    fn integer(&mut self) -> Result<i64, DdlError> {
+        let neg = self.eat_punct('-');
+        let Some(t) = self.toks.get(self.pos).cloned() else {
+            return self.err("expected an integer");
+        };
+        let text = &self.src[t.start..t.end];
+        let parsed = if neg {
+            format!("-{text}").parse()
+        } else {
+            text.parse()
+        };
+        match (t.kind, parsed) {
+            (Tok::Number, Ok(n)) => {
+                self.pos += 1;
+                Ok(n)
+            }
+            _ => self.err("expected an integer"),
+        }
+    }
+
     fn default_expr(&mut self) -> Result<String, DdlError> {
         if self.peek() == Some(&Tok::Punct('(')) {
             return self.paren_text();
@@ -560,6 +585,9 @@ impl<'a> Parser<'a> {
                 t.primary_key = vec![c.name.clone()];
             } else if self.eat_kw("AUTOINCREMENT") {
                 c.autoincrement = true;
+                if self.eat_kw("START") {
+                    c.autoincrement_next = Some(self.integer()?);
+                }
             } else if self.eat_kw("UNIQUE") {
                 t.uniques.push(UniqueConstraint {
                     name: None,
@@ -735,6 +763,8 @@ mod tests {
                         nullable,
                         default,
                         autoincrement: autoinc && ty.is_integer(),
+                        autoincrement_next: (autoinc && ty.is_integer() && i % 2 == 0)
+                            .then_some(i as i64 * 1000 - 1),
                         source_type: source,
                     });
                 }

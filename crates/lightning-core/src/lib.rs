@@ -2,6 +2,7 @@
 //! sinks, checksums, the copy pipeline, reports and the CLI pieces every tool uses.
 //! Nothing here knows any particular source database.
 
+pub mod assess;
 pub mod cast;
 pub mod checksum;
 pub mod cli;

@@ -16,6 +16,9 @@ pub struct ColumnSchema {
     pub default: Option<String>,
     #[serde(default)]
     pub autoincrement: bool,
+    /// The next value the source would have generated (a sequence's position).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoincrement_next: Option<i64>,
     /// The column's type in the source, as the source declared it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
@@ -29,6 +32,7 @@ impl ColumnSchema {
             nullable: true,
             default: None,
             autoincrement: false,
+            autoincrement_next: None,
             source_type: None,
         }
     }

@@ -13,8 +13,8 @@ use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 use lightning_core::cast::Pattern;
 use lightning_core::cli::{
-    print_stdout, run_export, run_main, run_migrate, run_verify, CastArgs, ExportArgs, MigrateArgs,
-    ReportArgs, TableFilter, VerifyArgs,
+    check_strict, print_stdout, run_export, run_main, run_migrate, run_verify, CastArgs, ExportArgs,
+    MigrateArgs, ReportArgs, TableFilter, VerifyArgs,
 };
 use lightning_core::report::{ConversionReport, Severity};
 
@@ -245,21 +245,4 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             run_export(&src, &src.schemas(), &args)
         }
     }
-}
-
-fn check_strict(strict: bool, conversion: &ConversionReport) -> anyhow::Result<()> {
-    let losses: Vec<String> = conversion
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Loss)
-        .map(|f| format!("{}: {}", f.object, f.message))
-        .collect();
-    if strict && !losses.is_empty() {
-        bail!(
-            "--strict: {} conversions lose information: {}",
-            losses.len(),
-            losses.join("; ")
-        );
-    }
-    Ok(())
 }

@@ -157,17 +157,7 @@ pub fn map_column(
 ) -> ColumnMapping {
     let st = SourceType::parse(declared);
     if let Some(mut r) = rules.resolve(table, column, &st) {
-        if r.target == T::Decimal(None) && !r.user_rule {
-            if let [p, s] = st.params[..] {
-                if p > 0 && s <= p {
-                    r.target = T::Decimal(Some((p, s)));
-                }
-            } else if let [p] = st.params[..] {
-                if p > 0 {
-                    r.target = T::Decimal(Some((p, 0)));
-                }
-            }
-        }
+        r.keep_declared_precision(&st);
         return ColumnMapping {
             resolved: r,
             note: None,

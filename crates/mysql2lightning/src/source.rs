@@ -1,0 +1,452 @@
+//! Reading rows from a live server for the copy pipeline and for verification.
+//!
+//! **One snapshot.** The readers share one consistent snapshot: before the copy,
+//! one connection per reader is opened; the first takes `FLUSH TABLES WITH READ
+//! LOCK`, every connection starts `START TRANSACTION WITH CONSISTENT SNAPSHOT`, and
+//! the lock is released — the lock is held only while the snapshots start (this is
+//! what `mysqldump --single-transaction --master-data` does). Without the RELOAD
+//! privilege the lock is refused: each reader then has its own snapshot and a
+//! warning says to stop writers. With one reader no lock is needed.
+//!
+//! **Partitions.** A table whose primary key is one integer column and which holds
+//! more than `SPLIT_ROWS` rows (by the server's estimate) is split into key ranges
+//! read in parallel; other tables are one partition each. Rows are read in key
+//! order; a resumed partition starts after the last key committed. Tables without a
+//! primary key are read in the server's scan order and keyed by position; a resumed
+//! read skips the rows already committed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
+use lightning_core::store::Checkpoint;
+use lightning_core::verify::VerifySource;
+use lightning_core::{Row, TableSchema, Value};
+use mysql::prelude::Queryable;
+use mysql::{Conn, Value as MyValue};
+
+use crate::connect::{quote, ConnSpec};
+use crate::convert::SourceTable;
+use crate::mapping::{convert, raw_value, Counters, Ctx, ZeroDates};
+
+/// Tables with more rows than this (estimated) are split into key ranges.
+pub const SPLIT_ROWS: u64 = 250_000;
+
+pub struct ServerSource {
+    spec: ConnSpec,
+    tables: Vec<(Arc<str>, SourceTable)>,
+    where_: HashMap<String, String>,
+    /// Read at most this many rows per table (the assessment's timed sample).
+    pub limit: Option<u64>,
+    parallel: usize,
+    zero_dates: ZeroDates,
+    pub counters: Counters,
+    /// Connections inside the shared snapshot, taken by readers and given back.
+    pool: Mutex<Option<Vec<Conn>>>,
+    unconvertible: Mutex<HashMap<String, u64>>,
+}
+
+/// Encode key values for a checkpoint.
+fn encode_key(vals: &[MyValue]) -> String {
+    vals.iter()
+        .map(|v| match v {
+            MyValue::NULL => "n".to_string(),
+            MyValue::Int(i) => format!("i{i}"),
+            MyValue::UInt(u) => format!("u{u}"),
+            MyValue::Float(f) => format!("f{}", f.to_bits()),
+            MyValue::Double(f) => format!("d{}", f.to_bits()),
+            MyValue::Bytes(b) => {
+                let mut s = String::with_capacity(1 + 2 * b.len());
+                s.push('x');
+                for x in b {
+                    s.push_str(&format!("{x:02x}"));
+                }
+                s
+            }
+            MyValue::Date(y, m, d, h, mi, s, us) => format!("D{y}-{m}-{d}-{h}-{mi}-{s}-{us}"),
+            MyValue::Time(n, d, h, m, s, us) => format!("T{}-{d}-{h}-{m}-{s}-{us}", u8::from(*n)),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn decode_key(s: &str) -> Option<Vec<MyValue>> {
+    s.split(',')
+        .map(|p| {
+            let (tag, body) = p.split_at(1);
+            let nums = || -> Option<Vec<u64>> { body.split('-').map(|x| x.parse().ok()).collect() };
+            Some(match tag {
+                "n" => MyValue::NULL,
+                "i" => MyValue::Int(body.parse().ok()?),
+                "u" => MyValue::UInt(body.parse().ok()?),
+                "f" => MyValue::Float(f32::from_bits(body.parse().ok()?)),
+                "d" => MyValue::Double(f64::from_bits(body.parse().ok()?)),
+                "x" => MyValue::Bytes(lightning_core::value::decode_hex(body)?),
+                "D" => match nums()?[..] {
+                    [y, m, d, h, mi, s, us] => MyValue::Date(
+                        y as u16, m as u8, d as u8, h as u8, mi as u8, s as u8, us as u32,
+                    ),
+                    _ => return None,
+                },
+                "T" => match nums()?[..] {
+                    [n, d, h, m, s, us] => {
+                        MyValue::Time(n == 1, d as u32, h as u8, m as u8, s as u8, us as u32)
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+fn int_of(v: &MyValue) -> Option<i128> {
+    match v {
+        MyValue::Int(i) => Some(i128::from(*i)),
+        MyValue::UInt(u) => Some(i128::from(*u)),
+        MyValue::Bytes(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        _ => None,
+    }
+}
+
+impl ServerSource {
+    pub fn new(
+        spec: ConnSpec,
+        tables: Vec<SourceTable>,
+        where_: HashMap<String, String>,
+        parallel: usize,
+        zero_dates: ZeroDates,
+    ) -> Self {
+        ServerSource {
+            spec,
+            tables: tables
+                .into_iter()
+                .map(|t| (Arc::from(t.schema.name.as_str()), t))
+                .collect(),
+            where_,
+            limit: None,
+            parallel: parallel.max(1),
+            zero_dates,
+            counters: Counters::default(),
+            pool: Mutex::new(None),
+            unconvertible: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn schemas(&self) -> Vec<TableSchema> {
+        self.tables.iter().map(|(_, t)| t.schema.clone()).collect()
+    }
+
+    fn table(&self, name: &str) -> Result<&(Arc<str>, SourceTable), SourceError> {
+        self.tables
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .ok_or_else(|| format!("no table `{name}` in the source").into())
+    }
+
+    fn err(&self, table: &str, e: mysql::Error) -> SourceError {
+        format!(
+            "reading table `{table}` from {}: {}",
+            self.spec.describe(),
+            self.spec.scrub(&e.to_string())
+        )
+        .into()
+    }
+
+    /// Open the readers' connections inside one snapshot (see the module notes).
+    fn open_snapshot(&self) -> Result<Vec<Conn>, SourceError> {
+        let mut conns = Vec::with_capacity(self.parallel);
+        for _ in 0..self.parallel {
+            conns.push(self.spec.connect()?);
+        }
+        let locked = if conns.len() > 1 {
+            match conns[0].query_drop("FLUSH TABLES WITH READ LOCK") {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot take FLUSH TABLES WITH READ LOCK ({}): each reader reads its own snapshot, \
+                         so stop writes to the database while migrating, or use --parallel 1",
+                        self.spec.scrub(&e.to_string())
+                    );
+                    false
+                }
+            }
+        } else {
+            false
+        };
+        let start = |c: &mut Conn| -> Result<(), mysql::Error> {
+            c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;
+            c.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        };
+        let mut outcome = Ok(());
+        for c in &mut conns {
+            if let Err(e) = start(c) {
+                outcome = Err(e);
+                break;
+            }
+        }
+        if locked {
+            conns[0]
+                .query_drop("UNLOCK TABLES")
+                .map_err(|e| self.spec.query_error(e))?;
+        }
+        outcome.map_err(|e| self.spec.query_error(e))?;
+        Ok(conns)
+    }
+
+    fn take_conn(&self) -> Result<Conn, SourceError> {
+        let mut pool = self.pool.lock().expect("pool");
+        if pool.is_none() {
+            *pool = Some(self.open_snapshot()?);
+        }
+        match pool.as_mut().and_then(Vec::pop) {
+            Some(c) => Ok(c),
+            None => {
+                let mut c = self.spec.connect()?;
+                c.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                    .map_err(|e| self.spec.query_error(e))?;
+                Ok(c)
+            }
+        }
+    }
+
+    fn give_back(&self, c: Conn) {
+        if let Some(p) = self.pool.lock().expect("pool").as_mut() {
+            p.push(c);
+        }
+    }
+
+    fn select_sql(&self, t: &SourceTable, conds: &[String], ordered: bool) -> String {
+        let cols: Vec<String> = t.source_columns.iter().map(|c| quote(c)).collect();
+        let mut sql = format!(
+            "SELECT {} FROM {}",
+            cols.join(", "),
+            quote(&t.schema.name)
+        );
+        let mut all: Vec<String> = conds.to_vec();
+        if let Some(w) = self.where_.get(&t.schema.name) {
+            all.push(format!("({w})"));
+        }
+        if !all.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&all.join(" AND "));
+        }
+        if ordered && !t.schema.primary_key.is_empty() {
+            let pk: Vec<String> = t.schema.primary_key.iter().map(|c| quote(c)).collect();
+            sql.push_str(&format!(" ORDER BY {}", pk.join(", ")));
+        }
+        if let Some(l) = self.limit {
+            sql.push_str(&format!(" LIMIT {l}"));
+        }
+        sql
+    }
+
+    /// Convert one row. On failure: the key, the reason, and the values as read.
+    fn convert_row(
+        &self,
+        t: &SourceTable,
+        vals: Vec<MyValue>,
+        rowid: Option<i64>,
+    ) -> Result<Row, (String, String, Row)> {
+        let ctx = Ctx {
+            zero_dates: self.zero_dates,
+            counters: &self.counters,
+        };
+        let mut row = Vec::with_capacity(vals.len());
+        let mut it = vals.into_iter();
+        for (i, v) in it.by_ref().enumerate() {
+            match convert(&t.columns[i], v, &ctx) {
+                Ok(x) => row.push(x),
+                Err(reason) => {
+                    let mut raw = row;
+                    raw.push(Value::Null);
+                    raw.extend(it.map(|v| raw_value(&v)));
+                    let key = match rowid {
+                        Some(id) => format!("row {id} in scan order"),
+                        None => t.schema.describe_key(None, &raw),
+                    };
+                    return Err((
+                        key,
+                        format!("column `{}`: {reason}", t.schema.columns[i].name),
+                        raw,
+                    ));
+                }
+            }
+        }
+        Ok(row)
+    }
+}
+
+impl Source for ServerSource {
+    fn partitions(&self) -> Result<Vec<Partition>, SourceError> {
+        let mut conn = self.take_conn()?;
+        let mut out = Vec::new();
+        let result = (|| -> Result<(), SourceError> {
+            for (name, t) in &self.tables {
+                let rows = self.limit.map_or(t.rows_estimate, |l| t.rows_estimate.min(l));
+                let split = t.int_key
+                    && self.limit.is_none()
+                    && !self.where_.contains_key(&**name)
+                    && rows > SPLIT_ROWS;
+                if split {
+                    let pk = quote(&t.schema.primary_key[0]);
+                    let row: Option<mysql::Row> = conn
+                        .query_first(format!(
+                            "SELECT MIN({pk}), MAX({pk}) FROM {}",
+                            quote(name)
+                        ))
+                        .map_err(|e| self.err(name, e))?;
+                    let (lo, hi) = match row.map(mysql::Row::unwrap).as_deref() {
+                        Some([a, b]) => (int_of(a), int_of(b)),
+                        _ => (None, None),
+                    };
+                    if let (Some(lo), Some(hi)) = (lo, hi) {
+                        let parts = rows.div_ceil(SPLIT_ROWS) as i128;
+                        let span = ((hi - lo + 1) / parts).max(1);
+                        for i in 0..parts {
+                            let start = lo - 1 + span * i;
+                            let end = if i + 1 == parts { hi } else { start + span };
+                            out.push(Partition {
+                                id: format!("{name}#{i}"),
+                                table: name.clone(),
+                                estimated_rows: rows / parts as u64,
+                                spec: if i == 0 {
+                                    format!("..{end}")
+                                } else {
+                                    format!("{start}..{end}")
+                                },
+                            });
+                        }
+                        continue;
+                    }
+                }
+                out.push(Partition {
+                    id: name.to_string(),
+                    table: name.clone(),
+                    estimated_rows: rows,
+                    spec: String::new(),
+                });
+            }
+            Ok(())
+        })();
+        self.give_back(conn);
+        result.map(|()| out)
+    }
+
+    fn read(
+        &self,
+        partition: &Partition,
+        resume: Option<&Checkpoint>,
+        out: &mut RowEmitter<'_>,
+    ) -> Result<(), SourceError> {
+        let (name, t) = self.table(&partition.table)?;
+        let mut conds = Vec::new();
+        let mut params: Vec<MyValue> = Vec::new();
+        let pk_pos: Vec<usize> = t.schema.key_positions();
+        let resumed_key = resume
+            .and_then(|c| c.position.as_deref())
+            .and_then(decode_key);
+        if let Some((start, end)) = partition.spec.split_once("..") {
+            let pk = quote(&t.schema.primary_key[0]);
+            if !start.is_empty() {
+                conds.push(format!("{pk} > {}", start.parse::<i128>()?));
+            }
+            conds.push(format!("{pk} <= {}", end.parse::<i128>()?));
+        }
+        if t.keyed_by_position() {
+            if let Some(c) = resume {
+                out.skip_records(c.rows);
+            }
+        } else if let Some(key) = resumed_key {
+            let cols: Vec<String> = t.schema.primary_key.iter().map(|c| quote(c)).collect();
+            let marks = vec!["?"; cols.len()].join(", ");
+            conds.push(format!("({}) > ({marks})", cols.join(", ")));
+            params.extend(key);
+        }
+        let sql = self.select_sql(t, &conds, true);
+        let mut conn = self.take_conn()?;
+        let mut ordinal = 0i64;
+        {
+            let result = conn
+                .exec_iter(sql.as_str(), params)
+                .map_err(|e| self.err(name, e))?;
+            for row in result {
+                let vals = row.map_err(|e| self.err(name, e))?.unwrap();
+                let rowid = if t.keyed_by_position() {
+                    ordinal = out.records() as i64 + 1;
+                    Some(ordinal)
+                } else {
+                    None
+                };
+                let key: Vec<MyValue> = pk_pos.iter().map(|&p| vals[p].clone()).collect();
+                match self.convert_row(t, vals, rowid) {
+                    Ok(r) => out.row(name, rowid, r),
+                    Err((k, reason, raw)) => out.reject(name, k, reason, raw),
+                }
+                out.end_record(|| (!key.is_empty()).then(|| encode_key(&key)))?;
+            }
+        }
+        let _ = ordinal;
+        self.give_back(conn);
+        Ok(())
+    }
+}
+
+impl VerifySource for ServerSource {
+    fn scan(
+        &self,
+        table: &TableSchema,
+        visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let (name, t) = self.table(&table.name)?;
+        let mut conn = self.spec.connect()?;
+        let sql = self.select_sql(t, &[], false);
+        let result = conn
+            .exec_iter(sql.as_str(), ())
+            .map_err(|e| self.err(name, e))?;
+        let mut bad = 0;
+        let mut ordinal = 0i64;
+        for row in result {
+            let vals = row.map_err(|e| self.err(name, e))?.unwrap();
+            ordinal += 1;
+            let rowid = t.keyed_by_position().then_some(ordinal);
+            match self.convert_row(t, vals, rowid) {
+                Ok(r) => visit(rowid, r)?,
+                Err(_) => bad += 1,
+            }
+        }
+        self.unconvertible
+            .lock()
+            .expect("lock")
+            .insert(table.name.clone(), bad);
+        Ok(())
+    }
+
+    fn unconvertible(&self, table: &str) -> u64 {
+        self.unconvertible
+            .lock()
+            .expect("lock")
+            .get(table)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_through_checkpoints() {
+        let k = vec![
+            MyValue::Int(-5),
+            MyValue::UInt(u64::MAX),
+            MyValue::Bytes(b"a,b".to_vec()),
+            MyValue::Date(2020, 1, 2, 3, 4, 5, 6),
+            MyValue::Time(true, 1, 2, 3, 4, 5),
+            MyValue::Double(0.1),
+            MyValue::NULL,
+        ];
+        assert_eq!(decode_key(&encode_key(&k)), Some(k));
+    }
+}

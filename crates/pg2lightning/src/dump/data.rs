@@ -1,0 +1,658 @@
+//! The rows of a dump: COPY text lines and INSERT value lists, each value turned
+//! into PostgreSQL's text form (what COPY would have written for it).
+
+use super::ddl::P;
+use super::lexer::{string_value, tokenize, Kind, Tokens};
+use super::DumpError;
+use crate::model::QualifiedName;
+
+/// Why one COPY line is not valid.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LineError {
+    /// An escape (`\NNN`, `\xHH`) in field `n` (1-based) decodes to bytes that are not UTF-8.
+    Utf8(usize),
+    /// An escape in field `n` decodes to a NUL byte, which PostgreSQL text cannot hold.
+    Nul(usize),
+    /// The line ends with a lone backslash.
+    TrailingBackslash,
+}
+
+impl LineError {
+    pub(crate) fn describe(&self, table: &QualifiedName) -> String {
+        match self {
+            LineError::Utf8(f) => format!(
+                "field {f} of a row of {table} has an escape that decodes to invalid UTF-8: \
+                 the dump is damaged or not UTF-8 (dump with `pg_dump -E UTF8`)"
+            ),
+            LineError::Nul(f) => format!(
+                "field {f} of a row of {table} has an escape that decodes to a NUL byte, \
+                 which PostgreSQL text cannot hold: the dump is damaged"
+            ),
+            LineError::TrailingBackslash => format!(
+                "a row of {table} ends with a lone backslash: the dump is damaged \
+                 (pg_dump writes a newline inside a value as \\n)"
+            ),
+        }
+    }
+}
+
+/// The line without its line end.
+pub(crate) fn strip_eol(line: &str) -> &str {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    line.strip_suffix('\r').unwrap_or(line)
+}
+
+/// The position of the next tab or backslash in `b` from `from`.
+fn next_special(b: &[u8], from: usize) -> Option<usize> {
+    b[from..]
+        .iter()
+        .position(|&c| c == b'\t' || c == b'\\')
+        .map(|k| from + k)
+}
+
+/// Count the fields of a COPY text line and check its escapes, building strings
+/// only for fields with byte escapes (which must decode to UTF-8).
+pub(crate) fn check_copy_line(line: &[u8], scratch: &mut Vec<u8>) -> Result<usize, LineError> {
+    let mut fields = 1;
+    let mut start = 0;
+    let mut byte_escapes = false;
+    let mut i = 0;
+    while let Some(at) = next_special(line, i) {
+        if line[at] == b'\t' {
+            if byte_escapes {
+                check_field(&line[start..at], fields, scratch)?;
+                byte_escapes = false;
+            }
+            fields += 1;
+            start = at + 1;
+            i = at + 1;
+        } else {
+            let Some(&c) = line.get(at + 1) else {
+                return Err(LineError::TrailingBackslash);
+            };
+            byte_escapes |= c == b'x' || (b'0'..=b'7').contains(&c);
+            i = at + 2;
+        }
+    }
+    if byte_escapes {
+        check_field(&line[start..], fields, scratch)?;
+    }
+    Ok(fields)
+}
+
+fn check_field(raw: &[u8], field: usize, scratch: &mut Vec<u8>) -> Result<(), LineError> {
+    scratch.clear();
+    decode_copy(raw, scratch, field)?;
+    std::str::from_utf8(scratch)
+        .map(|_| ())
+        .map_err(|_| LineError::Utf8(field))
+}
+
+/// Split a COPY text line (without its line end) into `out`: `\N` is NULL, escapes
+/// are decoded. A field without a backslash is copied as it is.
+pub(crate) fn parse_copy_line(line: &str, out: &mut Vec<Option<String>>) -> Result<(), LineError> {
+    out.clear();
+    let b = line.as_bytes();
+    let mut start = 0;
+    let mut escaped = false;
+    let mut i = 0;
+    while let Some(at) = next_special(b, i) {
+        if b[at] == b'\t' {
+            // Tabs are ASCII, so these are character boundaries.
+            out.push(copy_field(&line[start..at], escaped, out.len() + 1)?);
+            start = at + 1;
+            escaped = false;
+            i = at + 1;
+        } else {
+            if at + 1 >= b.len() {
+                return Err(LineError::TrailingBackslash);
+            }
+            escaped = true;
+            i = at + 2;
+        }
+    }
+    out.push(copy_field(&line[start..], escaped, out.len() + 1)?);
+    Ok(())
+}
+
+fn copy_field(raw: &str, escaped: bool, field: usize) -> Result<Option<String>, LineError> {
+    if !escaped {
+        return Ok(Some(raw.to_owned()));
+    }
+    if raw == "\\N" {
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(raw.len());
+    decode_copy(raw.as_bytes(), &mut bytes, field)?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| LineError::Utf8(field))
+}
+
+/// Decode COPY text escapes as PostgreSQL does: `\b \f \n \r \t \v`, `\NNN` octal,
+/// `\xH[H]` hex, and any other `\c` is `c`.
+fn decode_copy(raw: &[u8], out: &mut Vec<u8>, field: usize) -> Result<(), LineError> {
+    let mut i = 0;
+    while let Some(k) = raw[i..].iter().position(|&c| c == b'\\') {
+        let at = i + k;
+        out.extend_from_slice(&raw[i..at]);
+        let Some(&c) = raw.get(at + 1) else {
+            return Err(LineError::TrailingBackslash);
+        };
+        i = at + 2;
+        let byte = match c {
+            b'0'..=b'7' => {
+                let mut v = u32::from(c - b'0');
+                for _ in 0..2 {
+                    match raw.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                nonzero((v & 0xff) as u8, field)?
+            }
+            b'x' => match raw.get(i).and_then(|&d| hex(d)) {
+                Some(high) => {
+                    i += 1;
+                    let mut v = high;
+                    if let Some(low) = raw.get(i).and_then(|&d| hex(d)) {
+                        v = v * 16 + low;
+                        i += 1;
+                    }
+                    nonzero(v, field)?
+                }
+                None => b'x',
+            },
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'v' => 11,
+            other => other,
+        };
+        out.push(byte);
+    }
+    out.extend_from_slice(&raw[i..]);
+    Ok(())
+}
+
+fn nonzero(b: u8, field: usize) -> Result<u8, LineError> {
+    if b == 0 {
+        Err(LineError::Nul(field))
+    } else {
+        Ok(b)
+    }
+}
+
+fn hex(d: u8) -> Option<u8> {
+    (d as char).to_digit(16).map(|v| v as u8)
+}
+
+/// `COPY name [(columns)] FROM stdin`.
+pub(crate) fn copy_header(
+    text: &str,
+    standard_strings: bool,
+    schema: &str,
+) -> Result<(QualifiedName, Option<Vec<String>>), String> {
+    let toks = tokenize(text, standard_strings)?;
+    let mut p = P::new(text, &toks);
+    p.expect("copy")?;
+    let table = p.qualified(schema)?;
+    let columns = if p.punct_at(p.i, '(') {
+        Some(p.ident_list()?)
+    } else {
+        None
+    };
+    if !p.eat("from") {
+        return Err(format!(
+            "expected `FROM stdin` after the table name, found {}",
+            p.found()
+        ));
+    }
+    if !p.eat("stdin") {
+        return Err(format!(
+            "COPY from {} is not data in the dump: only `COPY ... FROM stdin` is supported",
+            p.found()
+        ));
+    }
+    if !p.at_end() {
+        return Err(format!(
+            "COPY options ({}) are not supported: pg_dump writes plain `COPY ... FROM stdin`",
+            p.rest()
+        ));
+    }
+    Ok((table, columns))
+}
+
+/// `INSERT INTO name [(columns)] [OVERRIDING ... VALUE] VALUES`.
+pub(crate) struct InsertHeader {
+    pub(crate) table: QualifiedName,
+    pub(crate) columns: Option<Vec<String>>,
+    /// Where the value lists start in the statement.
+    pub(crate) body: usize,
+    /// `INSERT INTO t DEFAULT VALUES` (pg_dump's form for a table without columns).
+    pub(crate) default_values: bool,
+}
+
+pub(crate) fn insert_header(
+    text: &str,
+    standard_strings: bool,
+    schema: &str,
+) -> Result<InsertHeader, String> {
+    // Only the header is tokenized here: the values may be long.
+    let mut tokens = Tokens::new(text, standard_strings);
+    let mut head = Vec::new();
+    loop {
+        let t = tokens
+            .next_token()?
+            .ok_or("an INSERT without VALUES: only `INSERT ... VALUES (...)` is supported")?;
+        head.push(t);
+        if t.kind == Kind::Word && t.text(text).eq_ignore_ascii_case("values") {
+            break;
+        }
+    }
+    let default_values = head.len() >= 2
+        && head[head.len() - 2].kind == Kind::Word
+        && head[head.len() - 2].text(text).eq_ignore_ascii_case("default");
+    if default_values {
+        head.pop();
+        head.pop();
+    }
+    let mut p = P::new(text, &head);
+    p.expect("insert")?;
+    p.expect("into")?;
+    let table = p.qualified(schema)?;
+    let columns = if p.punct_at(p.i, '(') {
+        Some(p.ident_list()?)
+    } else {
+        None
+    };
+    if p.eat("overriding") && (!(p.eat("system") || p.eat("user")) || !p.eat("value")) {
+        return Err(format!("unexpected {} in OVERRIDING ... VALUE", p.found()));
+    }
+    if default_values {
+        if !p.at_end() {
+            return Err(format!("unexpected {} before DEFAULT VALUES", p.found()));
+        }
+        if tokens.next_token()?.is_some() {
+            return Err("unexpected text after DEFAULT VALUES".into());
+        }
+    } else {
+        p.expect("values")?;
+    }
+    Ok(InsertHeader {
+        table,
+        columns,
+        body: tokens.pos,
+        default_values,
+    })
+}
+
+/// Walks the value lists of one INSERT statement.
+#[derive(Debug)]
+pub(crate) struct RowCursor {
+    /// One row without values (DEFAULT VALUES) is still to come.
+    empty_row: bool,
+    pos: usize,
+    line: u64,
+    counted: usize,
+    started: bool,
+    done: bool,
+}
+
+impl RowCursor {
+    /// For the statement of `header`, whose first line is `line`.
+    pub(crate) fn new(header: &InsertHeader, line: u64) -> Self {
+        RowCursor {
+            empty_row: header.default_values,
+            done: header.default_values,
+            pos: header.body,
+            line,
+            counted: 0,
+            started: false,
+        }
+    }
+
+    /// The line of byte `pos` of the statement (`pos` only grows).
+    fn line_at(&mut self, text: &str, pos: usize) -> u64 {
+        let pos = pos.max(self.counted);
+        self.line += text.as_bytes()[self.counted..pos]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count() as u64;
+        self.counted = pos;
+        self.line
+    }
+
+    /// The next value list into `fields` (None = NULL), with the positions of
+    /// `DEFAULT` values in `defaults`; returns its line, or None after the last.
+    pub(crate) fn next_row(
+        &mut self,
+        text: &str,
+        standard_strings: bool,
+        fields: &mut Vec<Option<String>>,
+        defaults: &mut Vec<usize>,
+    ) -> Result<Option<u64>, DumpError> {
+        fields.clear();
+        defaults.clear();
+        if self.empty_row {
+            self.empty_row = false;
+            return Ok(Some(self.line));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let mut t = Tokens::at(text, self.pos, standard_strings);
+        let fail = |me: &mut Self, pos: usize, m: String| DumpError::new(me.line_at(text, pos), m);
+        let first = t.next_token().map_err(|m| fail(self, t.pos, m))?;
+        let open = if self.started {
+            match first {
+                Some(tok) if tok.text(text) == "," => {
+                    t.next_token().map_err(|m| fail(self, t.pos, m))?
+                }
+                // The end, or pg_dump --on-conflict-do-nothing's ON CONFLICT DO NOTHING.
+                None => {
+                    self.done = true;
+                    return Ok(None);
+                }
+                Some(tok) if tok.text(text).eq_ignore_ascii_case("on") => {
+                    self.done = true;
+                    return Ok(None);
+                }
+                Some(tok) => {
+                    let m = format!("unexpected `{}` after a list of values", tok.text(text));
+                    return Err(fail(self, tok.start, m));
+                }
+            }
+        } else {
+            first
+        };
+        let open = match open {
+            Some(tok) if tok.text(text) == "(" => tok,
+            Some(tok) => {
+                let m = format!(
+                    "expected `(` to open a list of values, found `{}`",
+                    tok.text(text)
+                );
+                return Err(fail(self, tok.start, m));
+            }
+            None => return Err(fail(self, t.pos, "an INSERT without values".into())),
+        };
+        self.started = true;
+        let line = self.line_at(text, open.start);
+        loop {
+            value(&mut t, text, standard_strings, fields, defaults)
+                .map_err(|m| DumpError::new(line, m))?;
+            let sep = t.next_token().map_err(|m| DumpError::new(line, m))?;
+            match sep.map(|s| s.text(text)) {
+                Some(",") => {}
+                Some(")") => break,
+                other => {
+                    let found = other.map_or("the end of the statement".into(), |s| format!("`{s}`"));
+                    return Err(DumpError::new(
+                        line,
+                        format!("expected `,` or `)` after a value, found {found}"),
+                    ));
+                }
+            }
+        }
+        self.pos = t.pos;
+        Ok(Some(line))
+    }
+}
+
+/// One value of a value list, as COPY's text form.
+fn value(
+    t: &mut Tokens,
+    text: &str,
+    standard_strings: bool,
+    fields: &mut Vec<Option<String>>,
+    defaults: &mut Vec<usize>,
+) -> Result<(), String> {
+    let tok = t.next_token()?.ok_or("the statement ends inside a list of values")?;
+    let s = tok.text(text);
+    let v = match tok.kind {
+        Kind::Word if s.eq_ignore_ascii_case("null") => None,
+        Kind::Word if s.eq_ignore_ascii_case("true") => Some("t".to_string()),
+        Kind::Word if s.eq_ignore_ascii_case("false") => Some("f".to_string()),
+        Kind::Word if s.eq_ignore_ascii_case("default") => {
+            defaults.push(fields.len());
+            None
+        }
+        Kind::Str => Some(string_value(s, standard_strings)?),
+        Kind::Number => Some(s.to_string()),
+        Kind::Op if s == "-" || s == "+" => match t.next_token()? {
+            Some(n) if n.kind == Kind::Number => Some(if s == "-" {
+                format!("-{}", n.text(text))
+            } else {
+                n.text(text).to_string()
+            }),
+            _ => return Err(unsupported(s)),
+        },
+        _ => return Err(unsupported(s)),
+    };
+    skip_casts(t, text)?;
+    fields.push(v);
+    Ok(())
+}
+
+fn unsupported(s: &str) -> String {
+    let shown: String = s.chars().take(40).collect();
+    format!(
+        "unsupported value expression `{shown}`: only constants (NULL, numbers, true/false, \
+         'strings', optionally with ::casts) are read from INSERTs; dump the data with COPY \
+         (pg_dump without --inserts)"
+    )
+}
+
+/// Skip `::type` casts after a value: up to the `,` or `)` that ends it.
+fn skip_casts(t: &mut Tokens, text: &str) -> Result<(), String> {
+    loop {
+        let mut peek = *t;
+        match peek.next_token()? {
+            Some(tok) if tok.kind == Kind::Op && tok.text(text) == "::" => *t = peek,
+            _ => return Ok(()),
+        }
+        let mut depth = 0u32;
+        let mut any = false;
+        loop {
+            let mut peek = *t;
+            let Some(tok) = peek.next_token()? else { break };
+            let s = tok.text(text);
+            if depth == 0 && (s == "," || s == ")" || (tok.kind == Kind::Op && s == "::")) {
+                break;
+            }
+            if tok.kind == Kind::Punct && (s == "(" || s == "[") {
+                depth += 1;
+            } else if tok.kind == Kind::Punct && (s == ")" || s == "]") {
+                depth = depth.saturating_sub(1);
+            }
+            any = true;
+            *t = peek;
+        }
+        if !any {
+            return Err("a `::` cast without a type".into());
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn escape_copy(row: &[Option<String>]) -> String {
+    let mut out = String::new();
+    for (i, f) in row.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        match f {
+            None => out.push_str("\\N"),
+            Some(s) => {
+                for c in s.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\u{8}' => out.push_str("\\b"),
+                        '\u{c}' => out.push_str("\\f"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' => out.push_str("\\t"),
+                        '\u{b}' => out.push_str("\\v"),
+                        c => out.push(c),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(line: &str) -> Result<Vec<Option<String>>, LineError> {
+        let mut out = Vec::new();
+        parse_copy_line(line, &mut out)?;
+        let mut scratch = Vec::new();
+        assert_eq!(check_copy_line(line.as_bytes(), &mut scratch)?, out.len());
+        Ok(out)
+    }
+
+    fn s(v: &str) -> Option<String> {
+        Some(v.to_string())
+    }
+
+    #[test]
+    fn copy_escapes() {
+        let line = "a\\tb\t\\\\\t\\N\t\t\\b\\f\\n\\r\\t\\v\t\\101\\x41\\x4\t\\303\\251\\xc3\\xA9\t\\q\\x\t\
+                    üñ 😀\ta\\Nb\t\\.";
+        assert_eq!(
+            parse(line).unwrap(),
+            [
+                s("a\tb"),
+                s("\\"),
+                None,
+                s(""),
+                s("\u{8}\u{c}\n\r\t\u{b}"),
+                s("AA\u{4}"),
+                s("éé"),
+                s("qx"),
+                s("üñ 😀"),
+                s("aNb"),
+                s(".")
+            ]
+        );
+        // A backslash before a tab makes the tab data, not a separator.
+        assert_eq!(parse("a\\\tb\tc").unwrap(), [s("a\tb"), s("c")]);
+        assert_eq!(parse("").unwrap(), [s("")]);
+        assert_eq!(parse("\\N").unwrap(), [None]);
+    }
+
+    #[test]
+    fn copy_escape_errors() {
+        assert_eq!(parse("ok\t\\xff"), Err(LineError::Utf8(2)));
+        assert_eq!(parse("\\303"), Err(LineError::Utf8(1)));
+        assert_eq!(parse("a\t\\000"), Err(LineError::Nul(2)));
+        assert_eq!(parse("a\t\\x0"), Err(LineError::Nul(2)));
+        assert_eq!(parse("a\tb\\"), Err(LineError::TrailingBackslash));
+        let t = QualifiedName::new("public", "t");
+        assert!(LineError::Utf8(2).describe(&t).contains("field 2 of a row of public.t"));
+    }
+
+    proptest! {
+        #[test]
+        fn copy_text_round_trips(row in prop::collection::vec(
+            prop::option::of("[^\u{0}]{0,12}"), 1..8)
+        ) {
+            let line = escape_copy(&row);
+            let mut out = Vec::new();
+            parse_copy_line(&line, &mut out).unwrap();
+            prop_assert_eq!(&out, &row);
+            let mut scratch = Vec::new();
+            prop_assert_eq!(check_copy_line(line.as_bytes(), &mut scratch).unwrap(), row.len());
+        }
+    }
+
+    fn rows(stmt: &str, standard_strings: bool) -> Result<Vec<(u64, Vec<Option<String>>, Vec<usize>)>, DumpError> {
+        let header = insert_header(stmt, standard_strings, "public").map_err(|m| DumpError::new(0, m))?;
+        let mut cursor = RowCursor::new(&header, 10);
+        let mut out = Vec::new();
+        let (mut fields, mut defaults) = (Vec::new(), Vec::new());
+        while let Some(line) = cursor.next_row(stmt, standard_strings, &mut fields, &mut defaults)? {
+            out.push((line, fields.clone(), defaults.clone()));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn insert_values_become_copy_text() {
+        let stmt = "INSERT INTO public.t (a, \"B\") OVERRIDING SYSTEM VALUE VALUES\n\t(1, 'it''s', NULL, -5, \
+                    -1.5e-3, true, false, 'NaN'::double precision, '{1,2}'::numeric(5,2)[], E'x\\ny', B'101', DEFAULT),\n\
+                    \t(+2, '', 'a\\b', '-Infinity', 'x'::text::varchar(3), 'multi\nline', NULL, 0, 1, 2, 3, 4) \
+                    ON CONFLICT DO NOTHING";
+        let header = insert_header(stmt, true, "public").unwrap();
+        assert_eq!(header.table, QualifiedName::new("public", "t"));
+        assert_eq!(header.columns, Some(vec!["a".to_string(), "B".to_string()]));
+        let got = rows(stmt, true).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, 11);
+        assert_eq!(
+            got[0].1,
+            [
+                s("1"),
+                s("it's"),
+                None,
+                s("-5"),
+                s("-1.5e-3"),
+                s("t"),
+                s("f"),
+                s("NaN"),
+                s("{1,2}"),
+                s("x\ny"),
+                s("101"),
+                None
+            ]
+        );
+        assert_eq!(got[0].2, [11]);
+        assert_eq!(got[1].0, 12);
+        assert_eq!(got[1].1[..6], [s("2"), s(""), s("a\\b"), s("-Infinity"), s("x"), s("multi\nline")]);
+        assert!(got[1].2.is_empty());
+    }
+
+    #[test]
+    fn insert_with_backslash_strings() {
+        let got = rows("INSERT INTO t VALUES ('it\\'s', 'a\\\\b', 'tab\\t')", false).unwrap();
+        assert_eq!(got[0].1, [s("it's"), s("a\\b"), s("tab\t")]);
+    }
+
+    #[test]
+    fn insert_errors_name_the_row_line() {
+        let err = rows("INSERT INTO t VALUES\n\t(1),\n\t(now())", true).unwrap_err();
+        assert_eq!(err.line, 12);
+        assert!(err.message.contains("unsupported value expression `now`"), "{err}");
+        let err = rows("INSERT INTO t VALUES (1) (2)", true).unwrap_err();
+        assert!(err.message.contains("after a list of values"), "{err}");
+        assert!(insert_header("INSERT INTO t SELECT 1", true, "public").is_err());
+    }
+
+    #[test]
+    fn insert_default_values() {
+        let got = rows("INSERT INTO public.e DEFAULT VALUES", true).unwrap();
+        assert_eq!(got, [(10, vec![], vec![])]);
+    }
+
+    #[test]
+    fn copy_headers() {
+        let (t, cols) = copy_header("COPY public.\"My T\" (a, \"B c\") FROM stdin", true, "public").unwrap();
+        assert_eq!(t, QualifiedName::new("public", "My T"));
+        assert_eq!(cols.unwrap(), ["a", "B c"]);
+        let (t, cols) = copy_header("COPY t  FROM stdin", true, "s").unwrap();
+        assert_eq!(t, QualifiedName::new("s", "t"));
+        assert!(cols.is_none());
+        assert!(copy_header("COPY t FROM '/tmp/x'", true, "public").is_err());
+        assert!(copy_header("COPY t FROM stdin WITH (FORMAT csv)", true, "public").is_err());
+    }
+}

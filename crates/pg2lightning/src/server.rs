@@ -1,0 +1,401 @@
+//! Reading rows from a live server: `COPY (SELECT ...) TO STDOUT` per partition, all
+//! readers in one exported snapshot, big tables split into `ctid` block ranges, and
+//! a dropped connection resumed after the last row read.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
+use lightning_core::store::Checkpoint;
+use lightning_core::verify::VerifySource;
+use lightning_core::{Row, TableSchema};
+use postgres::Client;
+
+use crate::connect::ConnectInfo;
+use crate::convert::ConvertedTable;
+use crate::model::quote_ident;
+use crate::rows::convert_row;
+
+/// Tables with more rows than this (by the catalog's estimate) are split.
+const SPLIT_ROWS: u64 = 250_000;
+/// Attempts at a partition whose connection drops.
+const ATTEMPTS: u32 = 4;
+
+/// Keeps the transaction whose snapshot every reader shares open.
+pub struct Snapshot {
+    _client: Client,
+    pub id: String,
+}
+
+impl Snapshot {
+    pub fn export(conn: &ConnectInfo) -> Result<Snapshot, SourceError> {
+        let mut client = conn.connect()?;
+        client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        let id: String = client.query_one("SELECT pg_catalog.pg_export_snapshot()", &[])?.get(0);
+        Ok(Snapshot {
+            _client: client,
+            id,
+        })
+    }
+}
+
+pub struct ServerSource {
+    conn: ConnectInfo,
+    tables: Vec<(Arc<str>, ConvertedTable)>,
+    where_: HashMap<String, String>,
+    snapshot: Option<String>,
+    /// Read at most this many rows per partition (the assessment's timed sample).
+    pub limit: Option<u64>,
+    unconvertible: Mutex<HashMap<String, u64>>,
+}
+
+/// Where a partition reads: a leaf table and a block range.
+struct Spec {
+    leaf: usize,
+    blocks: Option<(u64, Option<u64>)>,
+}
+
+impl Spec {
+    fn parse(s: &str) -> Result<Spec, SourceError> {
+        let mut it = s.split(':');
+        let leaf = it.next().unwrap_or("0").parse()?;
+        let blocks = match (it.next(), it.next()) {
+            (Some(a), Some(b)) => Some((a.parse()?, if b.is_empty() { None } else { Some(b.parse()?) })),
+            _ => None,
+        };
+        Ok(Spec { leaf, blocks })
+    }
+}
+
+/// The resume point: the last row's `ctid` and, for keyless tables, its number.
+#[derive(Clone, Copy, Default)]
+struct Position {
+    block: u64,
+    offset: u64,
+    ordinal: i64,
+}
+
+impl Position {
+    fn parse(s: &str) -> Option<Position> {
+        let mut it = s.split(',');
+        Some(Position {
+            block: it.next()?.parse().ok()?,
+            offset: it.next()?.parse().ok()?,
+            ordinal: it.next()?.parse().ok()?,
+        })
+    }
+
+    fn text(&self) -> String {
+        format!("{},{},{}", self.block, self.offset, self.ordinal)
+    }
+}
+
+fn parse_ctid(s: &str) -> Option<(u64, u64)> {
+    let (b, o) = s.strip_prefix('(')?.strip_suffix(')')?.split_once(',')?;
+    Some((b.parse().ok()?, o.parse().ok()?))
+}
+
+/// Keyless rows are numbered per partition of the source table: the partition's
+/// position in the upper bits keeps numbers of merged partitions apart.
+pub fn keyless_rowid(leaf: usize, ordinal: i64) -> i64 {
+    ((leaf as i64) << 40) | ordinal
+}
+
+/// Whether an error means the connection went away (worth reconnecting).
+fn is_connection_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(pe) = e.downcast_ref::<postgres::Error>() {
+        if pe.is_closed() {
+            return true;
+        }
+        if let Some(code) = pe.code() {
+            let c = code.code();
+            return c.starts_with("08") || c.starts_with("57P");
+        }
+        // An I/O error under the driver.
+        return std::error::Error::source(pe).is_some_and(|s| s.is::<std::io::Error>());
+    }
+    e.is::<std::io::Error>()
+}
+
+impl ServerSource {
+    pub fn new(
+        conn: ConnectInfo,
+        tables: Vec<ConvertedTable>,
+        where_: HashMap<String, String>,
+        snapshot: Option<String>,
+    ) -> Self {
+        ServerSource {
+            conn,
+            tables: tables
+                .into_iter()
+                .map(|t| (Arc::from(t.schema.name.as_str()), t))
+                .collect(),
+            where_,
+            snapshot,
+            limit: None,
+            unconvertible: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn schemas(&self) -> Vec<TableSchema> {
+        self.tables.iter().map(|(_, t)| t.schema.clone()).collect()
+    }
+
+    fn table(&self, name: &str) -> Result<&(Arc<str>, ConvertedTable), SourceError> {
+        self.tables
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .ok_or_else(|| format!("no table `{name}` in the source").into())
+    }
+
+    /// A reader session, inside the shared snapshot while it lasts.
+    fn reader(&self) -> Result<Client, SourceError> {
+        let mut client = self.conn.connect()?;
+        // Rows must come in ctid order: resuming and keyless row numbers rely on it.
+        client.batch_execute(
+            "SET enable_indexscan = off; SET enable_indexonlyscan = off; \
+             BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?;
+        if let Some(id) = &self.snapshot {
+            if let Err(e) = client.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{id}'")) {
+                // The exporting session is gone (it was terminated): go on in a
+                // snapshot of our own; resuming by ctid keeps rows exactly once.
+                tracing::warn!("the shared snapshot is no longer available ({e}); reading in a new one");
+                client.batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+            }
+        }
+        Ok(client)
+    }
+
+    fn copy_sql(&self, t: &ConvertedTable, spec: &Spec, after: Option<Position>) -> String {
+        let cols: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| {
+                if c.cast_numeric {
+                    format!("{}::pg_catalog.numeric", quote_ident(&c.name))
+                } else {
+                    quote_ident(&c.name)
+                }
+            })
+            .collect();
+        let mut conds = Vec::new();
+        if let Some((start, end)) = spec.blocks {
+            conds.push(format!("ctid >= '({start},0)'::pg_catalog.tid"));
+            if let Some(end) = end {
+                conds.push(format!("ctid < '({end},0)'::pg_catalog.tid"));
+            }
+        }
+        if let Some(p) = after {
+            conds.push(format!("ctid > '({},{})'::pg_catalog.tid", p.block, p.offset));
+        }
+        if let Some(w) = self.where_.get(&t.schema.name) {
+            conds.push(format!("({w})"));
+        }
+        let mut sql = format!(
+            "COPY (SELECT ctid, {} FROM ONLY {}",
+            cols.join(", "),
+            t.sources[spec.leaf].sql()
+        );
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        if let Some(l) = self.limit {
+            sql.push_str(&format!(" LIMIT {l}"));
+        }
+        sql.push_str(") TO STDOUT");
+        sql
+    }
+
+    /// Read one partition from `start`, handing each row to `visit`; the position
+    /// after every row is kept in `pos` so a retry continues from there.
+    fn read_range(
+        &self,
+        t: &ConvertedTable,
+        spec: &Spec,
+        pos: &mut Option<Position>,
+        visit: &mut dyn FnMut(Option<i64>, Result<Row, crate::rows::BadRow>, Position) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let mut client = self.reader()?;
+        let sql = self.copy_sql(t, spec, *pos);
+        let reader = client.copy_out(sql.as_str())?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+        let keyed = !t.schema.primary_key.is_empty();
+        let mut line = Vec::with_capacity(1024);
+        let mut fields: Vec<Option<String>> = Vec::with_capacity(t.columns.len() + 1);
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            crate::copytext::split_fields(&line, &mut fields)
+                .map_err(|e| format!("{}: {e}", t.schema.name))?;
+            let ctid = fields
+                .first()
+                .and_then(|c| c.as_deref())
+                .and_then(parse_ctid)
+                .ok_or_else(|| format!("{}: a row without its ctid", t.schema.name))?;
+            let ordinal = pos.map_or(0, |p| p.ordinal) + 1;
+            let here = Position {
+                block: ctid.0,
+                offset: ctid.1,
+                ordinal,
+            };
+            let rowid = (!keyed).then(|| keyless_rowid(spec.leaf, ordinal));
+            let mut row = Vec::with_capacity(t.columns.len());
+            let converted = convert_row(&t.columns, &t.schema, rowid, &fields[1..], &mut row).map(|()| row);
+            visit(rowid, converted, here)?;
+            *pos = Some(here);
+        }
+        drop(reader);
+        client.batch_execute("COMMIT")?;
+        Ok(())
+    }
+
+    /// `read_range` with reconnection when the connection drops.
+    fn read_with_retry(
+        &self,
+        t: &ConvertedTable,
+        spec: &Spec,
+        mut pos: Option<Position>,
+        visit: &mut dyn FnMut(Option<i64>, Result<Row, crate::rows::BadRow>, Position) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let mut attempt = 1;
+        loop {
+            match self.read_range(t, spec, &mut pos, visit) {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < ATTEMPTS && is_connection_error(e.as_ref()) => {
+                    tracing::warn!(
+                        table = %t.schema.name,
+                        "connection lost ({e}); reconnecting (attempt {} of {ATTEMPTS})",
+                        attempt + 1
+                    );
+                    std::thread::sleep(Duration::from_millis(500 << attempt));
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Source for ServerSource {
+    fn partitions(&self) -> Result<Vec<Partition>, SourceError> {
+        let mut client = self.reader()?;
+        let block_size: i64 = client
+            .query_one("SELECT current_setting('block_size')::int8", &[])?
+            .get(0);
+        let mut out = Vec::new();
+        for (name, t) in &self.tables {
+            let keyed = !t.schema.primary_key.is_empty();
+            for (leaf, src) in t.sources.iter().enumerate() {
+                let r = client.query_one(
+                    "SELECT GREATEST(c.reltuples, 0)::int8, pg_catalog.pg_relation_size(c.oid) \
+                     FROM pg_catalog.pg_class c WHERE c.oid = $1::text::pg_catalog.regclass",
+                    &[&src.sql()],
+                )?;
+                let rows = r.get::<_, i64>(0) as u64;
+                let blocks = (r.get::<_, i64>(1) / block_size.max(1)) as u64;
+                let base = if t.sources.len() == 1 {
+                    name.to_string()
+                } else {
+                    format!("{name}/{}", src.lightning_name())
+                };
+                let parts = if keyed && self.limit.is_none() && rows > SPLIT_ROWS && blocks > 1 {
+                    rows.div_ceil(SPLIT_ROWS).min(blocks)
+                } else {
+                    1
+                };
+                if parts == 1 {
+                    out.push(Partition {
+                        id: base,
+                        table: name.clone(),
+                        estimated_rows: self.limit.map_or(rows, |l| rows.min(l)),
+                        spec: leaf.to_string(),
+                    });
+                    continue;
+                }
+                let per = blocks.div_ceil(parts);
+                for i in 0..parts {
+                    let start = i * per;
+                    // The last range is open: the table may have grown since.
+                    let end = if i + 1 == parts { String::new() } else { ((i + 1) * per).to_string() };
+                    out.push(Partition {
+                        id: format!("{base}#{start}-{end}"),
+                        table: name.clone(),
+                        estimated_rows: rows / parts,
+                        spec: format!("{leaf}:{start}:{end}"),
+                    });
+                }
+            }
+        }
+        client.batch_execute("COMMIT")?;
+        Ok(out)
+    }
+
+    fn read(
+        &self,
+        partition: &Partition,
+        resume: Option<&Checkpoint>,
+        out: &mut RowEmitter<'_>,
+    ) -> Result<(), SourceError> {
+        let (name, t) = self.table(&partition.table)?;
+        let spec = Spec::parse(&partition.spec)?;
+        let pos = match resume {
+            Some(c) => match c.position.as_deref().and_then(Position::parse) {
+                Some(p) => Some(p),
+                None if c.rows == 0 => None,
+                None => return Err(format!("{}: the checkpoint of a previous run cannot be read; run again with --fresh", partition.id).into()),
+            },
+            None => None,
+        };
+        self.read_with_retry(t, &spec, pos, &mut |rowid, converted, here| {
+            match converted {
+                Ok(row) => out.row(name, rowid, row),
+                Err(bad) => out.reject(name, bad.key, bad.reason, bad.raw),
+            }
+            out.end_record(|| Some(here.text()))
+        })
+    }
+}
+
+impl VerifySource for ServerSource {
+    fn scan(
+        &self,
+        table: &TableSchema,
+        visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let (_, t) = self.table(&table.name)?;
+        let mut bad = 0;
+        for leaf in 0..t.sources.len() {
+            let spec = Spec { leaf, blocks: None };
+            self.read_with_retry(t, &spec, None, &mut |rowid, converted, _| match converted {
+                Ok(row) => visit(rowid, row),
+                Err(_) => {
+                    bad += 1;
+                    Ok(())
+                }
+            })?;
+        }
+        self.unconvertible
+            .lock()
+            .expect("lock")
+            .insert(table.name.clone(), bad);
+        Ok(())
+    }
+
+    fn unconvertible(&self, table: &str) -> u64 {
+        self.unconvertible
+            .lock()
+            .expect("lock")
+            .get(table)
+            .copied()
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,136 @@
+//! Helpers for the integration tests: a fresh database per test on the real server,
+//! the tool, pg_dump, and store checksums.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lightning_core::checksum::TableChecksum;
+use lightning_core::Store;
+
+/// The server the tests use (override with `PG2L_TEST_URL`).
+pub fn server_url() -> String {
+    std::env::var("PG2L_TEST_URL")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn with_db(url: &str, db: &str) -> String {
+    let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
+    format!("{base}/{db}")
+}
+
+pub fn admin() -> postgres::Client {
+    postgres::Client::connect(&server_url(), postgres::NoTls)
+        .expect("PostgreSQL must be running for these tests (`cargo xtask test` starts it)")
+}
+
+/// A database created for one test and dropped after it.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub fn new(tag: &str) -> TestDb {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("l2t_{tag}_{}_{n}", std::process::id());
+        let mut a = admin();
+        a.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .expect("drop old test db");
+        a.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"))
+            .expect("create test db");
+        let url = with_db(&server_url(), &name);
+        TestDb { name, url }
+    }
+
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("connect to test db")
+    }
+
+    pub fn exec(&self, sql: &str) {
+        self.client().batch_execute(sql).expect("test SQL runs");
+    }
+
+    /// `psql -f FILE`, stopping at the first error.
+    pub fn psql_file(&self, file: &Path) {
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &self.url, "-f"])
+            .arg(file)
+            .output()
+            .expect("psql runs");
+        assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// `pg_dump` of this database into `file`, with extra arguments.
+    pub fn dump(&self, file: &Path, extra: &[&str]) {
+        let out = Command::new("pg_dump")
+            .args(extra)
+            .args(["-d", &self.url, "-f"])
+            .arg(file)
+            .output()
+            .expect("pg_dump runs");
+        assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut a) = postgres::Client::connect(&server_url(), postgres::NoTls) {
+            let _ = a.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn tool() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_pg2lightning"))
+}
+
+pub fn p2l(args: &[&str]) -> Run {
+    finish(Command::new(tool()).args(args).output().expect("tool runs"))
+}
+
+/// Run and require exit 0.
+pub fn p2l_ok(args: &[&str]) -> Run {
+    let r = p2l(args);
+    assert_eq!(r.code, 0, "pg2lightning {args:?}\nstdout: {}\nstderr: {}", r.stdout, r.stderr);
+    r
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// An error run: exit 1, one `error:` line containing `needle`, no panic.
+pub fn assert_clean_error(r: &Run, needle: &str) {
+    assert_eq!(r.code, 1, "exit code; stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "one error line expected: {}", r.stderr);
+    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
+}
+
+/// Every table's checksum in a store.
+pub fn checksums(store: &Path) -> BTreeMap<String, TableChecksum> {
+    let s = Store::open(store).expect("store opens");
+    s.tables()
+        .into_iter()
+        .map(|t| (t.name.clone(), s.checksum(&t.name).expect("checksum")))
+        .collect()
+}

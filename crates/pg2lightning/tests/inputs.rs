@@ -1,0 +1,213 @@
+//! Bad dumps, credentials, and the pagila schema from a file and from the server.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn pagila() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/pagila-schema.sql"))
+}
+
+fn small_dump(dir: &Path) -> (TestDb, String) {
+    let db = TestDb::new("small");
+    db.exec(
+        "CREATE TABLE a (id int PRIMARY KEY, t text); INSERT INTO a SELECT g, 'row ' || g FROM generate_series(1, 50) g;
+         CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a(id)); INSERT INTO b VALUES (1, 1);",
+    );
+    let file = dir.join("small.sql");
+    db.dump(&file, &[]);
+    (db, std::fs::read_to_string(&file).unwrap())
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.starts_with(needle)).expect("line present") + 1
+}
+
+#[test]
+fn broken_dumps_stop_with_the_line_and_leave_nothing_half_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, text) = small_dump(dir.path());
+
+    // Truncated inside the COPY data of `a`.
+    let row = line_of(&text, "20\trow 20");
+    let truncated: String = text.lines().take(row).map(|l| format!("{l}\n")).collect();
+    let f = dir.path().join("truncated.sql");
+    std::fs::write(&f, &truncated).unwrap();
+    let store = dir.path().join("t.ldb");
+    let r = p2l(&["migrate", "--from-dump", p(&f), "--target", p(&store), "--quiet"]);
+    assert_clean_error(&r, "line");
+    assert!(r.stderr.contains("truncated"), "{}", r.stderr);
+    assert!(!store.join("LIGHTNING").exists() || checksums(&store).values().all(|c| c.rows == 0));
+
+    // Truncated between statements: the closing line of pg_dump is missing.
+    let cut = line_of(&text, "ALTER TABLE ONLY public.b");
+    let f = dir.path().join("cut.sql");
+    std::fs::write(&f, text.lines().take(cut - 1).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let r = p2l(&["convert-schema", "--from-dump", p(&f)]);
+    assert_clean_error(&r, "truncated");
+
+    // A COPY row with a missing field.
+    let bad_row = line_of(&text, "7\trow 7");
+    let f = dir.path().join("fields.sql");
+    std::fs::write(&f, text.replacen("7\trow 7\n", "7row 7\n", 1)).unwrap();
+    let r = p2l(&["migrate", "--from-dump", p(&f), "--target", p(&dir.path().join("f.ldb")), "--quiet"]);
+    assert_clean_error(&r, &format!("line {bad_row}"));
+
+    // Invalid UTF-8.
+    let mut bytes = text.clone().into_bytes();
+    let at = text.find("row 9\n").unwrap();
+    bytes[at + 1] = 0xff;
+    let f = dir.path().join("utf8.sql");
+    std::fs::write(&f, bytes).unwrap();
+    let r = p2l(&["migrate", "--from-dump", p(&f), "--target", p(&dir.path().join("u.ldb")), "--quiet"]);
+    assert_clean_error(&r, &format!("line {}", line_of(&text, "9\trow 9")));
+}
+
+#[test]
+fn a_dump_is_read_from_stdin_and_the_same_command_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, text) = small_dump(dir.path());
+    let store = dir.path().join("s.ldb");
+    for _ in 0..2 {
+        let mut child = Command::new(tool())
+            .args(["migrate", "--from-dump", "-", "--target", p(&store), "--quiet", "--verify"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let r = finish(child.wait_with_output().unwrap());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let sums = checksums(&store);
+    assert_eq!(sums["a"].rows, 50);
+    p2l_ok(&["verify", "--source", &db.url, "--target", p(&store)]);
+    // No spool file is left beside the target.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".pg2lightning"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn credentials_never_appear_in_output_reports_or_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new("secret");
+    db.exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);");
+    let secret = "Pa55-w0rd-Z9q";
+    let url = db.url.replacen("postgres@", &format!("postgres:{secret}@"), 1);
+    assert!(url.contains(secret));
+    let store = dir.path().join("s.ldb");
+    let report = dir.path().join("report.html");
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["migrate", "--source", url.as_str(), "--target", p(&store), "--verify", "--report", p(&report)],
+        vec!["verify", "--source", url.as_str(), "--target", p(&store), "--json"],
+        vec!["convert-schema", "--source", url.as_str(), "--json"],
+        vec!["assess", "--source", url.as_str(), "--json"],
+    ] {
+        let r = p2l_ok(&args);
+        outputs.push(r.stdout + &r.stderr);
+    }
+    // PGPASSWORD, and a failing connection whose error names the server.
+    let r = finish(
+        Command::new(tool())
+            .args(["convert-schema", "--source", "postgresql://nobody@127.0.0.1:1/x"])
+            .env("PGPASSWORD", secret)
+            .output()
+            .unwrap(),
+    );
+    assert_clean_error(&r, "cannot connect");
+    outputs.push(r.stdout + &r.stderr);
+    let bad = url.replace(":5432/", ":1/");
+    let r = p2l(&["convert-schema", "--source", &bad]);
+    assert_clean_error(&r, "cannot connect");
+    outputs.push(r.stdout + &r.stderr);
+    outputs.push(std::fs::read_to_string(&report).unwrap());
+    for o in &outputs {
+        assert!(!o.contains(secret), "the password leaked: {o}");
+    }
+    for entry in walk(&store) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the password is in {}",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// What must agree between two conversion reports of one database.
+fn summary(json: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let v: serde_json::Value = serde_json::from_str(json).expect("report JSON");
+    let columns = v["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| {
+            let table = t["table"].as_str().unwrap().to_string();
+            t["columns"].as_array().unwrap().iter().map(move |c| {
+                format!("{table}.{} {} => {}", c["column"], c["source_type"], c["lightning_type"])
+            })
+        })
+        .collect();
+    let findings = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {} {}", f["severity"], f["object"], f["message"]))
+        .collect();
+    (columns, findings)
+}
+
+#[test]
+fn pagila_converts_completely_from_the_file_and_from_the_server_alike() {
+    let file = pagila();
+    let from_file = p2l_ok(&["convert-schema", "--from-dump", p(&file), "--json"]);
+    let db = TestDb::new("pagila");
+    db.psql_file(&file);
+    let from_server = p2l_ok(&["convert-schema", "--source", &db.url, "--json"]);
+    let (fc, ff) = summary(&from_file.stdout);
+    let (sc, sf) = summary(&from_server.stdout);
+    assert_eq!(fc, sc, "column decisions differ");
+    assert_eq!(ff, sf, "findings differ");
+    // Complete: every table, the partitions merged, every object listed.
+    assert_eq!(fc.iter().filter(|c| c.starts_with("film.")).count(), 14);
+    assert!(fc.contains("payment.\"amount\" \"numeric(5,2)\" => \"DECIMAL(5,2)\""), "{fc:?}");
+    assert!(fc.contains("film.\"special_features\" \"text[]\" => \"JSON\""));
+    assert!(fc.contains("film.\"rating\" \"public.mpaa_rating\" => \"TEXT\""));
+    assert!(!fc.iter().any(|c| c.starts_with("payment_p2022")));
+    let manual = |kind: &str| ff.iter().filter(|f| f.contains(&format!("\"{kind}: "))).count();
+    assert_eq!(manual("trigger"), 16, "{ff:?}");
+    assert_eq!(manual("view"), 7);
+    assert_eq!(manual("materialized view"), 1);
+    assert!(manual("function") >= 9);
+    // The DDL parses back as Lightning DDL.
+    let ddl = p2l_ok(&["convert-schema", "--from-dump", p(&file)]).stdout;
+    let tables = lightning_core::ddl::parse_schema(&ddl).expect("valid Lightning DDL");
+    assert_eq!(tables.len(), fc.iter().map(|c| c.split('.').next().unwrap().to_string()).collect::<BTreeSet<_>>().len());
+    // Data too: the empty schema migrates and verifies from the server.
+    let store = tempfile::tempdir().unwrap();
+    p2l_ok(&["migrate", "--source", &db.url, "--target", p(&store.path().join("p.ldb")), "--verify", "--quiet"]);
+}

@@ -239,6 +239,18 @@ fn read_manual(client: &mut Client, db: &mut Database) -> Result<(), postgres::E
             ),
         ),
         (
+            // Indexes of materialized views go with the view.
+            ManualKind::Other,
+            format!(
+                "SELECT ic.relname || ' ON ' || pg_catalog.format('%I.%I', n.nspname, c.relname), \
+                        pg_catalog.pg_get_indexdef(i.indexrelid) \
+                 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid \
+                 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind = 'm' AND {USER_NAMESPACES}"
+            ),
+        ),
+        (
             ManualKind::ForeignTable,
             format!(
                 "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), \

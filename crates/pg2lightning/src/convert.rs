@@ -186,16 +186,6 @@ fn convert_table(
                 ),
             ));
         }
-        if let Some(g) = &c.generated {
-            report.findings.push(
-                Finding::new(
-                    Severity::Manual,
-                    &object,
-                    "generated column: the stored values are copied, the expression is not computed by Lightning",
-                )
-                .with_definition(format!("GENERATED ALWAYS AS ({g}) STORED")),
-            );
-        }
         let sequence = c
             .identity
             .as_ref()

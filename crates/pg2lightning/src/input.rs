@@ -125,9 +125,7 @@ pub fn load(
         }
     };
     let mut report = ConversionReport::new(crate::TOOL, &description);
-    if matches!(input, Input::Dump { .. }) {
-        drop_generated_columns(&mut db, &mut report);
-    }
+    drop_generated_columns(&mut db, &mut report);
     let opts = ConvertOptions {
         keep_partitions: args.keep_partitions,
     };
@@ -159,16 +157,27 @@ pub fn load(
     })
 }
 
-/// pg_dump leaves the values of generated columns out of its data: from a dump
-/// they cannot be carried.
+/// Generated columns hold derived values that pg_dump leaves out of its data (and
+/// virtual ones are not stored at all): they are left out from either input, so
+/// that a server and a dump of it give the same tables, and listed as manual work.
 fn drop_generated_columns(db: &mut Database, report: &mut ConversionReport) {
     for t in &mut db.tables {
-        for c in t.columns.iter().filter(|c| c.generated.is_some()) {
-            report.findings.push(Finding::new(
-                Severity::Loss,
-                format!("{}.{}", t.name.lightning_name(), c.name),
-                "generated column: a dump holds no values for it, so it is left out (migrate from the server to carry its values)",
-            ));
+        // A partition repeats its parent's columns: report them once.
+        let merged = t.parent.is_some();
+        for c in t.columns.iter().filter(|c| c.generated.is_some() && !merged) {
+            report.findings.push(
+                Finding::new(
+                    Severity::Manual,
+                    format!("{}.{}", t.name.lightning_name(), c.name),
+                    "generated column: its values are derived and not copied; compute them in the application or add the column back",
+                )
+                .with_definition(format!(
+                    "{} {} GENERATED ALWAYS AS ({})",
+                    c.name,
+                    c.type_name,
+                    c.generated.as_deref().unwrap_or("")
+                )),
+            );
         }
         t.columns.retain(|c| c.generated.is_none());
     }

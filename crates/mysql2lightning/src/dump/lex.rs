@@ -329,7 +329,7 @@ pub fn plain_sql(s: &[u8]) -> String {
         out.push_str(&String::from_utf8_lossy(&s[before..lx.i]));
         last = lx.i;
     }
-    out
+    out.trim_end().to_string()
 }
 
 #[cfg(test)]

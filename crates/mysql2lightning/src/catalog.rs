@@ -131,7 +131,10 @@ pub fn read(conn: &mut Conn, spec: &ConnSpec) -> Result<MyCatalog, ConnectError>
                 !upper.contains("VIRTUAL"),
             )
         });
-        let column_type = text(&r[2]).unwrap_or_default().to_ascii_lowercase();
+        let raw_type = text(&r[2]).unwrap_or_default();
+        // Lower-case the type, not the ENUM/SET members.
+        let cut = raw_type.find('\'').unwrap_or(raw_type.len());
+        let column_type = format!("{}{}", raw_type[..cut].to_ascii_lowercase(), &raw_type[cut..]);
         let raw_default = text(&r[4]);
         let default = match raw_default {
             None => None,

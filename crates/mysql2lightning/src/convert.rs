@@ -62,6 +62,9 @@ pub fn finish_default(kind: &Kind, raw: &str) -> Option<String> {
         kind,
         Kind::Int | Kind::Decimal | Kind::Float | Kind::Double | Kind::Year | Kind::Bit
     );
+    if numeric && (t.eq_ignore_ascii_case("TRUE") || t.eq_ignore_ascii_case("FALSE")) {
+        return Some(if t.eq_ignore_ascii_case("TRUE") { "1" } else { "0" }.to_string());
+    }
     if numeric {
         if let Some(inner) = t.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
             if inner.parse::<f64>().is_ok() {

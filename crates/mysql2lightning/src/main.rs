@@ -84,6 +84,10 @@ struct ValueArgs {
     /// (mysqldump sets `+00:00` unless --skip-tz-utc): an offset such as +02:00.
     #[arg(long, default_value = "+00:00", value_name = "OFFSET")]
     dump_time_zone: String,
+    /// Read a dump's versioned comments (`/*!50705 ... */`) as this server would:
+    /// `8.0.36`, `10.11-MariaDB` [default: the dump's `-- Server version` line, else 8.0.36].
+    #[arg(long, value_name = "VERSION")]
+    dump_server_version: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -228,6 +232,12 @@ fn load(
 ) -> anyhow::Result<(Loaded, ConversionReport)> {
     let rules = cast.rules(mapping::default_rules())?;
     let tz = dump_tz(values)?;
+    if let Some(v) = &values.dump_server_version {
+        let (n, m) = dump::lex::parse_server_version(v).with_context(|| {
+            format!("--dump-server-version `{v}` is not a version such as 8.0.36 or 10.11-MariaDB")
+        })?;
+        dump::lex::set_dialect(n, m);
+    }
     let (loaded, cat, desc) = match (&source.source, &source.from_dump) {
         (Some(url), _) => {
             let spec = ConnSpec::parse(url)?;

@@ -27,7 +27,7 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
         })
         .collect();
     let mut reader = loaded.reader(&Default::default(), false)?;
-    // A dump's rows were counted by the scan; its size is the data's share of the file.
+    // A dump's rows were counted by its scan; a server's are the catalog's estimates.
     let counts = match &reader {
         Reader::Dump { source, .. } => Some(source.row_counts()),
         Reader::Server { .. } => None,
@@ -46,7 +46,10 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
         })
         .collect();
     let rows_total: u64 = tables.iter().map(|t| t.rows).sum();
-    let size: u64 = tables.iter().map(|t| t.size_bytes).sum();
+    let size: u64 = match &reader {
+        Reader::Dump { source, .. } => source.size_bytes(),
+        Reader::Server { .. } => tables.iter().map(|t| t.size_bytes).sum(),
+    };
     reader.set_limit(sample_rows.max(1));
     let schemas = reader.schemas();
     let sample = timed_sample(reader.source(), &schemas, rows_total)?;

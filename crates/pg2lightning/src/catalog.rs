@@ -146,8 +146,10 @@ fn read_types(client: &mut Client, db: &mut Database) -> Result<(), postgres::Er
                    FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c'), \
                 (SELECT pg_catalog.format_type(r.rngsubtype, NULL) FROM pg_catalog.pg_range r \
                    WHERE r.rngtypid = t.oid), \
-                (SELECT pg_catalog.array_agg(a.attname::text || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) \
-                   ORDER BY a.attnum) FROM pg_catalog.pg_attribute a \
+                (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum) FROM pg_catalog.pg_attribute a \
+                   WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), \
+                (SELECT pg_catalog.array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) \
+                   FROM pg_catalog.pg_attribute a \
                    WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
          FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
          WHERE {USER_NAMESPACES} AND {} AND t.typtype IN ('b', 'c', 'd', 'e', 'r') \
@@ -172,12 +174,8 @@ fn read_types(client: &mut Client, db: &mut Database) -> Result<(), postgres::Er
             "c" => UserType::Composite(
                 r.get::<_, Option<Vec<String>>>(9)
                     .unwrap_or_default()
-                    .iter()
-                    .filter_map(|f| {
-                        // `name type`, the name as stored (unquoted) first.
-                        let (n, t) = f.split_once(' ')?;
-                        Some((n.to_string(), t.to_string()))
-                    })
+                    .into_iter()
+                    .zip(r.get::<_, Option<Vec<String>>>(10).unwrap_or_default())
                     .collect(),
             ),
             _ => UserType::Other,
@@ -198,10 +196,16 @@ fn read_sequences(client: &mut Client, db: &mut Database) -> Result<(), postgres
     for r in client.query(sql.as_str(), &[])? {
         let name: String = r.get(0);
         // Reading the sequence itself is how pg_dump learns its position.
-        let pos = client.query_one(
+        let pos = match client.query_one(
             format!("SELECT last_value, is_called FROM {name}").as_str(),
             &[],
-        )?;
+        ) {
+            Ok(pos) => pos,
+            Err(e) => {
+                tracing::warn!("cannot read the position of sequence {name} ({e}): its next value is not carried");
+                continue;
+            }
+        };
         db.sequences.insert(
             name,
             Sequence {

@@ -167,8 +167,9 @@ fn convert_table(
             }
             for chk in checks {
                 let body = chk.trim().strip_prefix("CHECK").unwrap_or(chk);
+                // `CHECK ((VALUE > 0))`: the expression inside both parentheses.
                 let expr = crate::sqltext::replace_word(
-                    strip_outer_parens(body),
+                    strip_outer_parens(strip_outer_parens(body)),
                     "VALUE",
                     &crate::model::quote_ident(&c.name),
                 );
@@ -507,6 +508,6 @@ mod tests {
         constraint("film", "pk", "PRIMARY KEY (title)", &mut t, &mut r);
         constraint("film", "ck", "CHECK ((length(title) > 0))", &mut t, &mut r);
         assert_eq!(t.primary_key, vec!["title"]);
-        assert_eq!(t.checks[0].expression, "(length(title) > 0)");
+        assert_eq!(t.checks[0].expression, "length(title) > 0");
     }
 }

@@ -93,6 +93,11 @@ impl DumpSource {
         self.tables.iter().map(|(_, t)| t.schema.clone()).collect()
     }
 
+    /// The size of the dump file.
+    pub fn size_bytes(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+
     /// Rows per table, as the scan counted them.
     pub fn row_counts(&self) -> HashMap<String, u64> {
         let mut out: HashMap<String, u64> = HashMap::new();

@@ -39,7 +39,7 @@ pub fn default_rules() -> CastRules {
         r("name", T::Text, exact),
         r("citext", T::Text, "case-insensitive comparison is not carried"),
         r("bytea", T::Blob, exact),
-        r("date", T::Date, time),
+        r("date", T::Date, "exact; infinity and BC dates kept"),
         r("time without time zone", T::Time, "exact to the microsecond; 24:00:00 kept"),
         r("timestamp without time zone", T::Timestamp, time),
         r("timestamp with time zone", T::TimestampTz, "the instant, exact to the microsecond (in UTC)"),

@@ -1,13 +1,57 @@
 //! Tokens of one statement: words, quoted names, strings (MySQL escapes undone),
 //! hex and bit literals, numbers, punctuation. Versioned comments are honoured by
 //! version: `/*!NNNNN ... */` and `/*M!NNNNNN ... */` are read as SQL when NNNNN is
-//! at most `EMULATED_VERSION`, skipped otherwise.
+//! read by the server the dump is read as (see `includes`), skipped otherwise.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-/// The server version whose versioned comments are read (MariaDB 10.11; every
-/// MySQL 5.x/8.x comment, numbered below it, is read too).
-pub const EMULATED_VERSION: u32 = 101_199;
+/// The server whose versioned comments are honoured: set once per run, from
+/// `--dump-server-version` or the dump's `-- Server version` header line (MySQL
+/// 8.0.36 when neither says).
+static VERSION: AtomicU32 = AtomicU32::new(80036);
+static MARIADB: AtomicBool = AtomicBool::new(false);
+
+/// Parse `8.0.36`, `5.7.44-log` or `10.11.19-MariaDB-0+deb12u1`.
+pub fn parse_server_version(v: &str) -> Option<(u32, bool)> {
+    let mariadb = v.to_ascii_lowercase().contains("mariadb");
+    let head = v.trim().split(['-', ' ']).next()?;
+    let mut p = head.split('.').map(|x| x.parse::<u32>().ok());
+    let (a, b, c) = (p.next()??, p.next().flatten().unwrap_or(0), p.next().flatten().unwrap_or(0));
+    Some((a * 10_000 + b * 100 + c, mariadb))
+}
+
+static EXPLICIT: AtomicBool = AtomicBool::new(false);
+
+/// The server version given on the command line; the dump's header then does not
+/// change it.
+pub fn set_dialect(version: u32, mariadb: bool) {
+    VERSION.store(version, Ordering::Relaxed);
+    MARIADB.store(mariadb, Ordering::Relaxed);
+    EXPLICIT.store(true, Ordering::Relaxed);
+}
+
+/// The dump's own `-- Server version` line, unless one was given explicitly.
+pub fn dialect_from_header(v: &str) {
+    if !EXPLICIT.load(Ordering::Relaxed) {
+        if let Some((n, m)) = parse_server_version(v) {
+            VERSION.store(n, Ordering::Relaxed);
+            MARIADB.store(m, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Whether a versioned comment numbered `n` is read as SQL. MySQL reads
+/// `/*!NNNNN` up to its version; MariaDB also reads its own `/*M!NNNNNN`, but not
+/// the MySQL 5.7+ comments numbered 50700..99999 (so `/*!50705 ...*/` is skipped).
+fn includes(n: u32, mariadb_comment: bool) -> bool {
+    let version = VERSION.load(Ordering::Relaxed);
+    if MARIADB.load(Ordering::Relaxed) {
+        n <= version && !(50_700..100_000).contains(&n)
+    } else {
+        !mariadb_comment && n < 100_000 && n <= version
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok<'a> {
@@ -102,7 +146,7 @@ impl<'a> Lexer<'a> {
                     .ok()
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0);
-                if version <= EMULATED_VERSION {
+                if includes(version, rest[2] == b'M') {
                     self.i = j;
                     self.in_versioned = true;
                 } else {
@@ -337,6 +381,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn server_versions_parse() {
+        assert_eq!(parse_server_version("10.11.19-MariaDB-0+deb12u1"), Some((101119, true)));
+        assert_eq!(parse_server_version("8.0.36"), Some((80036, false)));
+    }
+
+    #[test]
     fn strings_hex_and_versioned_comments() {
         let s = br"INSERT INTO `t` VALUES (1,'it\'s ''x''\n',0x00FF,_binary 'a\0b',/*!50705 b'101',*//*!999999 7,*/-2.5e3)";
         let mut lx = Lexer::new(s, false, 1);
@@ -351,11 +401,11 @@ mod tests {
         assert!(toks.contains(&Tok::Str(Cow::Owned(b"it's 'x'\n".to_vec()))));
         assert!(toks.contains(&Tok::Hex(vec![0, 255])));
         assert!(toks.contains(&Tok::Str(Cow::Owned(b"a\0b".to_vec()))));
-        assert!(toks.contains(&Tok::Bits(5)));
+        assert!(toks.contains(&Tok::Bits(5)), "MySQL 8 reads /*!50705");
         assert!(!toks.contains(&Tok::Num("7")));
         assert!(toks.contains(&Tok::Num("2.5e3")));
         assert_eq!(
-            plain_sql(b"/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50013 DEFINER=`r`@`%` */ /*!50001 VIEW `v` AS select 1 */"),
+            plain_sql(b"/*!40001 CREATE ALGORITHM=UNDEFINED */ /*!50013 DEFINER=`r`@`%` */ /*!50001 VIEW `v` AS select 1 */"),
             "CREATE ALGORITHM=UNDEFINED DEFINER=`r`@`%` VIEW `v` AS select 1"
         );
     }

@@ -594,6 +594,9 @@ pub fn scan_file(path: &std::path::Path, tz: i64) -> Result<DumpIndex, DumpError
         state: State::initial(tz),
     };
     while let Some(stmt) = sp.next_statement()? {
+        if let Some(v) = sp.server_version.take() {
+            lex::dialect_from_header(&v);
+        }
         scan.state.split = sp.state.clone();
         let end = sp.offset();
         scan.statement(&stmt, end)?;
@@ -843,6 +846,9 @@ impl DumpSource {
             from_dump: true,
         };
         while let Some(stmt) = sp.next_statement()? {
+            if let Some(v) = sp.server_version.take() {
+                lex::dialect_from_header(&v);
+            }
             scan.state.split = sp.state.clone();
             let kind = classify(&stmt.text);
             if let Kind2::Insert(table) = &kind {

@@ -56,6 +56,8 @@ pub struct Splitter<R: Read> {
     limit: Option<u64>,
     pub saw_header: bool,
     pub saw_completed: bool,
+    /// The `-- Server version` line of a mysqldump header.
+    pub server_version: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -80,6 +82,7 @@ impl<R: Read> Splitter<R> {
             limit,
             saw_header: false,
             saw_completed: false,
+            server_version: None,
         }
     }
 
@@ -205,6 +208,9 @@ impl<R: Read> Splitter<R> {
                             let comment = &text[comment_start..];
                             if comment.starts_with(b"-- Dump completed") {
                                 self.saw_completed = true;
+                            } else if let Some(v) = comment.strip_prefix(b"-- Server version") {
+                                self.server_version =
+                                    Some(String::from_utf8_lossy(v).trim().to_string());
                             } else if comment.starts_with(b"-- MySQL dump")
                                 || comment.starts_with(b"-- MariaDB dump")
                             {

@@ -89,7 +89,11 @@ impl<'a> P<'a> {
         if self.eat(w) {
             Ok(())
         } else {
-            Err(format!("expected {}, found {}", w.to_uppercase(), self.found()))
+            Err(format!(
+                "expected {}, found {}",
+                w.to_uppercase(),
+                self.found()
+            ))
         }
     }
 
@@ -262,9 +266,18 @@ fn default_end(p: &P, k: usize) -> bool {
     if p.word_at(k, "not") {
         return p.word_at(k + 1, "null") && !p.word_at(k.wrapping_sub(1), "is");
     }
-    ["constraint", "check", "primary", "unique", "references", "generated", "collate", "default"]
-        .iter()
-        .any(|w| p.word_at(k, w))
+    [
+        "constraint",
+        "check",
+        "primary",
+        "unique",
+        "references",
+        "generated",
+        "collate",
+        "default",
+    ]
+    .iter()
+    .any(|w| p.word_at(k, w))
 }
 
 /// Where a domain's base type or DEFAULT ends.
@@ -453,7 +466,10 @@ impl Builder {
         if p.eat("table") {
             let at = p.i;
             return self.create_table(p, line).map_err(|m| {
-                let name = p.sub(at, p.end).qualified(&schema).map_or(String::new(), |n| format!(" {n}"));
+                let name = p
+                    .sub(at, p.end)
+                    .qualified(&schema)
+                    .map_or(String::new(), |n| format!(" {n}"));
                 format!("cannot parse CREATE TABLE{name}: {m}; is this unmodified pg_dump output?")
             });
         }
@@ -592,7 +608,10 @@ impl Builder {
             }
         } else {
             if !p.punct_at(p.i, '(') {
-                return Err(format!("expected `(` after the table name, found {}", p.found()));
+                return Err(format!(
+                    "expected `(` after the table name, found {}",
+                    p.found()
+                ));
             }
             let close = p.close(p.i)?;
             self.elements(&mut table, p.sub(p.i + 1, close - 1))?;
@@ -627,7 +646,9 @@ impl Builder {
                 }
             } else if p.eat_all(&["without", "oids"]) {
             } else if p.eat_all(&["on", "commit"]) {
-                let _ = p.eat_all(&["preserve", "rows"]) || p.eat_all(&["delete", "rows"]) || p.eat("drop");
+                let _ = p.eat_all(&["preserve", "rows"])
+                    || p.eat_all(&["delete", "rows"])
+                    || p.eat("drop");
             } else {
                 return Err(format!("unexpected {} after the column list", p.found()));
             }
@@ -696,7 +717,11 @@ impl Builder {
             format!("{t}_pkey")
         } else {
             let cols = q.scan_to(q.i, |q, k| q.punct_at(k, '('))?;
-            let cols = q.sub(cols, q.end).ident_list().unwrap_or_default().join("_");
+            let cols = q
+                .sub(cols, q.end)
+                .ident_list()
+                .unwrap_or_default()
+                .join("_");
             let sep = if cols.is_empty() { "" } else { "_" };
             if q.peek("unique") {
                 format!("{t}{sep}{cols}_key")
@@ -751,7 +776,9 @@ impl Builder {
                 let close = q.close(q.i + 1)?;
                 q.i = close;
                 q.eat_all(&["no", "inherit"]);
-                let name = pending.take().unwrap_or_else(|| format!("{t}_{name}_check"));
+                let name = pending
+                    .take()
+                    .unwrap_or_else(|| format!("{t}_{name}_check"));
                 constraints.push(Constraint {
                     name,
                     definition: q.span(at, q.i).to_string(),
@@ -1051,9 +1078,15 @@ impl Builder {
         }
         let ignored = (p.peek("sequence") && p.scan_to(p.i, |q, k| q.word_at(k, "owned"))? < p.end)
             || (p.peek("index") && p.scan_to(p.i, |q, k| q.word_at(k, "attach"))? < p.end)
-            || ["schema", "default", "publication", "subscription", "database"]
-                .iter()
-                .any(|w| p.peek(w));
+            || [
+                "schema",
+                "default",
+                "publication",
+                "subscription",
+                "database",
+            ]
+            .iter()
+            .any(|w| p.peek(w));
         if !ignored {
             self.other(text);
         }
@@ -1079,8 +1112,8 @@ impl Builder {
             // RLS, REPLICA IDENTITY, CLUSTER ON, storage options, triggers on/off,
             // --clean's DROP CONSTRAINT, statistics targets, ...
             let ignored = [
-                "enable", "disable", "force", "no", "replica", "cluster", "set", "reset", "inherit",
-                "drop", "validate", "of", "alter", "owner",
+                "enable", "disable", "force", "no", "replica", "cluster", "set", "reset",
+                "inherit", "drop", "validate", "of", "alter", "owner",
             ];
             if !ignored.iter().any(|w| p.peek(w)) {
                 self.other(text);
@@ -1115,9 +1148,16 @@ impl Builder {
         }
         if p.eat("add") {
             let at = p.i;
-            if ["constraint", "primary", "unique", "check", "foreign", "exclude"]
-                .iter()
-                .any(|w| p.peek(w))
+            if [
+                "constraint",
+                "primary",
+                "unique",
+                "check",
+                "foreign",
+                "exclude",
+            ]
+            .iter()
+            .any(|w| p.peek(w))
             {
                 let mut table = self.take_table(&name);
                 let r = self.table_constraint(&mut table, p.sub(at, p.end));
@@ -1190,7 +1230,8 @@ impl Builder {
         match function.as_str() {
             "setval" => {
                 p.i += 1;
-                self.setval(p).map_err(|m| format!("cannot parse setval: {m}"))
+                self.setval(p)
+                    .map_err(|m| format!("cannot parse setval: {m}"))
             }
             "set_config" | "lo_open" | "lowrite" | "lo_close" | "lo_truncate" => Ok(()),
             "lo_create" => {
@@ -1209,7 +1250,10 @@ impl Builder {
     /// `setval('public.s', 200, true)`.
     fn setval(&mut self, p: &mut P) -> Result<(), String> {
         p.expect_punct('(')?;
-        let t = p.tok(p.i).filter(|t| t.kind == Kind::Str).ok_or("expected the sequence name")?;
+        let t = p
+            .tok(p.i)
+            .filter(|t| t.kind == Kind::Str)
+            .ok_or("expected the sequence name")?;
         let regclass = string_value(t.text(p.s), self.standard_strings)?;
         p.i += 1;
         let toks = tokenize(&regclass, true)?;
@@ -1255,7 +1299,10 @@ fn plain_column(name: String, type_name: String) -> Column {
 fn add_constraint(table: &mut Table, name: String, mut q: P) -> Result<(), String> {
     let definition = q.rest().to_string();
     if definition.is_empty() {
-        return Err(format!("constraint {} has no definition", quote_ident(&name)));
+        return Err(format!(
+            "constraint {} has no definition",
+            quote_ident(&name)
+        ));
     }
     if q.eat_all(&["not", "null"]) {
         let column = q.ident()?;
@@ -1367,12 +1414,20 @@ mod tests {
         ])
         .unwrap();
         let p = db.table(&q("p")).unwrap();
-        assert_eq!(p.kind, TableKind::Partitioned { key: "RANGE (at)".into() });
+        assert_eq!(
+            p.kind,
+            TableKind::Partitioned {
+                key: "RANGE (at)".into()
+            }
+        );
         assert_eq!(p.constraints[0].definition, "PRIMARY KEY (id, at)");
         let c1 = db.table(&q("c1")).unwrap();
         assert_eq!(
             c1.parent,
-            Some((q("p"), "FOR VALUES FROM ('2019-01-01') TO ('2020-01-01')".into()))
+            Some((
+                q("p"),
+                "FOR VALUES FROM ('2019-01-01') TO ('2020-01-01')".into()
+            ))
         );
         assert_eq!(
             c1.columns[0].default.as_deref(),
@@ -1416,7 +1471,10 @@ mod tests {
         );
         assert_eq!(
             db.types["public.pair"],
-            UserType::Composite(vec![("a".into(), "integer".into()), ("B".into(), "text".into())])
+            UserType::Composite(vec![
+                ("a".into(), "integer".into()),
+                ("B".into(), "text".into())
+            ])
         );
         assert_eq!(
             db.types["public.fr"],
@@ -1425,7 +1483,9 @@ mod tests {
             }
         );
         assert_eq!(db.types["public.base"], UserType::Other);
-        assert!(matches!(&db.types["public.\"bıgınt\""], UserType::Domain { base, .. } if base == "bigint"));
+        assert!(
+            matches!(&db.types["public.\"bıgınt\""], UserType::Domain { base, .. } if base == "bigint")
+        );
         assert_eq!(
             db.types["public.pos"],
             UserType::Domain {
@@ -1477,7 +1537,11 @@ mod tests {
             "ALTER DEFAULT PRIVILEGES FOR ROLE x GRANT ALL ON TABLES TO y",
         ])
         .unwrap();
-        let names: Vec<(ManualKind, &str)> = db.manual.iter().map(|m| (m.kind, m.name.as_str())).collect();
+        let names: Vec<(ManualKind, &str)> = db
+            .manual
+            .iter()
+            .map(|m| (m.kind, m.name.as_str()))
+            .collect();
         assert_eq!(
             names,
             [
@@ -1494,7 +1558,10 @@ mod tests {
                 (ManualKind::Extension, "pg_trgm"),
                 (ManualKind::EventTrigger, "et"),
                 (ManualKind::ForeignTable, "public.ft"),
-                (ManualKind::Other, "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw"),
+                (
+                    ManualKind::Other,
+                    "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw"
+                ),
             ]
         );
         assert!(db.manual[0].definition.contains("FROM public.t"));
@@ -1506,18 +1573,35 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let err = build(&["CREATE TABLE public.t (a integer)", "CREATE TABLE public.bad (a integer NOT BOGUS)"]).unwrap_err();
+        let err = build(&[
+            "CREATE TABLE public.t (a integer)",
+            "CREATE TABLE public.bad (a integer NOT BOGUS)",
+        ])
+        .unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.message.contains("CREATE TABLE public.bad"), "{err}");
         assert!(err.message.contains("unexpected `NOT`"), "{err}");
-        let err = build(&["CREATE TABLE public.t (a integer)", "ALTER TABLE ONLY public.x ADD CONSTRAINT k PRIMARY KEY (a)"])
-            .unwrap_err();
+        let err = build(&[
+            "CREATE TABLE public.t (a integer)",
+            "ALTER TABLE ONLY public.x ADD CONSTRAINT k PRIMARY KEY (a)",
+        ])
+        .unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.message.contains("public.x"), "{err}");
-        let err = build(&["CREATE TABLE public.t (a integer)", "CREATE TABLE public.t (a integer)"]).unwrap_err();
-        assert!(err.message.contains("created twice (first at line 1)"), "{err}");
-        let err = build(&["CREATE TABLE public.t (a integer)", "ALTER TABLE ONLY public.t ALTER COLUMN z SET DEFAULT 1"])
-            .unwrap_err();
+        let err = build(&[
+            "CREATE TABLE public.t (a integer)",
+            "CREATE TABLE public.t (a integer)",
+        ])
+        .unwrap_err();
+        assert!(
+            err.message.contains("created twice (first at line 1)"),
+            "{err}"
+        );
+        let err = build(&[
+            "CREATE TABLE public.t (a integer)",
+            "ALTER TABLE ONLY public.t ALTER COLUMN z SET DEFAULT 1",
+        ])
+        .unwrap_err();
         assert!(err.message.contains("column z"), "{err}");
     }
 
@@ -1526,7 +1610,11 @@ mod tests {
         let mut b = Builder::new();
         b.schema = "app".into();
         b.statement("CREATE TABLE t (a integer)", 1).unwrap();
-        b.statement("ALTER TABLE ONLY t ADD CONSTRAINT t_pkey PRIMARY KEY (a)", 2).unwrap();
+        b.statement(
+            "ALTER TABLE ONLY t ADD CONSTRAINT t_pkey PRIMARY KEY (a)",
+            2,
+        )
+        .unwrap();
         let db = b.finish();
         let t = db.table(&QualifiedName::new("app", "t")).unwrap();
         assert_eq!(t.constraints.len(), 1);

@@ -68,7 +68,10 @@ impl<'w, R: BufRead> LineReader<'w, R> {
         self.next_offset += read as u64;
         if let Some(tee) = self.tee.as_mut() {
             tee.write_all(&buf).map_err(|e| {
-                DumpError::new(number, format!("cannot copy the dump to the spool file: {e}"))
+                DumpError::new(
+                    number,
+                    format!("cannot copy the dump to the spool file: {e}"),
+                )
             })?;
         }
         if self.offset == 0 {
@@ -631,7 +634,8 @@ impl<'a> Tokens<'a> {
                 let mut end = start;
                 while end < b.len()
                     && is_op_byte(b[end])
-                    && !(end > start && (b[end..].starts_with(b"--") || b[end..].starts_with(b"/*")))
+                    && !(end > start
+                        && (b[end..].starts_with(b"--") || b[end..].starts_with(b"/*")))
                 {
                     end += 1;
                 }
@@ -799,7 +803,11 @@ fn backslash_string(inner: &str) -> Result<String, String> {
                 out.push((v & 0xff) as u8);
             }
             b'x' if b.get(i).is_some_and(u8::is_ascii_hexdigit) => {
-                let len = if b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) { 2 } else { 1 };
+                let len = if b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) {
+                    2
+                } else {
+                    1
+                };
                 let v = u8::from_str_radix(&inner[i..i + len], 16).map_err(|e| e.to_string())?;
                 out.push(v);
                 i += len;
@@ -935,13 +943,31 @@ mod tests {
         assert_eq!(
             texts,
             [
-                "a", ".", "\"B\"\"c\"", "::", "text", "[", "]", "-", "5", "1.5e-3", "E'x\\n'",
-                "'it''s'", "$q$ $$ $q$", "<=", ";", "$1", "B'01'"
+                "a",
+                ".",
+                "\"B\"\"c\"",
+                "::",
+                "text",
+                "[",
+                "]",
+                "-",
+                "5",
+                "1.5e-3",
+                "E'x\\n'",
+                "'it''s'",
+                "$q$ $$ $q$",
+                "<=",
+                ";",
+                "$1",
+                "B'01'"
             ]
         );
         assert_eq!(ident_value(s, toks[2]).unwrap(), "B\"c");
         assert_eq!(ident_value(s, toks[0]).unwrap(), "a");
-        assert_eq!(string_value("E'x\\n\\101\\x41\\u00e9\\''", true).unwrap(), "x\nAAé'");
+        assert_eq!(
+            string_value("E'x\\n\\101\\x41\\u00e9\\''", true).unwrap(),
+            "x\nAAé'"
+        );
         assert_eq!(string_value("'it''s'", true).unwrap(), "it's");
         assert_eq!(string_value("'a\\b'", true).unwrap(), "a\\b");
         assert_eq!(string_value("'a\\tb'", false).unwrap(), "a\tb");

@@ -7,13 +7,14 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use crate::bench::{measure, measure_checked, mb, round, rss_bytes, Step};
+use crate::bench::{mb, measure, measure_checked, round, rss_bytes, Step};
 use crate::util::{self, cargo, describe, section};
 
 const DB: &str = "lightning_bench";
 
 fn base_url() -> String {
-    std::env::var("PG2L_BENCH_URL").unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432".into())
+    std::env::var("PG2L_BENCH_URL")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432".into())
 }
 
 fn psql(db: &str, sql: &str) -> Result<String> {
@@ -34,11 +35,18 @@ fn psql(db: &str, sql: &str) -> Result<String> {
 fn counts(total: u64) -> [(&'static str, u64); 3] {
     let narrow = total * 60 / 100;
     let wide = total * 30 / 100;
-    [("narrow", narrow), ("wide", wide), ("uuid_keyed", total - narrow - wide)]
+    [
+        ("narrow", narrow),
+        ("wide", wide),
+        ("uuid_keyed", total - narrow - wide),
+    ]
 }
 
 fn prepare(total: u64) -> Result<()> {
-    let exists = psql("postgres", &format!("SELECT count(*) FROM pg_database WHERE datname = '{DB}'"))? == "1";
+    let exists = psql(
+        "postgres",
+        &format!("SELECT count(*) FROM pg_database WHERE datname = '{DB}'"),
+    )? == "1";
     let wanted = counts(total);
     if exists {
         let have = psql(DB, "SELECT coalesce((SELECT string_agg(t || '=' || n, ',' ORDER BY t) FROM bench_meta), '')")
@@ -61,7 +69,7 @@ fn prepare(total: u64) -> Result<()> {
         DB,
         &format!(
             "CREATE TABLE narrow (id bigint PRIMARY KEY, v integer NOT NULL, flag boolean);
-             INSERT INTO narrow SELECT g, (g * 7919) % 1000003, g % 3 = 0 FROM generate_series(1, {narrow}) g;
+             INSERT INTO narrow SELECT g, (g::bigint * 7919) % 1000003, g % 3 = 0 FROM generate_series(1, {narrow}) g;
              CREATE TABLE wide (id bigint PRIMARY KEY, name text NOT NULL, email text, amount numeric(12,2),
                  ratio double precision, created_at timestamptz NOT NULL, attrs jsonb, note text);
              INSERT INTO wide SELECT g, 'customer ' || g, 'user' || g || '@example.com', (g % 1000000) / 100.0,
@@ -96,7 +104,10 @@ pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
     let size: u64 = psql(DB, "SELECT pg_database_size(current_database())")?.parse()?;
     eprintln!("{DB}: {rows} rows, {:.1} MB on disk", mb(size));
     // Warm the server's cache the same way for every step.
-    psql(DB, "SELECT count(*) FROM narrow; SELECT count(*) FROM wide; SELECT count(*) FROM uuid_keyed")?;
+    psql(
+        DB,
+        "SELECT count(*) FROM narrow; SELECT count(*) FROM wide; SELECT count(*) FROM uuid_keyed",
+    )?;
 
     section("pg_dump --data-only (reference)");
     let mut dump = Command::new("pg_dump");
@@ -104,16 +115,26 @@ pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
     let reference = Step {
         name: "pg_dump --data-only -f /dev/null",
         command: describe(&dump),
-        measured: measure(dump.stdout(Stdio::null()), &bench_dir.join("pg_dump.stderr.log"))?,
+        measured: measure(
+            dump.stdout(Stdio::null()),
+            &bench_dir.join("pg_dump.stderr.log"),
+        )?,
     };
     if !reference.measured.status.success() {
-        bail!("pg_dump failed: {}", util::tail(&bench_dir.join("pg_dump.stderr.log"), 20));
+        bail!(
+            "pg_dump failed: {}",
+            util::tail(&bench_dir.join("pg_dump.stderr.log"), 20)
+        );
     }
 
     section("pg2lightning migrate (server)");
     util::remove_path(&store)?;
     let mut migrate = Command::new(&bin);
-    migrate.args(["migrate", "--quiet", "--fresh", "--source", &url, "--target"]).arg(&store);
+    migrate
+        .args([
+            "migrate", "--quiet", "--fresh", "--source", &url, "--target",
+        ])
+        .arg(&store);
     if let Some(n) = parallel {
         migrate.arg("--parallel").arg(n.to_string());
     }
@@ -121,11 +142,17 @@ pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
 
     section("pg2lightning verify (server)");
     let mut verify = Command::new(&bin);
-    verify.args(["verify", "--source", &url, "--target"]).arg(&store);
+    verify
+        .args(["verify", "--source", &url, "--target"])
+        .arg(&store);
     let verify = measure_checked("pg2lightning verify --source", &mut verify, &bench_dir)?;
 
     section("pg2lightning migrate --from-dump");
-    util::run(Command::new("pg_dump").args(["-d", &url, "-f"]).arg(&dump_file))?;
+    util::run(
+        Command::new("pg_dump")
+            .args(["-d", &url, "-f"])
+            .arg(&dump_file),
+    )?;
     let dump_bytes = fs::metadata(&dump_file)?.len();
     util::remove_path(&dump_store)?;
     let mut from_dump = Command::new(&bin);
@@ -137,7 +164,11 @@ pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
     if let Some(n) = parallel {
         from_dump.arg("--parallel").arg(n.to_string());
     }
-    let from_dump = measure_checked("pg2lightning migrate --from-dump", &mut from_dump, &bench_dir)?;
+    let from_dump = measure_checked(
+        "pg2lightning migrate --from-dump",
+        &mut from_dump,
+        &bench_dir,
+    )?;
     if !keep {
         util::remove_path(&store)?;
         util::remove_path(&dump_store)?;
@@ -191,6 +222,9 @@ pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
     });
     let path = bench_dir.join("postgres.json");
     fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")?;
-    eprintln!("results written to {}", path.strip_prefix(&root).unwrap_or(&path).display());
+    eprintln!(
+        "results written to {}",
+        path.strip_prefix(&root).unwrap_or(&path).display()
+    );
     Ok(())
 }

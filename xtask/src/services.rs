@@ -258,7 +258,9 @@ pub fn ensure_program(program: &str, package: &str, needed_for: &str) -> bool {
         return false;
     }
     eprintln!("`{program}` is not installed: installing {package} with apt-get");
-    let log = util::target_dir().join("xtask").join(format!("apt-{package}.log"));
+    let log = util::target_dir()
+        .join("xtask")
+        .join(format!("apt-{package}.log"));
     let installed = apt_install(&log, package).is_ok() || {
         // A machine whose package lists are stale or empty needs an update first.
         apt(&log, &["update"]).is_ok() && apt_install(&log, package).is_ok()

@@ -32,7 +32,10 @@ pub fn assess(
         .collect();
     let sample = timed_sample(source, schemas, rows_total)?;
     let mut recs = Vec::new();
-    if tables.iter().any(|t| t.rows_estimate > crate::source::SPLIT_ROWS && t.int_key) {
+    if tables
+        .iter()
+        .any(|t| t.rows_estimate > crate::source::SPLIT_ROWS && t.int_key)
+    {
         recs.push("Large tables with an integer primary key are split into key ranges copied in parallel; raise --parallel on machines with more cores.".into());
     }
     if tables.iter().any(SourceTable::keyed_by_position) {

@@ -125,16 +125,15 @@ pub fn read(conn: &mut Conn, spec: &ConnSpec) -> Result<MyCatalog, ConnectError>
         let generated = (upper.contains("VIRTUAL GENERATED")
             || upper.contains("STORED GENERATED")
             || upper.contains("PERSISTENT GENERATED"))
-        .then(|| {
-            (
-                text(&r[8]).unwrap_or_default(),
-                !upper.contains("VIRTUAL"),
-            )
-        });
+        .then(|| (text(&r[8]).unwrap_or_default(), !upper.contains("VIRTUAL")));
         let raw_type = text(&r[2]).unwrap_or_default();
         // Lower-case the type, not the ENUM/SET members.
         let cut = raw_type.find('\'').unwrap_or(raw_type.len());
-        let column_type = format!("{}{}", raw_type[..cut].to_ascii_lowercase(), &raw_type[cut..]);
+        let column_type = format!(
+            "{}{}",
+            raw_type[..cut].to_ascii_lowercase(),
+            &raw_type[cut..]
+        );
         let raw_default = text(&r[4]);
         let default = match raw_default {
             None => None,

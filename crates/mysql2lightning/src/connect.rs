@@ -200,7 +200,12 @@ mod tests {
     fn urls_parse_and_never_show_the_password() {
         let s = ConnSpec::parse("mysql://app:s3cr%40t@db.example:3307/shop").unwrap();
         assert_eq!(
-            (s.host.as_str(), s.port, s.user.as_str(), s.database.as_str()),
+            (
+                s.host.as_str(),
+                s.port,
+                s.user.as_str(),
+                s.database.as_str()
+            ),
             ("db.example", 3307, "app", "shop")
         );
         assert_eq!(s.password.as_deref(), Some("s3cr@t"));

@@ -43,10 +43,7 @@ pub fn finish_default(kind: &Kind, raw: &str) -> Option<String> {
     }
     // b'0101' / 0x0F bit literals become the number they stand for.
     let lower = t.to_ascii_lowercase();
-    if let Some(bits) = lower
-        .strip_prefix("b'")
-        .and_then(|r| r.strip_suffix('\''))
-    {
+    if let Some(bits) = lower.strip_prefix("b'").and_then(|r| r.strip_suffix('\'')) {
         if let Ok(v) = u64::from_str_radix(if bits.is_empty() { "0" } else { bits }, 2) {
             return Some(v.to_string());
         }
@@ -63,7 +60,14 @@ pub fn finish_default(kind: &Kind, raw: &str) -> Option<String> {
         Kind::Int | Kind::Decimal | Kind::Float | Kind::Double | Kind::Year | Kind::Bit
     );
     if numeric && (t.eq_ignore_ascii_case("TRUE") || t.eq_ignore_ascii_case("FALSE")) {
-        return Some(if t.eq_ignore_ascii_case("TRUE") { "1" } else { "0" }.to_string());
+        return Some(
+            if t.eq_ignore_ascii_case("TRUE") {
+                "1"
+            } else {
+                "0"
+            }
+            .to_string(),
+        );
     }
     if numeric {
         if let Some(inner) = t.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
@@ -143,7 +147,9 @@ pub fn convert(
 ) -> Vec<SourceTable> {
     let mut out = Vec::new();
     for n in &cat.notes {
-        report.findings.push(Finding::new(Severity::Info, "source", n.clone()));
+        report
+            .findings
+            .push(Finding::new(Severity::Info, "source", n.clone()));
     }
     for t in cat.tables.iter().filter(|t| select(&t.name)) {
         out.push(convert_table(t, opts, report));
@@ -153,7 +159,9 @@ pub fn convert(
             continue;
         }
         let msg = match o.kind.as_str() {
-            "view" => "views are not carried: recreate it as a query in the application".to_string(),
+            "view" => {
+                "views are not carried: recreate it as a query in the application".to_string()
+            }
             "trigger" => format!(
                 "triggers are not carried (on table {}): move its logic to the application",
                 o.table.as_deref().unwrap_or("?")
@@ -162,8 +170,13 @@ pub fn convert(
                 "stored {}s are not carried: move the logic to the application",
                 o.kind
             ),
-            "event" => "scheduled events are not carried: schedule the job outside the database".into(),
-            _ => format!("{}s are not carried: generate the values in the application", o.kind),
+            "event" => {
+                "scheduled events are not carried: schedule the job outside the database".into()
+            }
+            _ => format!(
+                "{}s are not carried: generate the values in the application",
+                o.kind
+            ),
         };
         report.findings.push(
             Finding::new(Severity::Manual, format!("{} {}", o.kind, o.name), msg)
@@ -198,7 +211,15 @@ fn convert_table(t: &MyTable, opts: &Options<'_>, report: &mut ConversionReport)
         col.autoincrement = c.auto_increment;
         col.source_type = Some(c.column_type.clone());
         if resolved.rule == "unknown type" {
-            finding(report, Severity::Warning, obj.clone(), format!("unknown type `{}`: carried as TEXT as the server prints it", c.column_type));
+            finding(
+                report,
+                Severity::Warning,
+                obj.clone(),
+                format!(
+                    "unknown type `{}`: carried as TEXT as the server prints it",
+                    c.column_type
+                ),
+            );
         }
         match &kind {
             Kind::Enum(values) if target == T::Text => {
@@ -218,8 +239,17 @@ fn convert_table(t: &MyTable, opts: &Options<'_>, report: &mut ConversionReport)
         if let Some(cs) = &c.charset {
             let cs_l = cs.to_ascii_lowercase();
             if !cs_l.starts_with("utf8") && cs_l != "binary" && cs_l != "ascii" {
-                let how = if cs_l == "latin1" { "latin1 (Windows-1252)" } else { cs };
-                finding(report, Severity::Info, obj.clone(), format!("character set {how}: converted to UTF-8"));
+                let how = if cs_l == "latin1" {
+                    "latin1 (Windows-1252)"
+                } else {
+                    cs
+                };
+                finding(
+                    report,
+                    Severity::Info,
+                    obj.clone(),
+                    format!("character set {how}: converted to UTF-8"),
+                );
             }
         }
         if let Some(coll) = &c.collation {
@@ -274,7 +304,11 @@ fn convert_table(t: &MyTable, opts: &Options<'_>, report: &mut ConversionReport)
     for ix in &t.indexes {
         let obj = format!("index {name}.{}", ix.name);
         if ix.columns.iter().any(|(c, _)| c.is_none()) {
-            report.findings.push(Finding::new(Severity::Manual, obj, "functional index: Lightning indexes columns only; recreate it by hand"));
+            report.findings.push(Finding::new(
+                Severity::Manual,
+                obj,
+                "functional index: Lightning indexes columns only; recreate it by hand",
+            ));
             continue;
         }
         let cols: Vec<String> = ix.columns.iter().filter_map(|(c, _)| c.clone()).collect();
@@ -296,7 +330,13 @@ fn convert_table(t: &MyTable, opts: &Options<'_>, report: &mut ConversionReport)
             let (sev, msg) = if ix.unique {
                 (Severity::Loss, format!("unique prefix index on {}: Lightning indexes whole values, so uniqueness of the prefixes is no longer enforced", prefixes.join(", ")))
             } else {
-                (Severity::Info, format!("prefix index on {}: Lightning indexes whole values", prefixes.join(", ")))
+                (
+                    Severity::Info,
+                    format!(
+                        "prefix index on {}: Lightning indexes whole values",
+                        prefixes.join(", ")
+                    ),
+                )
             };
             report.findings.push(Finding::new(sev, obj.clone(), msg));
         }
@@ -332,7 +372,12 @@ fn convert_table(t: &MyTable, opts: &Options<'_>, report: &mut ConversionReport)
         }
     }
     if t.partitioned {
-        finding(report, Severity::Info, name.clone(), "partitioned table: its partitions are copied as one table".into());
+        finding(
+            report,
+            Severity::Info,
+            name.clone(),
+            "partitioned table: its partitions are copied as one table".into(),
+        );
     }
     report.tables.push(TableConversion {
         table: name.clone(),

@@ -378,12 +378,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                         DumpSource::from_file(path, index, tables.clone(), ZeroDates::Null);
                     src.limit = Some(sample_rows.max(1));
                     let schemas = src.schemas();
-                    let mut a =
-                        assess::assess(&desc, &tables, &rows, conversion, &src, &schemas)?;
+                    let mut a = assess::assess(&desc, &tables, &rows, conversion, &src, &schemas)?;
                     a.database_size_bytes = dump_bytes;
                     a
                 }
-                Loaded::Stdin { .. } => bail!("assess needs a server or a dump file, not standard input"),
+                Loaded::Stdin { .. } => {
+                    bail!("assess needs a server or a dump file, not standard input")
+                }
             };
             report.emit(&a)?;
             Ok(ExitCode::SUCCESS)
@@ -397,7 +398,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             report,
         } => {
             if source.from_dump.as_deref() == Some("-") {
-                bail!("convert-schema reads a dump file twice at most; save the dump to a file first");
+                bail!(
+                    "convert-schema reads a dump file twice at most; save the dump to a file first"
+                );
             }
             let (loaded, conversion) = load(&source, &values, &filter, &cast)?;
             let tables = match loaded {
@@ -423,8 +426,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             warn_manual(&conversion);
             match loaded {
                 Loaded::Server { spec, tables } => {
-                    let names: Vec<String> =
-                        tables.iter().map(|t| t.schema.name.clone()).collect();
+                    let names: Vec<String> = tables.iter().map(|t| t.schema.name.clone()).collect();
                     let known: Vec<&str> = names.iter().map(String::as_str).collect();
                     let src = ServerSource::new(
                         spec.clone(),
@@ -468,8 +470,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                         values.zero_dates,
                         dump_tz(&values)?,
                     );
-                    let code =
-                        run_migrate(TOOL, "mysqldump on standard input", &src, Vec::new(), &args, None)?;
+                    let code = run_migrate(
+                        TOOL,
+                        "mysqldump on standard input",
+                        &src,
+                        Vec::new(),
+                        &args,
+                        None,
+                    )?;
                     report_counts(src.counters.summary(values.zero_dates));
                     Ok(code)
                 }
@@ -483,8 +491,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let (loaded, _) = load(&source, &values, &args.filter, &args.cast)?;
             match loaded {
                 Loaded::Server { spec, tables } => {
-                    let names: Vec<String> =
-                        tables.iter().map(|t| t.schema.name.clone()).collect();
+                    let names: Vec<String> = tables.iter().map(|t| t.schema.name.clone()).collect();
                     let known: Vec<&str> = names.iter().map(String::as_str).collect();
                     let src = ServerSource::new(
                         spec.clone(),

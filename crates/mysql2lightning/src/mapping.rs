@@ -182,7 +182,11 @@ pub fn default_rules() -> CastRules {
         T::Time,
         "a duration: negative and over 24 hours kept (-838:59:59..838:59:59)",
     ));
-    rules.push(r("year", T::SmallInt, "the year as a number (0 or 1901..2155)"));
+    rules.push(r(
+        "year",
+        T::SmallInt,
+        "the year as a number (0 or 1901..2155)",
+    ));
     rules.push(r("json", T::Json, "the document's text"));
     for n in SPATIAL {
         rules.push(r(n, T::Blob, spatial));
@@ -517,7 +521,10 @@ pub fn convert(col: &ColMap, v: MyValue, ctx: &Ctx<'_>) -> Result<Value, String>
     // A BIT(1) or TINYINT(1) value other than 0/1 says what would carry it.
     coerce(value, target).map_err(|e| {
         if target == T::Boolean {
-            format!("{e}; carry such values with --cast 'column:{} => SMALLINT'", col.object)
+            format!(
+                "{e}; carry such values with --cast 'column:{} => SMALLINT'",
+                col.object
+            )
         } else {
             e
         }

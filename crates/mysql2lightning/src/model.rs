@@ -215,7 +215,10 @@ mod tests {
 
     #[test]
     fn current_time_defaults_are_one_spelling() {
-        assert_eq!(normalise_default("current_timestamp()"), "CURRENT_TIMESTAMP");
+        assert_eq!(
+            normalise_default("current_timestamp()"),
+            "CURRENT_TIMESTAMP"
+        );
         assert_eq!(normalise_default("CURRENT_TIMESTAMP"), "CURRENT_TIMESTAMP");
         assert_eq!(normalise_default("now(6)"), "CURRENT_TIMESTAMP(6)");
         assert_eq!(normalise_default("'now'"), "'now'");

@@ -218,11 +218,7 @@ impl ServerSource {
 
     fn select_sql(&self, t: &SourceTable, conds: &[String], ordered: bool) -> String {
         let cols: Vec<String> = t.source_columns.iter().map(|c| quote(c)).collect();
-        let mut sql = format!(
-            "SELECT {} FROM {}",
-            cols.join(", "),
-            quote(&t.schema.name)
-        );
+        let mut sql = format!("SELECT {} FROM {}", cols.join(", "), quote(&t.schema.name));
         let mut all: Vec<String> = conds.to_vec();
         if let Some(w) = self.where_.get(&t.schema.name) {
             all.push(format!("({w})"));
@@ -283,7 +279,9 @@ impl Source for ServerSource {
         let mut out = Vec::new();
         let result = (|| -> Result<(), SourceError> {
             for (name, t) in &self.tables {
-                let rows = self.limit.map_or(t.rows_estimate, |l| t.rows_estimate.min(l));
+                let rows = self
+                    .limit
+                    .map_or(t.rows_estimate, |l| t.rows_estimate.min(l));
                 let split = t.int_key
                     && self.limit.is_none()
                     && !self.where_.contains_key(&**name)
@@ -291,10 +289,7 @@ impl Source for ServerSource {
                 if split {
                     let pk = quote(&t.schema.primary_key[0]);
                     let row: Option<mysql::Row> = conn
-                        .query_first(format!(
-                            "SELECT MIN({pk}), MAX({pk}) FROM {}",
-                            quote(name)
-                        ))
+                        .query_first(format!("SELECT MIN({pk}), MAX({pk}) FROM {}", quote(name)))
                         .map_err(|e| self.err(name, e))?;
                     let (lo, hi) = match row.map(mysql::Row::unwrap).as_deref() {
                         Some([a, b]) => (int_of(a), int_of(b)),

@@ -34,16 +34,18 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
     };
     let tables: Vec<TableAssessment> = estimates
         .into_iter()
-        .map(|(table, est, bytes, columns, indexes, foreign_keys)| TableAssessment {
-            rows: counts
-                .as_ref()
-                .map_or(est, |c| c.get(&table).copied().unwrap_or(0)),
-            table,
-            size_bytes: bytes,
-            columns,
-            indexes,
-            foreign_keys,
-        })
+        .map(
+            |(table, est, bytes, columns, indexes, foreign_keys)| TableAssessment {
+                rows: counts
+                    .as_ref()
+                    .map_or(est, |c| c.get(&table).copied().unwrap_or(0)),
+                table,
+                size_bytes: bytes,
+                columns,
+                indexes,
+                foreign_keys,
+            },
+        )
         .collect();
     let rows_total: u64 = tables.iter().map(|t| t.rows).sum();
     let size: u64 = match &reader {

@@ -40,7 +40,10 @@ pub fn read(client: &mut Client) -> Result<Database, postgres::Error> {
         not_in_extension("pg_class", "c.oid")
     );
     for r in client.query(sql.as_str(), &[])? {
-        let mut t = Table::new(QualifiedName::new(r.get::<_, String>(1), r.get::<_, String>(2)));
+        let mut t = Table::new(QualifiedName::new(
+            r.get::<_, String>(1),
+            r.get::<_, String>(2),
+        ));
         let relkind: String = r.get(3);
         if relkind == "p" {
             t.kind = TableKind::Partitioned {
@@ -49,7 +52,8 @@ pub fn read(client: &mut Client) -> Result<Database, postgres::Error> {
         }
         t.estimated_rows = Some(r.get::<_, i64>(4).max(0) as u64);
         t.bytes = Some(r.get::<_, i64>(5).max(0) as u64);
-        if let (Some(ps), Some(pn)) = (r.get::<_, Option<String>>(7), r.get::<_, Option<String>>(8)) {
+        if let (Some(ps), Some(pn)) = (r.get::<_, Option<String>>(7), r.get::<_, Option<String>>(8))
+        {
             t.parent = Some((
                 QualifiedName::new(ps, pn),
                 r.get::<_, Option<String>>(9).unwrap_or_default(),
@@ -91,7 +95,12 @@ pub fn read(client: &mut Client) -> Result<Database, postgres::Error> {
             not_null: r.get(3),
             default,
             identity: (!identity.is_empty()).then(|| Identity {
-                kind: if identity == "a" { "ALWAYS" } else { "BY DEFAULT" }.into(),
+                kind: if identity == "a" {
+                    "ALWAYS"
+                } else {
+                    "BY DEFAULT"
+                }
+                .into(),
                 sequence: r.get(7),
             }),
             generated,

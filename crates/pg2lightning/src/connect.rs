@@ -38,9 +38,9 @@ impl ConnectInfo {
         }
         if config.get_ports().is_empty() {
             if let Some(p) = env("PGPORT") {
-                let port = p
-                    .parse()
-                    .map_err(|_| ConnectError::Parse(format!("PGPORT `{p}` is not a port number")))?;
+                let port = p.parse().map_err(|_| {
+                    ConnectError::Parse(format!("PGPORT `{p}` is not a port number"))
+                })?;
                 config.port(port);
             }
         }
@@ -56,7 +56,8 @@ impl ConnectInfo {
             }
         }
         if config.get_dbname().is_none() {
-            let db = env("PGDATABASE").unwrap_or_else(|| config.get_user().unwrap_or("").to_string());
+            let db =
+                env("PGDATABASE").unwrap_or_else(|| config.get_user().unwrap_or("").to_string());
             config.dbname(&db);
         }
         config.application_name("pg2lightning");

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use lightning_core::cast::{CastRules, Transform};
-use lightning_core::report::{ColumnDecision, ConversionReport, Finding, Severity, TableConversion};
+use lightning_core::report::{
+    ColumnDecision, ConversionReport, Finding, Severity, TableConversion,
+};
 use lightning_core::schema::{
     CheckConstraint, ColumnSchema, ForeignKey, IndexKind, IndexSchema, UniqueConstraint,
 };
@@ -13,7 +15,9 @@ use lightning_core::{LightningType, TableSchema};
 use crate::decode::PgKind;
 use crate::mapping::{resolve, type_info};
 use crate::model::{Database, ManualKind, QualifiedName, Table, TableKind};
-use crate::sqltext::{paren_group, split_qualified, split_top_level, strip_outer_parens, unquote_ident};
+use crate::sqltext::{
+    paren_group, split_qualified, split_top_level, strip_outer_parens, unquote_ident,
+};
 
 /// How one Lightning column is read from PostgreSQL.
 #[derive(Debug, Clone)]
@@ -158,7 +162,11 @@ fn convert_table(
             let list: Vec<String> = labels.iter().map(|l| sql_string(l)).collect();
             schema.checks.push(CheckConstraint {
                 name: None,
-                expression: format!("{} IN ({})", crate::model::quote_ident(&c.name), list.join(", ")),
+                expression: format!(
+                    "{} IN ({})",
+                    crate::model::quote_ident(&c.name),
+                    list.join(", ")
+                ),
             });
         }
         if let Some((domain, checks, not_null)) = &info.domain {
@@ -183,7 +191,11 @@ fn convert_table(
                 &object,
                 format!(
                     "domain {domain}: carried as its base type{}",
-                    if checks.is_empty() { "" } else { " with its checks on the column" }
+                    if checks.is_empty() {
+                        ""
+                    } else {
+                        " with its checks on the column"
+                    }
                 ),
             ));
         }
@@ -289,7 +301,13 @@ fn column_list(s: &str) -> Option<Vec<String>> {
         .collect()
 }
 
-fn constraint(table: &str, name: &str, def: &str, schema: &mut TableSchema, report: &mut ConversionReport) {
+fn constraint(
+    table: &str,
+    name: &str,
+    def: &str,
+    schema: &mut TableSchema,
+    report: &mut ConversionReport,
+) {
     let object = format!("{table}.{name}");
     let d = def.trim();
     let cols_after = |kw: &str| -> Option<(Vec<String>, usize)> {
@@ -381,12 +399,22 @@ fn foreign_key(name: &str, d: &str) -> Option<ForeignKey> {
     })
 }
 
-fn index(table: &str, name: &str, def: &str, schema: &mut TableSchema, report: &mut ConversionReport) {
+fn index(
+    table: &str,
+    name: &str,
+    def: &str,
+    schema: &mut TableSchema,
+    report: &mut ConversionReport,
+) {
     let object = format!("{table}.{name}");
     let manual = |report: &mut ConversionReport, why: &str| {
         report.findings.push(
-            Finding::new(Severity::Manual, &object, format!("index not carried: {why}"))
-                .with_definition(def.to_string()),
+            Finding::new(
+                Severity::Manual,
+                &object,
+                format!("index not carried: {why}"),
+            )
+            .with_definition(def.to_string()),
         );
     };
     let unique = def.starts_with("CREATE UNIQUE INDEX");
@@ -419,7 +447,12 @@ fn index(table: &str, name: &str, def: &str, schema: &mut TableSchema, report: &
         "btree" => IndexKind::BTree,
         "hash" => IndexKind::Hash,
         "gin" | "gist" if is_text_search => IndexKind::FullText,
-        other => return manual(report, &format!("access method `{other}` has no Lightning equivalent")),
+        other => {
+            return manual(
+                report,
+                &format!("access method `{other}` has no Lightning equivalent"),
+            )
+        }
     };
     // `last_name DESC`, `title text_pattern_ops`: the first word names the column.
     let mut columns = Vec::new();
@@ -428,7 +461,10 @@ fn index(table: &str, name: &str, def: &str, schema: &mut TableSchema, report: &
         match unquote_ident(first) {
             Some(c) if schema.column(&c).is_some() => columns.push(c),
             _ if kind == IndexKind::FullText => {
-                return manual(report, "full-text index over an expression: recreate it on a column")
+                return manual(
+                    report,
+                    "full-text index over an expression: recreate it on a column",
+                )
             }
             _ => return manual(report, "expression index"),
         }
@@ -460,7 +496,10 @@ fn manual_objects(db: &Database, report: &mut ConversionReport) {
             Finding::new(
                 Severity::Manual,
                 &o.name,
-                format!("{}: Lightning has no equivalent; recreate it by hand if needed", o.kind.label()),
+                format!(
+                    "{}: Lightning has no equivalent; recreate it by hand if needed",
+                    o.kind.label()
+                ),
             )
             .with_definition(o.definition.clone()),
         );
@@ -480,9 +519,15 @@ mod tests {
             nextval_sequence("nextval('public.actor_actor_id_seq'::regclass)").as_deref(),
             Some("public.actor_actor_id_seq")
         );
-        assert_eq!(lightning_default("'G'::public.mpaa_rating").as_deref(), Some("'G'"));
+        assert_eq!(
+            lightning_default("'G'::public.mpaa_rating").as_deref(),
+            Some("'G'")
+        );
         assert_eq!(lightning_default("(-1)").as_deref(), Some("-1"));
-        assert_eq!(lightning_default("now()").as_deref(), Some("CURRENT_TIMESTAMP"));
+        assert_eq!(
+            lightning_default("now()").as_deref(),
+            Some("CURRENT_TIMESTAMP")
+        );
         assert_eq!(lightning_default("gen_random_uuid()"), None);
         let fk = foreign_key(
             "f",
@@ -493,15 +538,40 @@ mod tests {
         assert_eq!(fk.on_update.as_deref(), Some("CASCADE"));
         assert_eq!(fk.on_delete.as_deref(), Some("SET NULL"));
         let mut t = TableSchema::new("film");
-        t.columns.push(ColumnSchema::new("title", LightningType::Text));
+        t.columns
+            .push(ColumnSchema::new("title", LightningType::Text));
         let mut fulltext = ColumnSchema::new("fulltext", LightningType::Text);
         fulltext.source_type = Some("tsvector".into());
         t.columns.push(fulltext);
         let mut r = ConversionReport::new("t", "s");
-        index("film", "a", "CREATE INDEX a ON public.film USING btree (title)", &mut t, &mut r);
-        index("film", "b", "CREATE INDEX b ON public.film USING gist (fulltext)", &mut t, &mut r);
-        index("film", "c", "CREATE INDEX c ON public.film USING btree (lower(title))", &mut t, &mut r);
-        index("film", "d", "CREATE INDEX d ON public.film USING btree (title) WHERE (title <> ''::text)", &mut t, &mut r);
+        index(
+            "film",
+            "a",
+            "CREATE INDEX a ON public.film USING btree (title)",
+            &mut t,
+            &mut r,
+        );
+        index(
+            "film",
+            "b",
+            "CREATE INDEX b ON public.film USING gist (fulltext)",
+            &mut t,
+            &mut r,
+        );
+        index(
+            "film",
+            "c",
+            "CREATE INDEX c ON public.film USING btree (lower(title))",
+            &mut t,
+            &mut r,
+        );
+        index(
+            "film",
+            "d",
+            "CREATE INDEX d ON public.film USING btree (title) WHERE (title <> ''::text)",
+            &mut t,
+            &mut r,
+        );
         assert_eq!(t.indexes.len(), 2);
         assert_eq!(t.indexes[1].kind, IndexKind::FullText);
         assert_eq!(r.count(Severity::Manual), 2);

@@ -27,7 +27,10 @@ pub enum PgKind {
     /// Any type whose text form is carried as it is (varchar, enums, interval, inet, ...).
     Text,
     /// An array, carried as a JSON array of its elements. `delim` is `;` for `box`.
-    Array { elem: Box<PgKind>, delim: u8 },
+    Array {
+        elem: Box<PgKind>,
+        delim: u8,
+    },
     /// A composite value, carried as a JSON object.
     Composite(Vec<(String, PgKind)>),
 }
@@ -58,9 +61,9 @@ impl PgKind {
             },
             PgKind::Int => Value::Int(text.parse().map_err(|e| bad("integer", text, e))?),
             PgKind::Float4 => Value::Float(parse_float(text).map_err(|e| bad("real", text, e))?),
-            PgKind::Float8 => Value::Double(
-                parse_float(text).map_err(|e| bad("double precision", text, e))?,
-            ),
+            PgKind::Float8 => {
+                Value::Double(parse_float(text).map_err(|e| bad("double precision", text, e))?)
+            }
             PgKind::Numeric => {
                 Value::Decimal(Decimal::parse(text).map_err(|e| bad("numeric", text, e))?)
             }
@@ -204,7 +207,11 @@ pub fn parse_timestamptz(text: &str) -> Result<i64, DecodeError> {
         .rfind(['+', '-'])
         .map(|i| i + time_start)
         .ok_or_else(|| bad("timestamp with time zone", text, "no UTC offset"))?;
-    let sign = if body.as_bytes()[off_at] == b'-' { -1 } else { 1 };
+    let sign = if body.as_bytes()[off_at] == b'-' {
+        -1
+    } else {
+        1
+    };
     let mut secs = 0i64;
     let parts: Vec<&str> = body[off_at + 1..].split(':').collect();
     if parts.is_empty() || parts.len() > 3 {
@@ -438,10 +445,7 @@ mod tests {
             PgKind::Float8.decode("-Infinity").unwrap(),
             Value::Double(f64::NEG_INFINITY)
         );
-        assert_eq!(
-            PgKind::Float4.decode("1.1").unwrap(),
-            Value::Float(1.1f32)
-        );
+        assert_eq!(PgKind::Float4.decode("1.1").unwrap(), Value::Float(1.1f32));
         assert_eq!(
             PgKind::Money.decode("-$1,234.50").unwrap(),
             Value::Decimal(Decimal::parse("-1234.50").unwrap())
@@ -459,7 +463,10 @@ mod tests {
             PgKind::Date.decode("0044-03-15 BC").unwrap(),
             Value::Date(lightning_core::value::date_from_ymd(-43, 3, 15).unwrap())
         );
-        assert_eq!(PgKind::Date.decode("infinity").unwrap(), Value::Date(i32::MAX));
+        assert_eq!(
+            PgKind::Date.decode("infinity").unwrap(),
+            Value::Date(i32::MAX)
+        );
     }
 
     #[test]
@@ -468,10 +475,7 @@ mod tests {
         assert_eq!(parse_timestamptz("2022-01-01 15:30:00+05:30").unwrap(), utc);
         assert_eq!(parse_timestamptz("2022-01-01 07:00:00-03").unwrap(), utc);
         let lmt = parse_timestamptz("1850-01-01 00:00:00+00:53:28").unwrap();
-        assert_eq!(
-            lmt,
-            parse_timestamptz("1849-12-31 23:06:32+00").unwrap()
-        );
+        assert_eq!(lmt, parse_timestamptz("1849-12-31 23:06:32+00").unwrap());
         assert!(parse_timestamptz("0044-03-15 12:00:00+00 BC").unwrap() < 0);
         assert_eq!(parse_timestamptz("-infinity").unwrap(), i64::MIN);
     }

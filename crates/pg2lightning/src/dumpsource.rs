@@ -49,7 +49,10 @@ impl DumpSource {
         let mut seen: HashMap<(usize, usize), i64> = HashMap::new();
         for b in blocks {
             let Some((ti, leaf)) = tables.iter().enumerate().find_map(|(ti, t)| {
-                t.sources.iter().position(|s| s == &b.table).map(|l| (ti, l))
+                t.sources
+                    .iter()
+                    .position(|s| s == &b.table)
+                    .map(|l| (ti, l))
             }) else {
                 continue; // a table not selected
             };
@@ -111,7 +114,10 @@ impl DumpSource {
     fn read_block(
         &self,
         bi: usize,
-        visit: &mut dyn FnMut(Option<i64>, Result<Row, crate::rows::BadRow>) -> Result<(), SourceError>,
+        visit: &mut dyn FnMut(
+            Option<i64>,
+            Result<Row, crate::rows::BadRow>,
+        ) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let b = &self.blocks[bi];
         let t = &self.tables[b.table].1;
@@ -129,7 +135,11 @@ impl DumpSource {
                 break;
             }
             picked.clear();
-            picked.extend(b.fields.iter().map(|&i| fields.get(i).cloned().flatten()));
+            picked.extend(
+                b.fields
+                    .iter()
+                    .map(|&i| fields.get_mut(i).and_then(Option::take)),
+            );
             let rowid = (!keyed).then(|| keyless_rowid(b.leaf, b.first_ordinal + n as i64));
             let mut row = Vec::with_capacity(picked.len());
             let converted = convert_row(&t.columns, &t.schema, rowid, &picked, &mut row)

@@ -37,7 +37,7 @@ pub struct SourceArgs {
 }
 
 enum Input {
-    Server(ConnectInfo),
+    Server(Box<ConnectInfo>),
     Dump {
         path: PathBuf,
         blocks: Vec<crate::dump::DataBlock>,
@@ -68,7 +68,12 @@ fn spool_file(near: Option<&Path>) -> anyhow::Result<tempfile::NamedTempFile> {
         .prefix(".pg2lightning-stdin-")
         .suffix(".sql")
         .tempfile_in(&dir)
-        .with_context(|| format!("cannot create a file in {} to hold the dump read from stdin", dir.display()))
+        .with_context(|| {
+            format!(
+                "cannot create a file in {} to hold the dump read from stdin",
+                dir.display()
+            )
+        })
 }
 
 pub fn load(
@@ -84,8 +89,11 @@ pub fn load(
             let (file, tmp) = spool.into_parts();
             let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
             let stdin = std::io::stdin();
-            let index = crate::dump::scan(BufReader::with_capacity(1 << 20, stdin.lock()), Some(&mut writer))
-                .context("stdin")?;
+            let index = crate::dump::scan(
+                BufReader::with_capacity(1 << 20, stdin.lock()),
+                Some(&mut writer),
+            )
+            .context("stdin")?;
             std::io::Write::flush(&mut writer)?;
             let input = Input::Dump {
                 path: tmp.to_path_buf(),
@@ -95,7 +103,8 @@ pub fn load(
             (input, index.db, "pg_dump script on stdin".to_string())
         }
         Some(path) => {
-            let file = File::open(path).with_context(|| format!("cannot open the dump {}", path.display()))?;
+            let file = File::open(path)
+                .with_context(|| format!("cannot open the dump {}", path.display()))?;
             let mut head = [0u8; 5];
             let n = File::open(path)?.read(&mut head)?;
             if head[..n].starts_with(b"PGDMP") {
@@ -121,7 +130,7 @@ pub fn load(
             let db = crate::catalog::read(&mut client)
                 .with_context(|| format!("reading the catalog of {}", info.display))?;
             let desc = info.display.clone();
-            (Input::Server(info), db, desc)
+            (Input::Server(Box::new(info)), db, desc)
         }
     };
     let mut report = ConversionReport::new(crate::TOOL, &description);
@@ -129,13 +138,22 @@ pub fn load(
     let opts = ConvertOptions {
         keep_partitions: args.keep_partitions,
     };
-    let known: Vec<String> = crate::convert::convert(&db, &rules, opts, &|_| true, &mut ConversionReport::new("", ""))
-        .iter()
-        .map(|t| t.schema.name.clone())
-        .collect();
+    let known: Vec<String> = crate::convert::convert(
+        &db,
+        &rules,
+        opts,
+        &|_| true,
+        &mut ConversionReport::new("", ""),
+    )
+    .iter()
+    .map(|t| t.schema.name.clone())
+    .collect();
     let known_ref: Vec<&str> = known.iter().map(String::as_str).collect();
     if let Some(t) = filter.unknown(&known_ref).first() {
-        bail!("no table `{t}` in the source (tables: {})", known.join(", "));
+        bail!(
+            "no table `{t}` in the source (tables: {})",
+            known.join(", ")
+        );
     }
     let tables = convert(&db, &rules, opts, &|t| filter.selects(t), &mut report);
     for rule in &rules.user {
@@ -164,7 +182,11 @@ fn drop_generated_columns(db: &mut Database, report: &mut ConversionReport) {
     for t in &mut db.tables {
         // A partition repeats its parent's columns: report them once.
         let merged = t.parent.is_some();
-        for c in t.columns.iter().filter(|c| c.generated.is_some() && !merged) {
+        for c in t
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_some() && !merged)
+        {
             report.findings.push(
                 Finding::new(
                     Severity::Manual,
@@ -186,7 +208,7 @@ fn drop_generated_columns(db: &mut Database, report: &mut ConversionReport) {
 /// The row source of a loaded input.
 pub enum Reader {
     Server {
-        source: ServerSource,
+        source: Box<ServerSource>,
         /// Keeps the shared snapshot open while the reader lives.
         _snapshot: Option<Snapshot>,
     },
@@ -204,19 +226,27 @@ impl Loaded {
         let known: Vec<&str> = names.iter().map(String::as_str).collect();
         match self.input {
             Input::Server(info) => {
-                let snap = if snapshot { Some(Snapshot::export(&info).map_err(|e| anyhow::anyhow!(e))?) } else { None };
+                let snap = if snapshot {
+                    Some(Snapshot::export(&info).map_err(|e| anyhow::anyhow!(e))?)
+                } else {
+                    None
+                };
                 let src = ServerSource::new(
-                    info,
+                    *info,
                     self.tables,
                     where_.by_table(&known),
                     snap.as_ref().map(|s| s.id.clone()),
                 );
                 Ok(Reader::Server {
-                    source: src,
+                    source: Box::new(src),
                     _snapshot: snap,
                 })
             }
-            Input::Dump { path, blocks, _spool } => {
+            Input::Dump {
+                path,
+                blocks,
+                _spool,
+            } => {
                 if !where_.conditions.is_empty() {
                     bail!("--where needs a live server (--source); a dump is read as it is");
                 }
@@ -239,14 +269,14 @@ impl Loaded {
 impl Reader {
     pub fn source(&self) -> &dyn Source {
         match self {
-            Reader::Server { source: s, .. } => s,
+            Reader::Server { source: s, .. } => s.as_ref(),
             Reader::Dump { source: s, .. } => s,
         }
     }
 
     pub fn verifier(&self) -> &dyn VerifySource {
         match self {
-            Reader::Server { source: s, .. } => s,
+            Reader::Server { source: s, .. } => s.as_ref(),
             Reader::Dump { source: s, .. } => s,
         }
     }

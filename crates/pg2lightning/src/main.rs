@@ -21,8 +21,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 use lightning_core::cli::{
-    check_strict, print_stdout, run_export, run_main, run_migrate, run_verify, CastArgs, ExportArgs,
-    MigrateArgs, ReportArgs, TableFilter, VerifyArgs,
+    check_strict, print_stdout, run_export, run_main, run_migrate, run_verify, CastArgs,
+    ExportArgs, MigrateArgs, ReportArgs, TableFilter, VerifyArgs,
 };
 use lightning_core::report::Severity;
 
@@ -188,7 +188,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let desc = loaded.description.clone();
             let reader = loaded.reader(&args.where_, true)?;
             let schemas = reader.schemas();
-            run_migrate(TOOL, &desc, reader.source(), schemas, &args, Some(reader.verifier()))
+            run_migrate(
+                TOOL,
+                &desc,
+                reader.source(),
+                schemas,
+                &args,
+                Some(reader.verifier()),
+            )
         }
         Command::Verify { source, args } => {
             let loaded = input::load(&source, &args.filter, &args.cast, None)?;

@@ -13,7 +13,8 @@ pub fn default_rules() -> CastRules {
     let float = "IEEE float; NaN and ±Infinity kept";
     let text = "character data; the declared length limit is not enforced by Lightning";
     let time = "exact to the microsecond; infinity and BC values kept";
-    let as_text = |what: &str| format!("no Lightning type for {what}: carried as PostgreSQL's text form");
+    let as_text =
+        |what: &str| format!("no Lightning type for {what}: carried as PostgreSQL's text form");
     CastRules::new(vec![
         r("boolean", T::Boolean, exact),
         r("smallint", T::SmallInt, exact),
@@ -34,20 +35,44 @@ pub fn default_rules() -> CastRules {
         ),
         r("text", T::Text, exact),
         r("character varying", T::Text, text),
-        r("character", T::Text, "blank-padded: the padding is kept as stored"),
+        r(
+            "character",
+            T::Text,
+            "blank-padded: the padding is kept as stored",
+        ),
         r("\"char\"", T::Text, exact),
         r("name", T::Text, exact),
-        r("citext", T::Text, "case-insensitive comparison is not carried"),
+        r(
+            "citext",
+            T::Text,
+            "case-insensitive comparison is not carried",
+        ),
         r("bytea", T::Blob, exact),
         r("date", T::Date, "exact; infinity and BC dates kept"),
-        r("time without time zone", T::Time, "exact to the microsecond; 24:00:00 kept"),
+        r(
+            "time without time zone",
+            T::Time,
+            "exact to the microsecond; 24:00:00 kept",
+        ),
         r("timestamp without time zone", T::Timestamp, time),
-        r("timestamp with time zone", T::TimestampTz, "the instant, exact to the microsecond (in UTC)"),
+        r(
+            "timestamp with time zone",
+            T::TimestampTz,
+            "the instant, exact to the microsecond (in UTC)",
+        ),
         r("uuid", T::Uuid, exact),
         r("json", T::Json, "the JSON text, byte for byte"),
         r("jsonb", T::Json, "the JSON text as PostgreSQL prints it"),
-        r("time with time zone", T::Text, &as_text("a time with its UTC offset")),
-        r("interval", T::Text, &as_text("intervals (months, days and microseconds)")),
+        r(
+            "time with time zone",
+            T::Text,
+            &as_text("a time with its UTC offset"),
+        ),
+        r(
+            "interval",
+            T::Text,
+            &as_text("intervals (months, days and microseconds)"),
+        ),
         r("inet", T::Text, &as_text("network addresses")),
         r("cidr", T::Text, &as_text("network addresses")),
         r("macaddr", T::Text, &as_text("MAC addresses")),
@@ -256,10 +281,19 @@ mod tests {
     #[test]
     fn type_names_split_into_name_and_modifiers() {
         let st = source_type("timestamp(3) with time zone");
-        assert_eq!((st.name.as_str(), st.params.as_slice()), ("timestamp with time zone", &[3][..]));
+        assert_eq!(
+            (st.name.as_str(), st.params.as_slice()),
+            ("timestamp with time zone", &[3][..])
+        );
         let st = source_type("numeric(10,2)");
-        assert_eq!((st.name.as_str(), st.params.as_slice()), ("numeric", &[10, 2][..]));
-        assert_eq!(source_type("character varying(45)[]").name, "character varying[]");
+        assert_eq!(
+            (st.name.as_str(), st.params.as_slice()),
+            ("numeric", &[10, 2][..])
+        );
+        assert_eq!(
+            source_type("character varying(45)[]").name,
+            "character varying[]"
+        );
         assert_eq!(source_type("public.\"bıgınt\"").name, "public.\"bıgınt\"");
     }
 
@@ -284,6 +318,9 @@ mod tests {
         let m = type_info(&db, "public.mood[]");
         assert_eq!(resolve(&rules, "t", "c", &m).0.target, T::Json);
         let n = type_info(&db, "numeric(7,3)");
-        assert_eq!(resolve(&rules, "t", "c", &n).0.target, T::Decimal(Some((7, 3))));
+        assert_eq!(
+            resolve(&rules, "t", "c", &n).0.target,
+            T::Decimal(Some((7, 3)))
+        );
     }
 }

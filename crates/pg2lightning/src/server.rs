@@ -33,7 +33,9 @@ impl Snapshot {
     pub fn export(conn: &ConnectInfo) -> Result<Snapshot, SourceError> {
         let mut client = conn.connect()?;
         client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
-        let id: String = client.query_one("SELECT pg_catalog.pg_export_snapshot()", &[])?.get(0);
+        let id: String = client
+            .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])?
+            .get(0);
         Ok(Snapshot {
             _client: client,
             id,
@@ -62,7 +64,10 @@ impl Spec {
         let mut it = s.split(':');
         let leaf = it.next().unwrap_or("0").parse()?;
         let blocks = match (it.next(), it.next()) {
-            (Some(a), Some(b)) => Some((a.parse()?, if b.is_empty() { None } else { Some(b.parse()?) })),
+            (Some(a), Some(b)) => Some((
+                a.parse()?,
+                if b.is_empty() { None } else { Some(b.parse()?) },
+            )),
             _ => None,
         };
         Ok(Spec { leaf, blocks })
@@ -162,8 +167,11 @@ impl ServerSource {
             if let Err(e) = client.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{id}'")) {
                 // The exporting session is gone (it was terminated): go on in a
                 // snapshot of our own; resuming by ctid keeps rows exactly once.
-                tracing::warn!("the shared snapshot is no longer available ({e}); reading in a new one");
-                client.batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+                tracing::warn!(
+                    "the shared snapshot is no longer available ({e}); reading in a new one"
+                );
+                client
+                    .batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
             }
         }
         Ok(client)
@@ -189,7 +197,10 @@ impl ServerSource {
             }
         }
         if let Some(p) = after {
-            conds.push(format!("ctid > '({},{})'::pg_catalog.tid", p.block, p.offset));
+            conds.push(format!(
+                "ctid > '({},{})'::pg_catalog.tid",
+                p.block, p.offset
+            ));
         }
         if let Some(w) = self.where_.get(&t.schema.name) {
             conds.push(format!("({w})"));
@@ -217,7 +228,11 @@ impl ServerSource {
         t: &ConvertedTable,
         spec: &Spec,
         pos: &mut Option<Position>,
-        visit: &mut dyn FnMut(Option<i64>, Result<Row, crate::rows::BadRow>, Position) -> Result<(), SourceError>,
+        visit: &mut dyn FnMut(
+            Option<i64>,
+            Result<Row, crate::rows::BadRow>,
+            Position,
+        ) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let mut client = self.reader()?;
         let sql = self.copy_sql(t, spec, *pos);
@@ -234,8 +249,11 @@ impl ServerSource {
             if line.last() == Some(&b'\n') {
                 line.pop();
             }
-            crate::copytext::split_fields(&line, &mut fields)
-                .map_err(|e| format!("{}: {e}", t.schema.name))?;
+            let text = std::str::from_utf8(&line).map_err(|_| {
+                format!("{}: the server sent a row that is not UTF-8", t.schema.name)
+            })?;
+            crate::copytext::parse_copy_line(text, &mut fields)
+                .map_err(|e| e.describe(&t.sources[spec.leaf]))?;
             let ctid = fields
                 .first()
                 .and_then(|c| c.as_deref())
@@ -249,7 +267,8 @@ impl ServerSource {
             };
             let rowid = (!keyed).then(|| keyless_rowid(spec.leaf, ordinal));
             let mut row = Vec::with_capacity(t.columns.len());
-            let converted = convert_row(&t.columns, &t.schema, rowid, &fields[1..], &mut row).map(|()| row);
+            let converted =
+                convert_row(&t.columns, &t.schema, rowid, &fields[1..], &mut row).map(|()| row);
             visit(rowid, converted, here)?;
             *pos = Some(here);
         }
@@ -264,7 +283,11 @@ impl ServerSource {
         t: &ConvertedTable,
         spec: &Spec,
         mut pos: Option<Position>,
-        visit: &mut dyn FnMut(Option<i64>, Result<Row, crate::rows::BadRow>, Position) -> Result<(), SourceError>,
+        visit: &mut dyn FnMut(
+            Option<i64>,
+            Result<Row, crate::rows::BadRow>,
+            Position,
+        ) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let mut attempt = 1;
         loop {
@@ -325,7 +348,11 @@ impl Source for ServerSource {
                 for i in 0..parts {
                     let start = i * per;
                     // The last range is open: the table may have grown since.
-                    let end = if i + 1 == parts { String::new() } else { ((i + 1) * per).to_string() };
+                    let end = if i + 1 == parts {
+                        String::new()
+                    } else {
+                        ((i + 1) * per).to_string()
+                    };
                     out.push(Partition {
                         id: format!("{base}#{start}-{end}"),
                         table: name.clone(),
@@ -351,7 +378,13 @@ impl Source for ServerSource {
             Some(c) => match c.position.as_deref().and_then(Position::parse) {
                 Some(p) => Some(p),
                 None if c.rows == 0 => None,
-                None => return Err(format!("{}: the checkpoint of a previous run cannot be read; run again with --fresh", partition.id).into()),
+                None => {
+                    return Err(format!(
+                    "{}: the checkpoint of a previous run cannot be read; run again with --fresh",
+                    partition.id
+                )
+                    .into())
+                }
             },
             None => None,
         };

@@ -141,7 +141,10 @@ mod tests {
             split_top_level("a, lower(b, c), \"x,y\"", ','),
             vec!["a", "lower(b, c)", "\"x,y\""]
         );
-        assert_eq!(unquote_ident("\"My \"\"Col\"\"\""), Some("My \"Col\"".into()));
+        assert_eq!(
+            unquote_ident("\"My \"\"Col\"\"\""),
+            Some("My \"Col\"".into())
+        );
         assert_eq!(unquote_ident("lower(b)"), None);
         assert_eq!(
             split_qualified("public.\"bıgınt\""),
@@ -150,7 +153,11 @@ mod tests {
         assert_eq!(strip_outer_parens("((a > 0))"), "(a > 0)");
         assert_eq!(strip_outer_parens("(a) OR (b)"), "(a) OR (b)");
         assert_eq!(
-            replace_word("((VALUE >= 1) AND ('VALUE' <> value_x))", "VALUE", "\"year\""),
+            replace_word(
+                "((VALUE >= 1) AND ('VALUE' <> value_x))",
+                "VALUE",
+                "\"year\""
+            ),
             "((\"year\" >= 1) AND ('VALUE' <> value_x))"
         );
     }

@@ -10,7 +10,10 @@ use std::process::{Command, Stdio};
 use common::*;
 
 fn pagila() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/pagila-schema.sql"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/pagila-schema.sql"
+    ))
 }
 
 fn small_dump(dir: &Path) -> (TestDb, String) {
@@ -25,7 +28,10 @@ fn small_dump(dir: &Path) -> (TestDb, String) {
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.starts_with(needle)).expect("line present") + 1
+    text.lines()
+        .position(|l| l.starts_with(needle))
+        .expect("line present")
+        + 1
 }
 
 #[test]
@@ -39,7 +45,14 @@ fn broken_dumps_stop_with_the_line_and_leave_nothing_half_written() {
     let f = dir.path().join("truncated.sql");
     std::fs::write(&f, &truncated).unwrap();
     let store = dir.path().join("t.ldb");
-    let r = p2l(&["migrate", "--from-dump", p(&f), "--target", p(&store), "--quiet"]);
+    let r = p2l(&[
+        "migrate",
+        "--from-dump",
+        p(&f),
+        "--target",
+        p(&store),
+        "--quiet",
+    ]);
     assert_clean_error(&r, "line");
     assert!(r.stderr.contains("truncated"), "{}", r.stderr);
     assert!(!store.join("LIGHTNING").exists() || checksums(&store).values().all(|c| c.rows == 0));
@@ -47,7 +60,14 @@ fn broken_dumps_stop_with_the_line_and_leave_nothing_half_written() {
     // Truncated between statements: the closing line of pg_dump is missing.
     let cut = line_of(&text, "ALTER TABLE ONLY public.b");
     let f = dir.path().join("cut.sql");
-    std::fs::write(&f, text.lines().take(cut - 1).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    std::fs::write(
+        &f,
+        text.lines()
+            .take(cut - 1)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
     let r = p2l(&["convert-schema", "--from-dump", p(&f)]);
     assert_clean_error(&r, "truncated");
 
@@ -55,7 +75,14 @@ fn broken_dumps_stop_with_the_line_and_leave_nothing_half_written() {
     let bad_row = line_of(&text, "7\trow 7");
     let f = dir.path().join("fields.sql");
     std::fs::write(&f, text.replacen("7\trow 7\n", "7row 7\n", 1)).unwrap();
-    let r = p2l(&["migrate", "--from-dump", p(&f), "--target", p(&dir.path().join("f.ldb")), "--quiet"]);
+    let r = p2l(&[
+        "migrate",
+        "--from-dump",
+        p(&f),
+        "--target",
+        p(&dir.path().join("f.ldb")),
+        "--quiet",
+    ]);
     assert_clean_error(&r, &format!("line {bad_row}"));
 
     // Invalid UTF-8.
@@ -64,7 +91,14 @@ fn broken_dumps_stop_with_the_line_and_leave_nothing_half_written() {
     bytes[at + 1] = 0xff;
     let f = dir.path().join("utf8.sql");
     std::fs::write(&f, bytes).unwrap();
-    let r = p2l(&["migrate", "--from-dump", p(&f), "--target", p(&dir.path().join("u.ldb")), "--quiet"]);
+    let r = p2l(&[
+        "migrate",
+        "--from-dump",
+        p(&f),
+        "--target",
+        p(&dir.path().join("u.ldb")),
+        "--quiet",
+    ]);
     assert_clean_error(&r, &format!("line {}", line_of(&text, "9\trow 9")));
 }
 
@@ -75,13 +109,26 @@ fn a_dump_is_read_from_stdin_and_the_same_command_resumes() {
     let store = dir.path().join("s.ldb");
     for _ in 0..2 {
         let mut child = Command::new(tool())
-            .args(["migrate", "--from-dump", "-", "--target", p(&store), "--quiet", "--verify"])
+            .args([
+                "migrate",
+                "--from-dump",
+                "-",
+                "--target",
+                p(&store),
+                "--quiet",
+                "--verify",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
         let r = finish(child.wait_with_output().unwrap());
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
@@ -103,14 +150,32 @@ fn credentials_never_appear_in_output_reports_or_the_store() {
     let db = TestDb::new("secret");
     db.exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);");
     let secret = "Pa55-w0rd-Z9q";
-    let url = db.url.replacen("postgres@", &format!("postgres:{secret}@"), 1);
+    let url = db
+        .url
+        .replacen("postgres@", &format!("postgres:{secret}@"), 1);
     assert!(url.contains(secret));
     let store = dir.path().join("s.ldb");
     let report = dir.path().join("report.html");
     let mut outputs = Vec::new();
     for args in [
-        vec!["migrate", "--source", url.as_str(), "--target", p(&store), "--verify", "--report", p(&report)],
-        vec!["verify", "--source", url.as_str(), "--target", p(&store), "--json"],
+        vec![
+            "migrate",
+            "--source",
+            url.as_str(),
+            "--target",
+            p(&store),
+            "--verify",
+            "--report",
+            p(&report),
+        ],
+        vec![
+            "verify",
+            "--source",
+            url.as_str(),
+            "--target",
+            p(&store),
+            "--json",
+        ],
         vec!["convert-schema", "--source", url.as_str(), "--json"],
         vec!["assess", "--source", url.as_str(), "--json"],
     ] {
@@ -120,7 +185,11 @@ fn credentials_never_appear_in_output_reports_or_the_store() {
     // PGPASSWORD, and a failing connection whose error names the server.
     let r = finish(
         Command::new(tool())
-            .args(["convert-schema", "--source", "postgresql://nobody@127.0.0.1:1/x"])
+            .args([
+                "convert-schema",
+                "--source",
+                "postgresql://nobody@127.0.0.1:1/x",
+            ])
             .env("PGPASSWORD", secret)
             .output()
             .unwrap(),
@@ -168,7 +237,10 @@ fn summary(json: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         .flat_map(|t| {
             let table = t["table"].as_str().unwrap().to_string();
             t["columns"].as_array().unwrap().iter().map(move |c| {
-                format!("{table}.{} {} => {}", c["column"], c["source_type"], c["lightning_type"])
+                format!(
+                    "{table}.{} {} => {}",
+                    c["column"], c["source_type"], c["lightning_type"]
+                )
             })
         })
         .collect();
@@ -190,8 +262,15 @@ fn pagila_without_vector(dir: &Path) -> PathBuf {
     let edited: String = text
         .lines()
         .filter(|l| !(l.contains("EXTENSION") && l.contains("vector")))
-        .map(|l| l.replace("public.vector(20)", "real[]").replace(") VIRTUAL", ") STORED")
-            .replace("USING hnsw (embedding public.vector_cosine_ops)", "USING gin (embedding)") + "\n")
+        .map(|l| {
+            l.replace("public.vector(20)", "real[]")
+                .replace(") VIRTUAL", ") STORED")
+                .replace(
+                    "USING hnsw (embedding public.vector_cosine_ops)",
+                    "USING gin (embedding)",
+                )
+                + "\n"
+        })
         .collect();
     let path = dir.join("pagila-no-vector.sql");
     std::fs::write(&path, edited).unwrap();
@@ -204,8 +283,15 @@ fn pagila_converts_completely_from_the_file_and_from_the_server_alike() {
     // The real file, as it is.
     let original = p2l_ok(&["convert-schema", "--from-dump", p(&pagila()), "--json"]);
     let (oc, of) = summary(&original.stdout);
-    assert!(oc.contains("film_embedding.\"embedding\" \"public.vector(20)\" => \"TEXT\""), "{oc:?}");
-    assert!(of.iter().any(|f| f.contains("\"vector\"") && f.contains("extension")), "{of:?}");
+    assert!(
+        oc.contains("film_embedding.\"embedding\" \"public.vector(20)\" => \"TEXT\""),
+        "{oc:?}"
+    );
+    assert!(
+        of.iter()
+            .any(|f| f.contains("\"vector\"") && f.contains("extension")),
+        "{of:?}"
+    );
 
     let file = pagila_without_vector(dir.path());
     let from_file = p2l_ok(&["convert-schema", "--from-dump", p(&file), "--json"]);
@@ -224,11 +310,18 @@ fn pagila_converts_completely_from_the_file_and_from_the_server_alike() {
     assert_eq!(ff, sf, "findings differ");
     // Complete: every table, the partitions merged, every object listed.
     assert_eq!(fc.iter().filter(|c| c.starts_with("film.")).count(), 14);
-    assert!(fc.contains("payment.\"amount\" \"numeric(5,2)\" => \"DECIMAL(5,2)\""), "{fc:?}");
+    assert!(
+        fc.contains("payment.\"amount\" \"numeric(5,2)\" => \"DECIMAL(5,2)\""),
+        "{fc:?}"
+    );
     assert!(fc.contains("film.\"special_features\" \"text[]\" => \"JSON\""));
     assert!(fc.contains("film.\"rating\" \"public.mpaa_rating\" => \"TEXT\""));
     assert!(!fc.iter().any(|c| c.starts_with("payment_p2022")));
-    let manual = |kind: &str| ff.iter().filter(|f| f.contains(&format!("\"{kind}: "))).count();
+    let manual = |kind: &str| {
+        ff.iter()
+            .filter(|f| f.contains(&format!("\"{kind}: ")))
+            .count()
+    };
     assert_eq!(manual("trigger"), 16, "{ff:?}");
     assert_eq!(manual("view"), 7);
     assert_eq!(manual("materialized view"), 1);
@@ -236,7 +329,21 @@ fn pagila_converts_completely_from_the_file_and_from_the_server_alike() {
     // The DDL parses back as Lightning DDL.
     let ddl = p2l_ok(&["convert-schema", "--from-dump", p(&pagila())]).stdout;
     let tables = lightning_core::ddl::parse_schema(&ddl).expect("valid Lightning DDL");
-    assert_eq!(tables.len(), fc.iter().map(|c| c.split('.').next().unwrap().to_string()).collect::<BTreeSet<_>>().len());
+    assert_eq!(
+        tables.len(),
+        fc.iter()
+            .map(|c| c.split('.').next().unwrap().to_string())
+            .collect::<BTreeSet<_>>()
+            .len()
+    );
     // Data too: the empty schema migrates and verifies from the server.
-    p2l_ok(&["migrate", "--source", &db.url, "--target", p(&dir.path().join("p.ldb")), "--verify", "--quiet"]);
+    p2l_ok(&[
+        "migrate",
+        "--source",
+        &db.url,
+        "--target",
+        p(&dir.path().join("p.ldb")),
+        "--verify",
+        "--quiet",
+    ]);
 }

@@ -34,7 +34,16 @@ fn killed_migrations_resume_exactly_once() {
     let mut delay = 300u64;
     loop {
         let mut child = Command::new(tool())
-            .args(["migrate", "--source", &db.url, "--target", p(&store), "--quiet", "--batch-size", "5000"])
+            .args([
+                "migrate",
+                "--source",
+                &db.url,
+                "--target",
+                p(&store),
+                "--quiet",
+                "--batch-size",
+                "5000",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -50,7 +59,11 @@ fn killed_migrations_resume_exactly_once() {
         }
         match finished {
             Some(status) => {
-                assert!(status.success(), "a run failed: {:?}", finish(child.wait_with_output().unwrap()).stderr);
+                assert!(
+                    status.success(),
+                    "a run failed: {:?}",
+                    finish(child.wait_with_output().unwrap()).stderr
+                );
                 break;
             }
             None => {
@@ -62,14 +75,24 @@ fn killed_migrations_resume_exactly_once() {
         }
         assert!(kills < 40, "the migration never finished");
     }
-    assert!(kills >= 2, "the test must interrupt the copy (killed {kills} times)");
+    assert!(
+        kills >= 2,
+        "the test must interrupt the copy (killed {kills} times)"
+    );
     let sums = checksums(&store);
     assert_eq!(sums["items"].rows, ROWS as u64);
     assert_eq!(sums["events"].rows, ROWS as u64 / 2);
     p2l_ok(&["verify", "--source", &db.url, "--target", p(&store)]);
     // The same as a migration never interrupted.
     let clean = dir.path().join("clean.ldb");
-    p2l_ok(&["migrate", "--source", &db.url, "--target", p(&clean), "--quiet"]);
+    p2l_ok(&[
+        "migrate",
+        "--source",
+        &db.url,
+        "--target",
+        p(&clean),
+        "--quiet",
+    ]);
     assert_eq!(checksums(&clean), sums);
 }
 
@@ -79,7 +102,18 @@ fn a_terminated_connection_is_resumed() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.ldb");
     let child = Command::new(tool())
-        .args(["migrate", "--source", &db.url, "--target", p(&store), "--quiet", "--parallel", "1", "--batch-size", "2000"])
+        .args([
+            "migrate",
+            "--source",
+            &db.url,
+            "--target",
+            p(&store),
+            "--quiet",
+            "--parallel",
+            "1",
+            "--batch-size",
+            "2000",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -105,7 +139,11 @@ fn a_terminated_connection_is_resumed() {
     let out = finish(child.wait_with_output().unwrap());
     assert!(terminated > 0, "no COPY session was caught");
     assert_eq!(out.code, 0, "the run should recover: {}", out.stderr);
-    assert!(out.stderr.contains("reconnecting"), "the retry is logged: {}", out.stderr);
+    assert!(
+        out.stderr.contains("reconnecting"),
+        "the retry is logged: {}",
+        out.stderr
+    );
     let sums = checksums(&store);
     assert_eq!(sums["items"].rows, ROWS as u64);
     p2l_ok(&["verify", "--source", &db.url, "--target", p(&store)]);

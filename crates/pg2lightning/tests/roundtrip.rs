@@ -68,7 +68,15 @@ fn every_type_round_trips_from_the_server_and_from_dumps_with_identical_checksum
     let dir = tempfile::tempdir().unwrap();
     let from_server = dir.path().join("server.ldb");
     // Exit 0 with --verify: counts, schema, sampled rows and checksums all equal.
-    p2l_ok(&["migrate", "--source", &db.url, "--target", p(&from_server), "--verify", "--quiet"]);
+    p2l_ok(&[
+        "migrate",
+        "--source",
+        &db.url,
+        "--target",
+        p(&from_server),
+        "--verify",
+        "--quiet",
+    ]);
 
     let reference = checksums(&from_server);
     assert_eq!(
@@ -82,12 +90,23 @@ fn every_type_round_trips_from_the_server_and_from_dumps_with_identical_checksum
     for (name, args) in [
         ("copy", &[][..]),
         ("inserts", &["--inserts"][..]),
-        ("column-inserts", &["--column-inserts", "--rows-per-insert=2"][..]),
+        (
+            "column-inserts",
+            &["--column-inserts", "--rows-per-insert=2"][..],
+        ),
     ] {
         let dump = dir.path().join(format!("{name}.sql"));
         db.dump(&dump, args);
         let store = dir.path().join(format!("{name}.ldb"));
-        p2l_ok(&["migrate", "--from-dump", p(&dump), "--target", p(&store), "--verify", "--quiet"]);
+        p2l_ok(&[
+            "migrate",
+            "--from-dump",
+            p(&dump),
+            "--target",
+            p(&store),
+            "--verify",
+            "--quiet",
+        ]);
         assert_eq!(checksums(&store), reference, "dump form {name}");
         // The dump-built store also verifies against the server itself.
         p2l_ok(&["verify", "--source", &db.url, "--target", p(&store)]);
@@ -95,15 +114,27 @@ fn every_type_round_trips_from_the_server_and_from_dumps_with_identical_checksum
 
     // Values, checked one by one where exactness is easy to get wrong.
     let s = Store::open(&from_server).unwrap();
-    let row = s.get("everything", &[Value::Int(2)]).unwrap().expect("row 2");
+    let row = s
+        .get("everything", &[Value::Int(2)])
+        .unwrap()
+        .expect("row 2");
     let schema = s.table("everything").unwrap();
     let col = |n: &str| row[schema.column_index(n).unwrap()].clone();
     assert_eq!(col("i8"), Value::Int(i64::MIN));
-    assert_eq!(col("n"), Value::Decimal(Decimal::parse("123456789012345678901234567890.123456789").unwrap()));
-    assert_eq!(col("n52"), Value::Decimal(Decimal::parse("-999.99").unwrap()));
+    assert_eq!(
+        col("n"),
+        Value::Decimal(Decimal::parse("123456789012345678901234567890.123456789").unwrap())
+    );
+    assert_eq!(
+        col("n52"),
+        Value::Decimal(Decimal::parse("-999.99").unwrap())
+    );
     assert!(matches!(col("r"), Value::Float(f) if f.is_nan()));
     assert_eq!(col("d"), Value::Double(f64::NEG_INFINITY));
-    assert_eq!(col("m"), Value::Decimal(Decimal::parse("-92233720368547758.08").unwrap()));
+    assert_eq!(
+        col("m"),
+        Value::Decimal(Decimal::parse("-92233720368547758.08").unwrap())
+    );
     assert_eq!(col("t"), Value::Text(String::new()));
     assert_eq!(col("c"), Value::Text("ab   ".into()));
     assert_eq!(col("by"), Value::Blob(vec![0, 0xff, 0x0a, 0x5c, 0x09]));
@@ -111,15 +142,29 @@ fn every_type_round_trips_from_the_server_and_from_dumps_with_identical_checksum
     assert_eq!(col("tm"), Value::Time(86_400_000_000));
     assert_eq!(col("ttz"), Value::Text("23:59:59.999999+14".into()));
     assert_eq!(col("j"), Value::Json(r#"{"b":1,  "a":[1.0e2]}"#.into()));
-    assert_eq!(col("at"), Value::Json(r#"["a,b","q\"r",null,"","NULL"]"#.into()));
+    assert_eq!(
+        col("at"),
+        Value::Json(r#"["a,b","q\"r",null,"","NULL"]"#.into())
+    );
     assert_eq!(col("a2"), Value::Json("[[1,2],[3,4]]".into()));
-    assert_eq!(col("comp"), Value::Json(r#"{"n":1,"s":"x \"y\", z"}"#.into()));
+    assert_eq!(
+        col("comp"),
+        Value::Json(r#"{"n":1,"s":"x \"y\", z"}"#.into())
+    );
     assert_eq!(col("e"), Value::Text("happy ü".into()));
     assert_eq!(col("o"), Value::Int(4_294_967_295));
-    let row3 = s.get("everything", &[Value::Int(3)]).unwrap().expect("row 3");
+    let row3 = s
+        .get("everything", &[Value::Int(3)])
+        .unwrap()
+        .expect("row 3");
     assert_eq!(row3[schema.column_index("r").unwrap()], Value::Float(-0.0));
-    assert!(matches!(row3[schema.column_index("r").unwrap()], Value::Float(f) if f.is_sign_negative()));
-    assert_eq!(row3[schema.column_index("dt").unwrap()], Value::Date(i32::MAX));
+    assert!(
+        matches!(row3[schema.column_index("r").unwrap()], Value::Float(f) if f.is_sign_negative())
+    );
+    assert_eq!(
+        row3[schema.column_index("dt").unwrap()],
+        Value::Date(i32::MAX)
+    );
     assert_eq!(
         row3[schema.column_index("t").unwrap()],
         Value::Text("tab\there\nnew line\\back\\slash \"q\"".into())
@@ -127,8 +172,14 @@ fn every_type_round_trips_from_the_server_and_from_dumps_with_identical_checksum
     let id = &schema.columns[0];
     assert!(id.autoincrement);
     assert_eq!(id.autoincrement_next, Some(42));
-    assert!(schema.checks.iter().any(|c| c.expression.contains("'happy ü'")));
-    assert!(schema.checks.iter().any(|c| c.expression.contains("dom") && c.expression.contains("> 0")));
+    assert!(schema
+        .checks
+        .iter()
+        .any(|c| c.expression.contains("'happy ü'")));
+    assert!(schema
+        .checks
+        .iter()
+        .any(|c| c.expression.contains("dom") && c.expression.contains("> 0")));
 }
 
 #[test]
@@ -136,7 +187,14 @@ fn changed_rows_are_named_by_verify() {
     let db = source_db();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.ldb");
-    p2l_ok(&["migrate", "--source", &db.url, "--target", p(&store), "--quiet"]);
+    p2l_ok(&[
+        "migrate",
+        "--source",
+        &db.url,
+        "--target",
+        p(&store),
+        "--quiet",
+    ]);
     db.exec("UPDATE everything SET t = 'changed' WHERE id = 2; DELETE FROM everything WHERE id = 3; INSERT INTO everything (id) VALUES (77);");
     let r = p2l(&["verify", "--source", &db.url, "--target", p(&store)]);
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);

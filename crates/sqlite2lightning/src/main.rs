@@ -13,8 +13,8 @@ use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 use lightning_core::cast::Pattern;
 use lightning_core::cli::{
-    check_strict, print_stdout, run_export, run_main, run_migrate, run_verify, CastArgs, ExportArgs,
-    MigrateArgs, ReportArgs, TableFilter, VerifyArgs,
+    check_strict, print_stdout, run_export, run_main, run_migrate, run_verify, CastArgs,
+    ExportArgs, MigrateArgs, ReportArgs, TableFilter, VerifyArgs,
 };
 use lightning_core::report::{ConversionReport, Severity};
 

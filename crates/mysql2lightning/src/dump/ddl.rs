@@ -93,7 +93,13 @@ pub fn parse_create_table(stmt: &[u8]) -> Result<MyTable, String> {
     // case-insensitive either way.
     for c in &mut t.columns {
         let kind = crate::mapping::Kind::of(&c.column_type);
-        if kind.is_character() && !matches!(kind, crate::mapping::Kind::Decimal | crate::mapping::Kind::Unknown) && c.charset.is_none() {
+        if kind.is_character()
+            && !matches!(
+                kind,
+                crate::mapping::Kind::Decimal | crate::mapping::Kind::Unknown
+            )
+            && c.charset.is_none()
+        {
             let cs = table_charset.clone().unwrap_or_else(|| "utf8mb4".into());
             c.collation
                 .get_or_insert_with(|| format!("{cs}_general_ci"));
@@ -242,9 +248,9 @@ fn definition(lx: &mut Lexer<'_>, t: &mut MyTable, unnamed_fk: &mut usize) -> Re
         if index_tail(lx).as_deref() == Some("HASH") {
             kind = MyIndexKind::Hash;
         }
-        let name = name.or(constraint).unwrap_or_else(|| {
-            unique_index_name(t, cols[0].0.as_deref().unwrap_or("expr"))
-        });
+        let name = name
+            .or(constraint)
+            .unwrap_or_else(|| unique_index_name(t, cols[0].0.as_deref().unwrap_or("expr")));
         t.indexes.push(MyIndex {
             name,
             kind,
@@ -392,7 +398,11 @@ fn column(lx: &mut Lexer<'_>, t: &mut MyTable) -> Result<(), String> {
             Some(1) => {
                 let p: u32 = params.as_deref().unwrap_or("0").trim().parse().unwrap_or(0);
                 params = None;
-                if p > 24 { "double".into() } else { "float".into() }
+                if p > 24 {
+                    "double".into()
+                } else {
+                    "float".into()
+                }
             }
             _ => "float".into(),
         },

@@ -17,7 +17,11 @@ pub fn parse_server_version(v: &str) -> Option<(u32, bool)> {
     let mariadb = v.to_ascii_lowercase().contains("mariadb");
     let head = v.trim().split(['-', ' ']).next()?;
     let mut p = head.split('.').map(|x| x.parse::<u32>().ok());
-    let (a, b, c) = (p.next()??, p.next().flatten().unwrap_or(0), p.next().flatten().unwrap_or(0));
+    let (a, b, c) = (
+        p.next()??,
+        p.next().flatten().unwrap_or(0),
+        p.next().flatten().unwrap_or(0),
+    );
     Some((a * 10_000 + b * 100 + c, mariadb))
 }
 
@@ -164,8 +168,7 @@ impl<'a> Lexer<'a> {
                 continue;
             }
             if rest.starts_with(b"#")
-                || (rest.starts_with(b"--")
-                    && rest.get(2).is_none_or(|b| b.is_ascii_whitespace()))
+                || (rest.starts_with(b"--") && rest.get(2).is_none_or(|b| b.is_ascii_whitespace()))
             {
                 while self.i < self.s.len() && self.s[self.i] != b'\n' {
                     self.i += 1;
@@ -198,7 +201,9 @@ impl<'a> Lexer<'a> {
             return if c == b'x' || c == b'X' {
                 Tok::Hex(lightning_core::value::decode_hex(body).unwrap_or_default())
             } else {
-                Tok::Bits(u64::from_str_radix(if body.is_empty() { "0" } else { body }, 2).unwrap_or(0))
+                Tok::Bits(
+                    u64::from_str_radix(if body.is_empty() { "0" } else { body }, 2).unwrap_or(0),
+                )
             };
         }
         if c == b'0' && matches!(s.get(start + 1), Some(b'x' | b'b')) {
@@ -237,7 +242,8 @@ impl<'a> Lexer<'a> {
             }
             // A word that starts with digits (`1abc`) is a name.
             if j < s.len() && (s[j].is_ascii_alphabetic() || s[j] == b'_') {
-                while j < s.len() && (s[j].is_ascii_alphanumeric() || s[j] == b'_' || s[j] == b'$') {
+                while j < s.len() && (s[j].is_ascii_alphanumeric() || s[j] == b'_' || s[j] == b'$')
+                {
                     j += 1;
                 }
                 self.i = j;
@@ -334,7 +340,9 @@ impl<'a> Lexer<'a> {
                     depth -= 1;
                     if depth == 0 {
                         let end = self.i - 1;
-                        return String::from_utf8_lossy(&self.s[start..end]).trim().to_string();
+                        return String::from_utf8_lossy(&self.s[start..end])
+                            .trim()
+                            .to_string();
                     }
                 }
                 Tok::Eof => return String::from_utf8_lossy(&self.s[start..]).trim().to_string(),
@@ -382,7 +390,10 @@ mod tests {
 
     #[test]
     fn server_versions_parse() {
-        assert_eq!(parse_server_version("10.11.19-MariaDB-0+deb12u1"), Some((101119, true)));
+        assert_eq!(
+            parse_server_version("10.11.19-MariaDB-0+deb12u1"),
+            Some((101119, true))
+        );
         assert_eq!(parse_server_version("8.0.36"), Some((80036, false)));
     }
 

@@ -29,7 +29,9 @@ use lightning_core::{Row, TableSchema, Value};
 use mysql::Value as MyValue;
 
 use crate::convert::{self, Options, SourceTable};
-use crate::mapping::{convert as convert_value, parse_datetime, parse_time, raw_value, Counters, Ctx, Kind, ZeroDates};
+use crate::mapping::{
+    convert as convert_value, parse_datetime, parse_time, raw_value, Counters, Ctx, Kind, ZeroDates,
+};
 use crate::model::{MyCatalog, MyObject, MyTable};
 use lex::{plain_sql, Lexer, Tok};
 use split::{SplitState, Splitter, Statement};
@@ -42,7 +44,9 @@ pub enum DumpError {
     Truncated { line: u64 },
     #[error("the dump has a mysqldump header but no `-- Dump completed` line at its end: it is truncated. Make the dump again (and let it finish)")]
     NotCompleted,
-    #[error("line {line}: a statement larger than 1 GiB; split it (mysqldump --net-buffer-length)")]
+    #[error(
+        "line {line}: a statement larger than 1 GiB; split it (mysqldump --net-buffer-length)"
+    )]
     TooLong { line: u64 },
     #[error("line {line}: {message}")]
     Syntax { line: u64, message: String },
@@ -123,7 +127,10 @@ fn classify(stmt: &[u8]) -> Kind2 {
         "INSERT" | "REPLACE" => {
             while let Tok::Word(w) = lx.peek() {
                 let u = w.to_ascii_uppercase();
-                if matches!(u.as_str(), "LOW_PRIORITY" | "DELAYED" | "HIGH_PRIORITY" | "IGNORE" | "INTO") {
+                if matches!(
+                    u.as_str(),
+                    "LOW_PRIORITY" | "DELAYED" | "HIGH_PRIORITY" | "IGNORE" | "INTO"
+                ) {
                     lx.next();
                 } else {
                     break;
@@ -188,13 +195,18 @@ fn classify(stmt: &[u8]) -> Kind2 {
                     Tok::Eof => return Kind2::Other,
                     _ => continue,
                 };
-                let w = w.trim_start_matches("@@").trim_start_matches("SESSION.").to_string();
+                let w = w
+                    .trim_start_matches("@@")
+                    .trim_start_matches("SESSION.")
+                    .to_string();
                 match w.as_str() {
                     "NAMES" | "CHARACTER_SET_CLIENT" => {
                         lx.eat_punct(b'=');
                         return match lx.next() {
                             Tok::Word(cs) => Kind2::SetNames(cs.to_ascii_lowercase()),
-                            Tok::Str(cs) => Kind2::SetNames(String::from_utf8_lossy(&cs).to_ascii_lowercase()),
+                            Tok::Str(cs) => {
+                                Kind2::SetNames(String::from_utf8_lossy(&cs).to_ascii_lowercase())
+                            }
                             _ => Kind2::Other,
                         };
                     }
@@ -208,7 +220,9 @@ fn classify(stmt: &[u8]) -> Kind2 {
                     "SQL_MODE" => {
                         lx.eat_punct(b'=');
                         return match lx.next() {
-                            Tok::Str(s) => Kind2::SetSqlMode(String::from_utf8_lossy(&s).to_ascii_uppercase()),
+                            Tok::Str(s) => {
+                                Kind2::SetSqlMode(String::from_utf8_lossy(&s).to_ascii_uppercase())
+                            }
                             _ => Kind2::Other,
                         };
                     }
@@ -308,7 +322,9 @@ fn literal(
         let t = if neg { format!("-{t}") } else { t.to_string() };
         Ok(match kind {
             Kind::Float => MyValue::Float(t.parse().map_err(|_| format!("`{t}` is not a FLOAT"))?),
-            Kind::Double => MyValue::Double(t.parse().map_err(|_| format!("`{t}` is not a DOUBLE"))?),
+            Kind::Double => {
+                MyValue::Double(t.parse().map_err(|_| format!("`{t}` is not a DOUBLE"))?)
+            }
             Kind::Int | Kind::Year | Kind::Bit => match t.parse::<i64>() {
                 Ok(i) => MyValue::Int(i),
                 Err(_) => MyValue::UInt(t.parse().map_err(|_| format!("`{t}` is not an integer"))?),
@@ -323,9 +339,17 @@ fn literal(
         Tok::Num(n) => number(n)?,
         Tok::Bits(b) => match kind {
             Kind::Int | Kind::Bit | Kind::Year => MyValue::UInt(b),
-            _ => MyValue::Bytes(b.to_be_bytes().iter().copied().skip_while(|x| *x == 0).collect()),
+            _ => MyValue::Bytes(
+                b.to_be_bytes()
+                    .iter()
+                    .copied()
+                    .skip_while(|x| *x == 0)
+                    .collect(),
+            ),
         },
-        Tok::Hex(h) | Tok::Str(std::borrow::Cow::Owned(h)) if matches!(kind, Kind::Binary | Kind::Spatial | Kind::Bit) => {
+        Tok::Hex(h) | Tok::Str(std::borrow::Cow::Owned(h))
+            if matches!(kind, Kind::Binary | Kind::Spatial | Kind::Bit) =>
+        {
             MyValue::Bytes(h)
         }
         Tok::Str(s) => {
@@ -337,20 +361,33 @@ fn literal(
                 }
                 Kind::Date | Kind::DateTime | Kind::Timestamp | Kind::Time => {
                     let s = String::from_utf8_lossy(&bytes).into_owned();
-                    let v = if *kind == Kind::Time { parse_time(&s) } else { parse_datetime(&s) };
-                    v.ok_or_else(|| format!("`{s}` is not a valid MySQL {}", match kind {
-                        Kind::Date => "DATE",
-                        Kind::Time => "TIME",
-                        Kind::Timestamp => "TIMESTAMP",
-                        _ => "DATETIME",
-                    }))?
+                    let v = if *kind == Kind::Time {
+                        parse_time(&s)
+                    } else {
+                        parse_datetime(&s)
+                    };
+                    v.ok_or_else(|| {
+                        format!(
+                            "`{s}` is not a valid MySQL {}",
+                            match kind {
+                                Kind::Date => "DATE",
+                                Kind::Time => "TIME",
+                                Kind::Timestamp => "TIMESTAMP",
+                                _ => "DATETIME",
+                            }
+                        )
+                    })?
                 }
-                _ if binary_introducer && charset == "binary" => MyValue::Bytes(decode_text(bytes, text_cs)?),
+                _ if binary_introducer && charset == "binary" => {
+                    MyValue::Bytes(decode_text(bytes, text_cs)?)
+                }
                 _ => MyValue::Bytes(decode_text(bytes, text_cs)?),
             }
         }
         Tok::Hex(h) => match kind {
-            Kind::Int | Kind::Year => MyValue::UInt(h.iter().fold(0u64, |a, x| (a << 8) | u64::from(*x))),
+            Kind::Int | Kind::Year => {
+                MyValue::UInt(h.iter().fold(0u64, |a, x| (a << 8) | u64::from(*x)))
+            }
             _ => MyValue::Bytes(decode_text(h, column_charset.unwrap_or(text_cs))?),
         },
         Tok::Eof => return Err("the INSERT ends in the middle of a row".into()),
@@ -399,7 +436,10 @@ fn read_insert(
     lx.next(); // INSERT / REPLACE
     while let Tok::Word(w) = lx.peek() {
         let u = w.to_ascii_uppercase();
-        if matches!(u.as_str(), "LOW_PRIORITY" | "DELAYED" | "HIGH_PRIORITY" | "IGNORE" | "INTO") {
+        if matches!(
+            u.as_str(),
+            "LOW_PRIORITY" | "DELAYED" | "HIGH_PRIORITY" | "IGNORE" | "INTO"
+        ) {
             lx.next();
         } else {
             break;
@@ -412,7 +452,9 @@ fn read_insert(
     if lx.eat_punct(b'(') {
         slots.clear();
         loop {
-            let n = lx.name().ok_or_else(|| syntax(&lx, "expected a column name".into()))?;
+            let n = lx
+                .name()
+                .ok_or_else(|| syntax(&lx, "expected a column name".into()))?;
             let pos = t
                 .source
                 .source_columns
@@ -423,18 +465,32 @@ fn read_insert(
             match lx.next() {
                 Tok::Punct(b',') => {}
                 Tok::Punct(b')') => break,
-                other => return Err(syntax(&lx, format!("unexpected {} in the column list", describe_tok(&other)))),
+                other => {
+                    return Err(syntax(
+                        &lx,
+                        format!("unexpected {} in the column list", describe_tok(&other)),
+                    ))
+                }
             }
         }
     }
     if !(lx.eat_word("VALUES") || lx.eat_word("VALUE")) {
-        return Err(syntax(&lx, "expected VALUES (INSERT ... SELECT and INSERT ... SET are not read)".into()));
+        return Err(syntax(
+            &lx,
+            "expected VALUES (INSERT ... SELECT and INSERT ... SET are not read)".into(),
+        ));
     }
     let mut index = 0u64;
     loop {
         if !lx.eat_punct(b'(') {
             let found = lx.next();
-            return Err(syntax(&lx, format!("expected `(` to start a row, found {}", describe_tok(&found))));
+            return Err(syntax(
+                &lx,
+                format!(
+                    "expected `(` to start a row, found {}",
+                    describe_tok(&found)
+                ),
+            ));
         }
         let row_line_at = lx.i;
         let mut values: Vec<MyValue> = vec![MyValue::NULL; ncols];
@@ -442,20 +498,35 @@ fn read_insert(
         let mut bad: Option<String> = None;
         loop {
             if n >= slots.len() {
-                return Err(syntax(&lx, format!("row {} has more values than the {} columns", index + 1, slots.len())));
+                return Err(syntax(
+                    &lx,
+                    format!(
+                        "row {} has more values than the {} columns",
+                        index + 1,
+                        slots.len()
+                    ),
+                ));
             }
             let col = slots[n];
             if index < skip {
                 // Parse only.
                 let _ = literal(&mut lx, &t.source.columns[col].kind, "binary", None);
             } else {
-                match literal(&mut lx, &t.source.columns[col].kind, &state.charset, t.charsets[col].as_deref()) {
+                match literal(
+                    &mut lx,
+                    &t.source.columns[col].kind,
+                    &state.charset,
+                    t.charsets[col].as_deref(),
+                ) {
                     Ok(v) => values[col] = v,
                     Err(e) if e.starts_with("unexpected") || e.starts_with("the INSERT ends") => {
                         return Err(syntax(&lx, format!("row {}: {e}", index + 1)))
                     }
                     Err(e) => {
-                        bad.get_or_insert(format!("column `{}`: {e}", t.source.schema.columns[col].name));
+                        bad.get_or_insert(format!(
+                            "column `{}`: {e}",
+                            t.source.schema.columns[col].name
+                        ));
                     }
                 }
             }
@@ -463,11 +534,27 @@ fn read_insert(
             match lx.next() {
                 Tok::Punct(b',') => {}
                 Tok::Punct(b')') => break,
-                other => return Err(syntax(&lx, format!("row {}: expected `,` or `)` after a value, found {}", index + 1, describe_tok(&other)))),
+                other => {
+                    return Err(syntax(
+                        &lx,
+                        format!(
+                            "row {}: expected `,` or `)` after a value, found {}",
+                            index + 1,
+                            describe_tok(&other)
+                        ),
+                    ))
+                }
             }
         }
         if n != slots.len() {
-            return Err(syntax(&lx, format!("row {} has {n} values but the table has {} columns", index + 1, slots.len())));
+            return Err(syntax(
+                &lx,
+                format!(
+                    "row {} has {n} values but the table has {} columns",
+                    index + 1,
+                    slots.len()
+                ),
+            ));
         }
         if index >= skip {
             let line = {
@@ -490,7 +577,15 @@ fn read_insert(
             Tok::Punct(b',') => {}
             Tok::Eof => return Ok(()),
             t2 if matches!(t2, Tok::Word(w) if w.eq_ignore_ascii_case("ON")) => return Ok(()),
-            other => return Err(syntax(&lx, format!("expected `,` between rows or the end of the statement, found {}", describe_tok(&other)))),
+            other => {
+                return Err(syntax(
+                    &lx,
+                    format!(
+                        "expected `,` between rows or the end of the statement, found {}",
+                        describe_tok(&other)
+                    ),
+                ))
+            }
         }
     }
 }
@@ -516,8 +611,12 @@ impl Scan {
         }
         match kind {
             Kind2::CreateTable => {
-                let t = ddl::parse_create_table(plain_sql(&stmt.text).as_bytes())
-                    .map_err(|m| DumpError::Syntax { line: stmt.first_line, message: m })?;
+                let t = ddl::parse_create_table(plain_sql(&stmt.text).as_bytes()).map_err(|m| {
+                    DumpError::Syntax {
+                        line: stmt.first_line,
+                        message: m,
+                    }
+                })?;
                 self.catalog.tables.retain(|x| x.name != t.name);
                 self.catalog.tables.push(t);
             }
@@ -574,8 +673,15 @@ impl Scan {
                         lx.next();
                     }
                 }
-                self.catalog.objects.retain(|o| !(o.kind == kind && o.name == name));
-                self.catalog.objects.push(MyObject { kind: kind.into(), name, table, definition: text });
+                self.catalog
+                    .objects
+                    .retain(|o| !(o.kind == kind && o.name == name));
+                self.catalog.objects.push(MyObject {
+                    kind: kind.into(),
+                    name,
+                    table,
+                    definition: text,
+                });
             }
             _ => {}
         }
@@ -587,7 +693,13 @@ impl Scan {
 pub fn scan_file(path: &std::path::Path, tz: i64) -> Result<DumpIndex, DumpError> {
     let f = File::open(path).map_err(DumpError::Io)?;
     let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut sp = Splitter::new(BufReader::with_capacity(1 << 16, f), 0, 1, SplitState::default(), None);
+    let mut sp = Splitter::new(
+        BufReader::with_capacity(1 << 16, f),
+        0,
+        1,
+        SplitState::default(),
+        None,
+    );
     let mut scan = Scan {
         catalog: MyCatalog::default(),
         ranges: HashMap::new(),
@@ -773,7 +885,11 @@ impl DumpSource {
         name: &Arc<str>,
         t: &DumpTable,
         resume: Option<(u64, u64, u64)>,
-        visit: &mut dyn FnMut(Row, Option<(String, String, Row)>, &dyn Fn() -> String) -> Result<(), SourceError>,
+        visit: &mut dyn FnMut(
+            Row,
+            Option<(String, String, Row)>,
+            &dyn Fn() -> String,
+        ) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let Some(ranges) = self.ranges.get(&**name) else {
             return Ok(());
@@ -821,19 +937,28 @@ impl DumpSource {
     }
 
     /// Standard input: everything in one pass.
-    fn read_stdin(&self, resume: Option<&Checkpoint>, out: &mut RowEmitter<'_>) -> Result<(), SourceError> {
+    fn read_stdin(
+        &self,
+        resume: Option<&Checkpoint>,
+        out: &mut RowEmitter<'_>,
+    ) -> Result<(), SourceError> {
         let Input::Stdin(cell) = &self.input else {
             return Err("not standard input".into());
         };
-        let reader = cell
-            .lock()
-            .expect("stdin")
-            .take()
-            .ok_or("standard input was already read; a dump on standard input can be read once")?;
+        let reader =
+            cell.lock().expect("stdin").take().ok_or(
+                "standard input was already read; a dump on standard input can be read once",
+            )?;
         let resume_at = resume
             .and_then(|c| c.position.as_deref())
             .and_then(parse_position);
-        let mut sp = Splitter::new(BufReader::with_capacity(1 << 16, reader), 0, 1, SplitState::default(), None);
+        let mut sp = Splitter::new(
+            BufReader::with_capacity(1 << 16, reader),
+            0,
+            1,
+            SplitState::default(),
+            None,
+        );
         let mut scan = Scan {
             catalog: MyCatalog::default(),
             ranges: HashMap::new(),
@@ -882,9 +1007,15 @@ impl DumpSource {
                             Ok(row) => out.row(&name, rowid, row),
                             Err((k, reason, raw)) => out.reject(&name, k, reason, raw),
                         },
-                        Err((l, reason)) => out.reject(&name, format!("row {} of the INSERT at line {l}", idx + 1), reason, Vec::new()),
+                        Err((l, reason)) => out.reject(
+                            &name,
+                            format!("row {} of the INSERT at line {l}", idx + 1),
+                            reason,
+                            Vec::new(),
+                        ),
                     }
-                    if let Err(e) = out.end_record(|| Some(format!("{offset}:{line}:{}", idx + 1))) {
+                    if let Err(e) = out.end_record(|| Some(format!("{offset}:{line}:{}", idx + 1)))
+                    {
                         failure = Some(e);
                         return Ok(false);
                     }
@@ -902,9 +1033,16 @@ impl DumpSource {
                 let t = scan.catalog.tables.last().cloned().unwrap_or_default();
                 if (self.select)(&t.name) {
                     let mut report = ConversionReport::new(crate::TOOL, "-");
-                    let cat = MyCatalog { tables: vec![t.clone()], ..Default::default() };
+                    let cat = MyCatalog {
+                        tables: vec![t.clone()],
+                        ..Default::default()
+                    };
                     let converted = convert::convert(&cat, &opts, &|_| true, &mut report);
-                    for f in report.findings.iter().filter(|f| matches!(f.severity, Severity::Manual | Severity::Loss)) {
+                    for f in report
+                        .findings
+                        .iter()
+                        .filter(|f| matches!(f.severity, Severity::Manual | Severity::Loss))
+                    {
                         tracing::warn!("{}: {}", f.object, f.message);
                     }
                     if let Some(s) = converted.into_iter().next() {
@@ -972,7 +1110,9 @@ impl Source for DumpSource {
         let (name, t) = self
             .table(&partition.table)
             .ok_or_else(|| format!("no table `{}` in the dump", partition.table))?;
-        let resume_at = resume.and_then(|c| c.position.as_deref()).and_then(parse_position);
+        let resume_at = resume
+            .and_then(|c| c.position.as_deref())
+            .and_then(parse_position);
         let limit = self.limit;
         let outcome = self.read_ranges(path, &name, &t, resume_at, &mut |row, bad, pos| {
             if limit.is_some_and(|l| out.records() >= l) {
@@ -1018,12 +1158,20 @@ impl VerifySource for DumpSource {
             }
             visit(t.source.keyed_by_position().then_some(ordinal), row)
         })?;
-        self.unconvertible.lock().expect("lock").insert(table.name.clone(), bad);
+        self.unconvertible
+            .lock()
+            .expect("lock")
+            .insert(table.name.clone(), bad);
         Ok(())
     }
 
     fn unconvertible(&self, table: &str) -> u64 {
-        self.unconvertible.lock().expect("lock").get(table).copied().unwrap_or(0)
+        self.unconvertible
+            .lock()
+            .expect("lock")
+            .get(table)
+            .copied()
+            .unwrap_or(0)
     }
 }
 

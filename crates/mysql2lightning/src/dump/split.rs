@@ -105,7 +105,10 @@ impl<R: Read> Splitter<R> {
             if self.len == self.buf.len() {
                 self.buf.resize(self.buf.len() * 2, 0);
             }
-            let got = self.reader.read(&mut self.buf[self.len..]).map_err(DumpError::Io)?;
+            let got = self
+                .reader
+                .read(&mut self.buf[self.len..])
+                .map_err(DumpError::Io)?;
             if got == 0 {
                 self.eof = true;
             }
@@ -116,7 +119,11 @@ impl<R: Read> Splitter<R> {
 
     fn peek(&mut self, k: usize) -> Result<Option<u8>, DumpError> {
         self.fill(k + 1)?;
-        Ok(self.buf.get(self.pos + k).copied().filter(|_| self.pos + k < self.len))
+        Ok(self
+            .buf
+            .get(self.pos + k)
+            .copied()
+            .filter(|_| self.pos + k < self.len))
     }
 
     fn starts_with_ci(&mut self, s: &[u8]) -> Result<bool, DumpError> {
@@ -146,7 +153,10 @@ impl<R: Read> Splitter<R> {
                 self.fill(64)?;
                 if self.pos >= self.len {
                     // End of input.
-                    if content || st == St::Quote(b'\'') || st == St::Quote(b'"') || st == St::BlockComment
+                    if content
+                        || st == St::Quote(b'\'')
+                        || st == St::Quote(b'"')
+                        || st == St::BlockComment
                     {
                         return Err(DumpError::Truncated { line: first_line });
                     }

@@ -451,10 +451,30 @@ impl Builder {
         if name.len() < first.len() || text.contains('\n') {
             name.push_str(" ...");
         }
+        // A run of ALTERs of one object (ALTER TEXT SEARCH CONFIGURATION ... ADD MAPPING
+        // ...) is one entry.
+        if let Some(last) = self.db.manual.last_mut() {
+            if last.kind == ManualKind::Other && last.name == name && first_word_is(text, "alter") {
+                last.definition.push_str(";\n");
+                last.definition.push_str(text);
+                return;
+            }
+        }
         self.manual(ManualKind::Other, name, text, false);
     }
 
     fn create(&mut self, p: &mut P, text: &str, line: u64) -> Result<(), String> {
+        self.create_inner(p, text, line).map_err(|m| {
+            if m.starts_with("cannot parse") || m.contains("never creates") {
+                m
+            } else {
+                let head: String = text.lines().next().unwrap_or("").chars().take(60).collect();
+                format!("cannot parse `{head}`: {m}")
+            }
+        })
+    }
+
+    fn create_inner(&mut self, p: &mut P, text: &str, line: u64) -> Result<(), String> {
         let replace = p.eat_all(&["or", "replace"]);
         if p.eat("unlogged") && p.eat("sequence") {
             return self.create_sequence(p);
@@ -569,7 +589,8 @@ impl Builder {
         if let Some(&(_, first)) = self.tables.get(&name) {
             return Err(format!(
                 "table {name} is created twice (first at line {first}): the input holds more \
-                 than one database (pg_dumpall?) or was concatenated; dump one database with pg_dump"
+                 than one database (pg_dumpall?) or was concatenated; dump one database \
+                 with pg_dump"
             ));
         }
         let mut table = Table::new(name.clone());
@@ -1140,7 +1161,8 @@ impl Builder {
                 None if foreign => self.other(text),
                 None => {
                     return Err(format!(
-                        "ATTACH PARTITION {child}, which the dump never creates: the dump is incomplete"
+                        "ATTACH PARTITION {child}, which the dump never creates: \
+                         the dump is incomplete"
                     ))
                 }
             }
@@ -1281,6 +1303,11 @@ impl Builder {
         seq.is_called = is_called;
         Ok(())
     }
+}
+
+fn first_word_is(text: &str, word: &str) -> bool {
+    text.get(..word.len())
+        .is_some_and(|w| w.eq_ignore_ascii_case(word))
 }
 
 fn plain_column(name: String, type_name: String) -> Column {
@@ -1535,6 +1562,8 @@ mod tests {
             "CREATE PUBLICATION pub FOR ALL TABLES",
             "SECURITY LABEL FOR x ON TABLE public.t IS 'y'",
             "ALTER DEFAULT PRIVILEGES FOR ROLE x GRANT ALL ON TABLES TO y",
+            "ALTER TEXT SEARCH CONFIGURATION public.c\n    ADD MAPPING FOR word WITH simple",
+            "ALTER TEXT SEARCH CONFIGURATION public.c\n    ADD MAPPING FOR int WITH simple",
         ])
         .unwrap();
         let names: Vec<(ManualKind, &str)> = db
@@ -1562,8 +1591,15 @@ mod tests {
                     ManualKind::Other,
                     "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw"
                 ),
+                (
+                    ManualKind::Other,
+                    "ALTER TEXT SEARCH CONFIGURATION public.c ..."
+                ),
             ]
         );
+        assert!(db.manual[14].definition.ends_with(
+            "WITH simple;\nALTER TEXT SEARCH CONFIGURATION public.c\n    ADD MAPPING FOR int WITH simple"
+        ));
         assert!(db.manual[0].definition.contains("FROM public.t"));
         assert_eq!(
             db.table(&q("t")).unwrap().indexes[0].definition,
@@ -1588,6 +1624,12 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.message.contains("public.x"), "{err}");
+        let err = build(&["CREATE TYPE public.e AS ENUM ('a'"]).unwrap_err();
+        assert!(
+            err.message
+                .starts_with("cannot parse `CREATE TYPE public.e"),
+            "{err}"
+        );
         let err = build(&[
             "CREATE TABLE public.t (a integer)",
             "CREATE TABLE public.t (a integer)",

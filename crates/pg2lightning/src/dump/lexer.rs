@@ -280,7 +280,11 @@ impl<'w, R: BufRead> Lexer<'w, R> {
                     }
                 }
                 State::Quote { backslash } => {
-                    if backslash && c == b'\\' {
+                    // Most of a long value is plain text: jump to the next quote or backslash.
+                    let special = |x: &u8| *x == b'\'' || (backslash && *x == b'\\');
+                    if !special(&c) {
+                        i = b[i..].iter().position(special).map_or(n, |k| i + k);
+                    } else if backslash && c == b'\\' {
                         i += 2;
                     } else if c == b'\'' {
                         if next == b'\'' {
@@ -318,6 +322,11 @@ impl<'w, R: BufRead> Lexer<'w, R> {
                     if !self.started {
                         if c.is_ascii_whitespace() {
                             i += 1;
+                            continue;
+                        }
+                        if self.lines.offset == 0 && i == 0 && line.starts_with('\u{feff}') {
+                            // A byte order mark, left by an editor.
+                            i += '\u{feff}'.len_utf8();
                             continue;
                         }
                         if c == b'-' && next == b'-' {
@@ -660,6 +669,11 @@ impl<'a> Tokens<'a> {
         let b = self.s.as_bytes();
         let mut i = quote + 1;
         loop {
+            let special = |x: &u8| *x == b'\'' || (backslash && *x == b'\\');
+            i = b[i.min(b.len())..]
+                .iter()
+                .position(special)
+                .map_or(b.len(), |k| i + k);
             match b.get(i) {
                 None => return Err("a string constant is not closed".into()),
                 Some(b'\\') if backslash => i += 2,
@@ -738,7 +752,11 @@ pub(crate) fn string_value(text: &str, standard_strings: bool) -> Result<String,
     let (prefix, body) = text.split_at(quote);
     let inner = &body[1..body.len() - 1];
     match prefix {
-        "" | "N" | "n" if standard_strings => Ok(inner.replace("''", "'")),
+        "" | "N" | "n" if standard_strings => Ok(if inner.contains('\'') {
+            inner.replace("''", "'")
+        } else {
+            inner.to_string()
+        }),
         "" | "N" | "n" | "E" | "e" => backslash_string(inner),
         "B" | "b" => {
             if inner.bytes().all(|c| c == b'0' || c == b'1') {
@@ -908,6 +926,13 @@ mod tests {
         assert!(!lexer.next_statement().unwrap());
         assert!(lexer.saw_header);
         assert!(lexer.complete);
+
+        let script = "\u{feff}--\n-- PostgreSQL database dump\n--\nSET x = 1;\n";
+        let lines = LineReader::new(script.as_bytes(), None, 0, 1);
+        let mut lexer = Lexer::new(lines, true);
+        assert!(lexer.next_statement().unwrap());
+        assert_eq!((lexer.text(), lexer.line()), ("SET x = 1", 4));
+        assert!(lexer.saw_header);
     }
 
     #[test]

@@ -40,8 +40,10 @@ impl TestDb {
         let mut a = admin();
         a.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .expect("drop old test db");
-        a.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"))
-            .expect("create test db");
+        a.batch_execute(&format!(
+            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+        ))
+        .expect("create test db");
         let url = with_db(&server_url(), &name);
         TestDb { name, url }
     }
@@ -61,7 +63,11 @@ impl TestDb {
             .arg(file)
             .output()
             .expect("psql runs");
-        assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// `pg_dump` of this database into `file`, with extra arguments.
@@ -72,14 +78,21 @@ impl TestDb {
             .arg(file)
             .output()
             .expect("pg_dump runs");
-        assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Ok(mut a) = postgres::Client::connect(&server_url(), postgres::NoTls) {
-            let _ = a.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = a.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -109,7 +122,11 @@ pub fn p2l(args: &[&str]) -> Run {
 /// Run and require exit 0.
 pub fn p2l_ok(args: &[&str]) -> Run {
     let r = p2l(args);
-    assert_eq!(r.code, 0, "pg2lightning {args:?}\nstdout: {}\nstderr: {}", r.stdout, r.stderr);
+    assert_eq!(
+        r.code, 0,
+        "pg2lightning {args:?}\nstdout: {}\nstderr: {}",
+        r.stdout, r.stderr
+    );
     r
 }
 
@@ -121,7 +138,11 @@ pub fn p(path: &Path) -> &str {
 pub fn assert_clean_error(r: &Run, needle: &str) {
     assert_eq!(r.code, 1, "exit code; stderr: {}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
-    let lines: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
     assert_eq!(lines.len(), 1, "one error line expected: {}", r.stderr);
     assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
 }

@@ -1,0 +1,166 @@
+//! Helpers for the integration tests: a throw-away database on the local MariaDB
+//! (127.0.0.1:3306, root, no password), the tool, and the store.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use lightning_core::Store;
+
+pub fn tool() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mysql2lightning"))
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn m2l(args: &[&str]) -> Run {
+    finish(
+        Command::new(tool())
+            .args(args)
+            .env_remove("MYSQL_PWD")
+            .output()
+            .expect("tool runs"),
+    )
+}
+
+/// Run the tool with `input` on standard input.
+pub fn m2l_stdin(args: &[&str], input: &[u8]) -> Run {
+    let mut child = Command::new(tool())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tool runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    finish(out)
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// An error run: the exit code, one `error:` line containing `needle`, no panic.
+pub fn assert_clean_error(r: &Run, code: i32, needle: &str) {
+    assert_eq!(r.code, code, "exit code; stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one error line expected: {}", r.stderr);
+    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
+}
+
+/// A database of its own on the local server, dropped at the end of the test.
+pub struct TestDb {
+    pub name: String,
+}
+
+pub fn mariadb(db: Option<&str>, sql: &str) -> String {
+    let mut cmd = Command::new("mariadb");
+    cmd.args(["-h127.0.0.1", "-P3306", "-uroot", "--batch", "--skip-column-names"]);
+    if let Some(d) = db {
+        cmd.arg(d);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the mariadb client is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = sql.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(
+        out.status.success(),
+        "mariadb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl TestDb {
+    pub fn new(name: &str) -> TestDb {
+        let name = format!("l2_test_{name}_{}", std::process::id());
+        mariadb(
+            None,
+            &format!("DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}` CHARACTER SET utf8mb4;"),
+        );
+        TestDb { name }
+    }
+
+    pub fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:3306/{}", self.name)
+    }
+
+    pub fn sql(&self, sql: &str) -> String {
+        mariadb(Some(&self.name), sql)
+    }
+
+    /// `mariadb-dump` of the database into a file, with extra options.
+    pub fn dump(&self, dir: &Path, file: &str, opts: &[&str]) -> PathBuf {
+        let path = dir.join(file);
+        let out = Command::new("mariadb-dump")
+            .args(["-h127.0.0.1", "-P3306", "-uroot"])
+            .args(opts)
+            .arg(&self.name)
+            .output()
+            .expect("mariadb-dump is installed");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::write(&path, out.stdout).unwrap();
+        path
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = Command::new("mariadb")
+            .args(["-h127.0.0.1", "-P3306", "-uroot", "-e"])
+            .arg(format!("DROP DATABASE IF EXISTS `{}`", self.name))
+            .output();
+    }
+}
+
+/// The checksum of every table of a store.
+pub fn checksums(store: &Path) -> BTreeMap<String, String> {
+    let s = Store::open(store).expect("store opens");
+    s.tables()
+        .into_iter()
+        .map(|t| {
+            let c = s.checksum(&t.name).expect("checksum");
+            (t.name.clone(), c.to_string())
+        })
+        .collect()
+}
+
+/// Parse the JSON report a `--json` run printed.
+pub fn json(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr))
+}

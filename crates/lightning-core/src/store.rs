@@ -239,8 +239,16 @@ impl Store {
                 fjall::Error::Locked => StoreError::Locked { path: path.clone() },
                 other => corrupt(&other),
             })?;
-        let memtable =
-            |mb: u64| move || KeyspaceCreateOptions::default().max_memtable_size(mb * 1024 * 1024);
+        // Every write looks its key up first (duplicate keys are refused): the
+        // filters of every level stay in memory, or each lookup would load a
+        // table's whole filter block from disk once the cache is full.
+        let memtable = |mb: u64| {
+            move || {
+                KeyspaceCreateOptions::default()
+                    .max_memtable_size(mb * 1024 * 1024)
+                    .filter_block_pinning_policy(fjall::config::PinningPolicy::all(true))
+            }
+        };
         let meta = db.keyspace("meta", memtable(8)).map_err(|e| corrupt(&e))?;
         let rows = db.keyspace("rows", memtable(16)).map_err(|e| corrupt(&e))?;
         let index = db

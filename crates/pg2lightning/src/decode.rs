@@ -519,4 +519,20 @@ mod tests {
         );
         assert!(rec.decode("(1,2)").is_err());
     }
+
+    proptest::proptest! {
+        // Whatever text arrives, decoding answers with a value or an error.
+        #[test]
+        fn decoders_never_panic(text in "[{}()\\[\\]\",\\\\ a-z0-9:.+-]{0,40}") {
+            let kinds = [
+                PgKind::Array { elem: Box::new(PgKind::Int), delim: b',' },
+                PgKind::Array { elem: Box::new(PgKind::Text), delim: b',' },
+                PgKind::Composite(vec![("a".into(), PgKind::Float8), ("b".into(), PgKind::Text)]),
+                PgKind::TimestampTz, PgKind::Money, PgKind::Bytea, PgKind::Date, PgKind::Time,
+            ];
+            for k in &kinds {
+                let _ = k.decode(&text);
+            }
+        }
+    }
 }

@@ -25,25 +25,15 @@ fn big_db(tag: &str) -> TestDb {
     db
 }
 
-#[test]
-fn killed_migrations_resume_exactly_once() {
-    let db = big_db("kill");
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("s.ldb");
+/// Run `pg2lightning migrate ARGS`, killing it with SIGKILL after a growing delay,
+/// until a run finishes on its own. Returns how many runs were killed.
+fn kill_until_done(args: &[&str]) -> u32 {
     let mut kills = 0;
     let mut delay = 300u64;
     loop {
         let mut child = Command::new(tool())
-            .args([
-                "migrate",
-                "--source",
-                &db.url,
-                "--target",
-                p(&store),
-                "--quiet",
-                "--batch-size",
-                "5000",
-            ])
+            .args(args)
+            .args(["--quiet", "--batch-size", "5000"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -61,10 +51,10 @@ fn killed_migrations_resume_exactly_once() {
             Some(status) => {
                 assert!(
                     status.success(),
-                    "a run failed: {:?}",
+                    "a run failed: {}",
                     finish(child.wait_with_output().unwrap()).stderr
                 );
-                break;
+                return kills;
             }
             None => {
                 child.kill().unwrap();
@@ -75,15 +65,13 @@ fn killed_migrations_resume_exactly_once() {
         }
         assert!(kills < 40, "the migration never finished");
     }
-    assert!(
-        kills >= 2,
-        "the test must interrupt the copy (killed {kills} times)"
-    );
-    let sums = checksums(&store);
-    assert_eq!(sums["items"].rows, ROWS as u64);
-    assert_eq!(sums["events"].rows, ROWS as u64 / 2);
-    p2l_ok(&["verify", "--source", &db.url, "--target", p(&store)]);
-    // The same as a migration never interrupted.
+}
+
+#[test]
+fn killed_migrations_resume_exactly_once() {
+    let db = big_db("kill");
+    let dir = tempfile::tempdir().unwrap();
+    // Uninterrupted, for reference.
     let clean = dir.path().join("clean.ldb");
     p2l_ok(&[
         "migrate",
@@ -93,7 +81,35 @@ fn killed_migrations_resume_exactly_once() {
         p(&clean),
         "--quiet",
     ]);
-    assert_eq!(checksums(&clean), sums);
+    let reference = checksums(&clean);
+    assert_eq!(reference["items"].rows, ROWS as u64);
+    assert_eq!(reference["events"].rows, ROWS as u64 / 2);
+
+    let store = dir.path().join("server.ldb");
+    let kills = kill_until_done(&["migrate", "--source", &db.url, "--target", p(&store)]);
+    assert!(
+        kills >= 2,
+        "the test must interrupt the copy (killed {kills} times)"
+    );
+    assert_eq!(checksums(&store), reference);
+    p2l_ok(&["verify", "--source", &db.url, "--target", p(&store)]);
+
+    // The same from a dump file: resumed runs skip the rows already committed.
+    let dump = dir.path().join("big.sql");
+    db.dump(&dump, &[]);
+    let from_dump = dir.path().join("dump.ldb");
+    let kills = kill_until_done(&[
+        "migrate",
+        "--from-dump",
+        p(&dump),
+        "--target",
+        p(&from_dump),
+    ]);
+    assert!(
+        kills >= 2,
+        "the test must interrupt the copy (killed {kills} times)"
+    );
+    assert_eq!(checksums(&from_dump), reference);
 }
 
 #[test]

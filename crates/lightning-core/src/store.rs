@@ -176,21 +176,54 @@ fn prefix_end(prefix: &[u8]) -> Vec<u8> {
 }
 
 impl Store {
-    /// Open an existing store, or create an empty one.
+    /// Open an existing store, or create an empty one (also in an empty folder).
     pub fn create_or_open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
-        if !path.exists() {
-            std::fs::create_dir_all(path).map_err(|e| {
-                StoreError::Engine(format!("cannot create {}: {e}", path.display()))
-            })?;
-            std::fs::write(
-                path.join(MARKER_FILE),
-                format!("Lightning store\nformat {FORMAT_VERSION}\n"),
-            )
-            .map_err(|e| StoreError::Engine(format!("cannot write to {}: {e}", path.display())))?;
-            return Self::open_with(path, true);
+        let empty_dir = path.is_dir()
+            && std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none());
+        if !path.exists() || empty_dir {
+            Self::create(path, empty_dir)?;
         }
         Self::open(path)
+    }
+
+    /// Build a new store beside its final place and move it there once its format
+    /// record is on disk: a crash while creating leaves either no store or a
+    /// complete empty one, never a half-made folder that later runs refuse.
+    fn create(path: &Path, replace_empty_dir: bool) -> Result<()> {
+        let engine = |what: &str, e: std::io::Error| {
+            StoreError::Engine(format!("cannot {what} {}: {e}", path.display()))
+        };
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| engine("create the folder of", e))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "store".into());
+        // Leftovers of creations that were killed.
+        let prefix = format!(".{name}.creating-");
+        if let Ok(entries) = std::fs::read_dir(&parent) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let staging = parent.join(format!("{prefix}{}", std::process::id()));
+        std::fs::create_dir_all(&staging).map_err(|e| engine("create", e))?;
+        std::fs::write(
+            staging.join(MARKER_FILE),
+            format!("Lightning store\nformat {FORMAT_VERSION}\n"),
+        )
+        .map_err(|e| engine("write to", e))?;
+        Self::open_with(&staging, true)?.sync()?;
+        if replace_empty_dir {
+            std::fs::remove_dir(path).map_err(|e| engine("replace the empty folder", e))?;
+        }
+        std::fs::rename(&staging, path).map_err(|e| engine("create", e))
     }
 
     /// Open an existing store.

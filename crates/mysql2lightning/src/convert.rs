@@ -288,9 +288,11 @@ fn convert_table(t: &MyTable, opts: &Options<'_>, report: &mut ConversionReport)
             transform: resolved.transform.map(|x| x.name().to_string()),
         });
         columns.push(ColMap {
+            limit: crate::mapping::Limit::of(&c.column_type),
             kind,
             resolved,
             object: obj,
+            column_type: c.column_type.clone(),
         });
         schema.columns.push(col);
     }

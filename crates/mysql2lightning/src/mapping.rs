@@ -201,9 +201,69 @@ pub fn default_rules() -> CastRules {
 #[derive(Debug, Clone)]
 pub struct ColMap {
     pub kind: Kind,
+    /// What the MySQL column can hold: an integer range, or a length in characters.
+    pub limit: Limit,
     pub resolved: Resolved,
     /// `table.column`, for counters and messages.
     pub object: String,
+    pub column_type: String,
+}
+
+/// The bound MySQL puts on a column's values (a dump may hold values the column
+/// could never have held: they are refused, naming the line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    None,
+    Int(i128, i128),
+    Chars(u32),
+}
+
+impl Limit {
+    pub fn of(column_type: &str) -> Limit {
+        let st = SourceType::parse(column_type);
+        let bits = match st.name.as_str() {
+            "tinyint" | "bool" | "boolean" => 8,
+            "smallint" => 16,
+            "mediumint" => 24,
+            "int" | "integer" => 32,
+            "bigint" => 64,
+            "char" | "varchar" => {
+                return st.params.first().map_or(Limit::None, |n| Limit::Chars(*n))
+            }
+            _ => return Limit::None,
+        };
+        if st.unsigned {
+            Limit::Int(0, (1i128 << bits) - 1)
+        } else {
+            Limit::Int(-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+        }
+    }
+
+    fn check(self, v: &MyValue, column_type: &str) -> Result<(), String> {
+        let out = |x: &dyn std::fmt::Display| {
+            Err(format!(
+                "{x} does not fit the column's type `{column_type}`"
+            ))
+        };
+        match (self, v) {
+            (Limit::Int(lo, hi), MyValue::Int(i)) if i128::from(*i) < lo || i128::from(*i) > hi => {
+                out(i)
+            }
+            (Limit::Int(lo, hi), MyValue::UInt(u))
+                if i128::from(*u) < lo || i128::from(*u) > hi =>
+            {
+                out(u)
+            }
+            (Limit::Chars(n), MyValue::Bytes(b)) if b.len() > n as usize => {
+                let chars = std::str::from_utf8(b).map_or(b.len(), |s| s.chars().count());
+                if chars > n as usize {
+                    return Err(format!("a text of {chars} characters does not fit the column's type `{column_type}`"));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Resolve a column's rules. `None` when no rule knows the type.
@@ -285,6 +345,7 @@ fn uint_value(u: u64) -> Value {
 }
 
 /// MySQL's text form of a date and time (`2020-00-15`, `0000-00-00 00:00:00`).
+#[allow(clippy::too_many_arguments)] // the seven parts of a MySQL date value
 fn mysql_datetime_text(kind: &Kind, y: u16, m: u8, d: u8, h: u8, mi: u8, s: u8, us: u32) -> String {
     let mut t = format!("{y:04}-{m:02}-{d:02}");
     if *kind != Kind::Date {
@@ -513,6 +574,9 @@ fn kind_name(k: &Kind) -> &'static str {
 
 /// Convert one MySQL value for a column: exactly, or an error saying why.
 pub fn convert(col: &ColMap, v: MyValue, ctx: &Ctx<'_>) -> Result<Value, String> {
+    if col.limit != Limit::None {
+        col.limit.check(&v, &col.column_type)?;
+    }
     let mut value = natural(col, v, ctx)?;
     if let Some(t) = col.resolved.transform {
         value = t.apply(value);
@@ -555,8 +619,10 @@ mod tests {
         let rules = default_rules();
         ColMap {
             kind: Kind::of(ty),
+            limit: Limit::of(ty),
             resolved: resolve(&rules, "t", "c", ty),
             object: "t.c".into(),
+            column_type: ty.into(),
         }
     }
 
@@ -627,6 +693,11 @@ mod tests {
             convert(&g, MyValue::Bytes(vec![0, 0, 0, 0, 1, 2]), &ctx).unwrap(),
             Value::Blob(vec![1, 2])
         );
+        assert!(convert(&col("tinyint(4)"), MyValue::Int(300), &ctx)
+            .unwrap_err()
+            .contains("does not fit"));
+        assert!(convert(&col("varchar(2)"), MyValue::Bytes("éé".into()), &ctx).is_ok());
+        assert!(convert(&col("varchar(2)"), MyValue::Bytes("abc".into()), &ctx).is_err());
         let bool_col = col("tinyint(1)");
         assert!(convert(&bool_col, MyValue::Int(5), &ctx)
             .unwrap_err()

@@ -243,10 +243,11 @@ impl ServerSource {
         t: &SourceTable,
         vals: Vec<MyValue>,
         rowid: Option<i64>,
+        counters: &Counters,
     ) -> Result<Row, (String, String, Row)> {
         let ctx = Ctx {
             zero_dates: self.zero_dates,
-            counters: &self.counters,
+            counters,
         };
         let mut row = Vec::with_capacity(vals.len());
         let mut it = vals.into_iter();
@@ -374,7 +375,7 @@ impl Source for ServerSource {
                     None
                 };
                 let key: Vec<MyValue> = pk_pos.iter().map(|&p| vals[p].clone()).collect();
-                match self.convert_row(t, vals, rowid) {
+                match self.convert_row(t, vals, rowid, &self.counters) {
                     Ok(r) => out.row(name, rowid, r),
                     Err((k, reason, raw)) => out.reject(name, k, reason, raw),
                 }
@@ -401,11 +402,12 @@ impl VerifySource for ServerSource {
             .map_err(|e| self.err(name, e))?;
         let mut bad = 0;
         let mut ordinal = 0i64;
+        let scratch = Counters::default();
         for row in result {
             let vals = row.map_err(|e| self.err(name, e))?.unwrap();
             ordinal += 1;
             let rowid = t.keyed_by_position().then_some(ordinal);
-            match self.convert_row(t, vals, rowid) {
+            match self.convert_row(t, vals, rowid, &scratch) {
                 Ok(r) => visit(rowid, r)?,
                 Err(_) => bad += 1,
             }

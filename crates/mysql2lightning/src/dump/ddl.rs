@@ -114,7 +114,10 @@ pub fn parse_create_table(stmt: &[u8]) -> Result<MyTable, String> {
     Ok(t)
 }
 
-fn index_columns(lx: &mut Lexer<'_>) -> Result<Vec<(Option<String>, Option<u32>)>, String> {
+/// Key columns: (name, prefix length); a `None` name is an expression.
+type KeyParts = Vec<(Option<String>, Option<u32>)>;
+
+fn index_columns(lx: &mut Lexer<'_>) -> Result<KeyParts, String> {
     if !lx.eat_punct(b'(') {
         return Err("expected ( before the key's columns".into());
     }
@@ -239,10 +242,8 @@ fn definition(lx: &mut Lexer<'_>, t: &mut MyTable, unnamed_fk: &mut usize) -> Re
         if lx.peek() != Tok::Punct(b'(') && !word_is(&lx.peek(), "USING") {
             name = lx.name();
         }
-        if lx.eat_word("USING") {
-            if lx.name().is_some_and(|u| u.eq_ignore_ascii_case("HASH")) {
-                kind = MyIndexKind::Hash;
-            }
+        if lx.eat_word("USING") && lx.name().is_some_and(|u| u.eq_ignore_ascii_case("HASH")) {
+            kind = MyIndexKind::Hash;
         }
         let cols = index_columns(lx)?;
         if index_tail(lx).as_deref() == Some("HASH") {
@@ -445,7 +446,6 @@ fn column(lx: &mut Lexer<'_>, t: &mut MyTable) -> Result<(), String> {
         collation: None,
         generated: None,
     };
-    let mut timestamp_not_null_default = false;
     loop {
         let tok = lx.peek();
         match tok {
@@ -457,12 +457,7 @@ fn column(lx: &mut Lexer<'_>, t: &mut MyTable) -> Result<(), String> {
             continue;
         };
         match w.to_ascii_uppercase().as_str() {
-            "NOT" => {
-                if lx.eat_word("NULL") {
-                    col.nullable = false;
-                    timestamp_not_null_default = true;
-                }
-            }
+            "NOT" if lx.eat_word("NULL") => col.nullable = false,
             "NULL" => col.nullable = true,
             "DEFAULT" => col.default = Some(default_expr(lx)),
             "AUTO_INCREMENT" => col.auto_increment = true,
@@ -488,10 +483,8 @@ fn column(lx: &mut Lexer<'_>, t: &mut MyTable) -> Result<(), String> {
             "COMMENT" => {
                 lx.next();
             }
-            "ON" => {
-                if lx.eat_word("UPDATE") {
-                    col.on_update = Some(crate::model::normalise_default(&default_expr(lx)));
-                }
+            "ON" if lx.eat_word("UPDATE") => {
+                col.on_update = Some(crate::model::normalise_default(&default_expr(lx)));
             }
             "GENERATED" => {
                 lx.eat_word("ALWAYS");
@@ -530,7 +523,6 @@ fn column(lx: &mut Lexer<'_>, t: &mut MyTable) -> Result<(), String> {
             _ => {}
         }
     }
-    let _ = timestamp_not_null_default;
     if extra_unique {
         let n = unique_index_name(t, &name);
         t.indexes.push(MyIndex {

@@ -80,6 +80,8 @@ pub struct Lexer<'a> {
     no_backslash: bool,
     /// Line of `s[0]`.
     base_line: u64,
+    /// A position whose line is known, so that counting lines stays linear.
+    known: std::cell::Cell<(usize, u64)>,
 }
 
 fn unescape(body: &[u8], quote: u8, no_backslash: bool) -> Cow<'_, [u8]> {
@@ -122,16 +124,20 @@ impl<'a> Lexer<'a> {
             in_versioned: false,
             no_backslash,
             base_line,
+            known: std::cell::Cell::new((0, base_line)),
         }
     }
 
     /// The line of the current position.
     pub fn line(&self) -> u64 {
-        self.base_line
-            + self.s[..self.i.min(self.s.len())]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64
+        let at = self.i.min(self.s.len());
+        let (mut from, mut line) = self.known.get();
+        if at < from {
+            (from, line) = (0, self.base_line);
+        }
+        line += self.s[from..at].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.known.set((at, line));
+        line
     }
 
     fn skip_space(&mut self) {

@@ -200,7 +200,7 @@ fn classify(stmt: &[u8]) -> Kind2 {
                     .trim_start_matches("SESSION.")
                     .to_string();
                 match w.as_str() {
-                    "NAMES" | "CHARACTER_SET_CLIENT" => {
+                    "NAMES" => {
                         lx.eat_punct(b'=');
                         return match lx.next() {
                             Tok::Word(cs) => Kind2::SetNames(cs.to_ascii_lowercase()),
@@ -406,9 +406,16 @@ fn describe_tok(t: &Tok<'_>) -> String {
         Tok::Name(n) => format!("`{n}`"),
         Tok::Punct(p) => format!("`{}`", *p as char),
         Tok::Eof => "the end of the statement".into(),
-        other => format!("{other:?}"),
+        Tok::Str(_) => "a string".into(),
+        Tok::Num(n) => format!("the number {n}"),
+        Tok::Hex(_) | Tok::Bits(_) => "a hex or bit literal".into(),
     }
 }
+
+/// What `read_ranges` hands on for each row: the row (or, when it cannot be
+/// converted, its key, reason and raw values) and its resume position.
+type RowVisit<'v> = dyn FnMut(Row, Option<(String, String, Row)>, &dyn Fn() -> String) -> Result<(), SourceError>
+    + 'v;
 
 /// A table as the dump reader uses it.
 #[derive(Debug, Clone)]
@@ -424,7 +431,7 @@ fn read_insert(
     state: &State,
     t: &DumpTable,
     skip: u64,
-    visit: &mut dyn FnMut(u64, Result<Vec<MyValue>, (u64, String)>) -> Result<bool, SourceError>,
+    visit: &mut dyn FnMut(u64, u64, Result<Vec<MyValue>, String>) -> Result<bool, SourceError>,
 ) -> Result<(), SourceError> {
     let syntax = |lx: &Lexer<'_>, m: String| -> SourceError {
         Box::new(DumpError::Syntax {
@@ -565,10 +572,10 @@ fn read_insert(
                 l
             };
             let item = match bad {
-                Some(e) => Err((line, e)),
+                Some(e) => Err(e),
                 None => Ok(values),
             };
-            if !visit(index, item)? {
+            if !visit(index, line, item)? {
                 return Ok(());
             }
         }
@@ -576,7 +583,7 @@ fn read_insert(
         match lx.next() {
             Tok::Punct(b',') => {}
             Tok::Eof => return Ok(()),
-            t2 if matches!(t2, Tok::Word(w) if w.eq_ignore_ascii_case("ON")) => return Ok(()),
+            Tok::Word(w) if w.eq_ignore_ascii_case("ON") => return Ok(()),
             other => {
                 return Err(syntax(
                     &lx,
@@ -839,10 +846,11 @@ impl DumpSource {
         state: &State,
         line: u64,
         rowid: Option<i64>,
+        counters: &Counters,
     ) -> Result<Row, (String, String, Row)> {
         let ctx = Ctx {
             zero_dates: self.zero_dates,
-            counters: &self.counters,
+            counters,
         };
         let s = &t.source;
         let mut row = Vec::with_capacity(vals.len());
@@ -885,11 +893,8 @@ impl DumpSource {
         name: &Arc<str>,
         t: &DumpTable,
         resume: Option<(u64, u64, u64)>,
-        visit: &mut dyn FnMut(
-            Row,
-            Option<(String, String, Row)>,
-            &dyn Fn() -> String,
-        ) -> Result<(), SourceError>,
+        counters: &Counters,
+        visit: &mut RowVisit<'_>,
     ) -> Result<(), SourceError> {
         let Some(ranges) = self.ranges.get(&**name) else {
             return Ok(());
@@ -910,20 +915,22 @@ impl DumpSource {
                     continue;
                 }
                 let offset = stmt.offset;
-                let line = stmt.line;
-                read_insert(&stmt, &r.state, t, skip, &mut |idx, item| {
+                let stmt_line = stmt.line;
+                read_insert(&stmt, &r.state, t, skip, &mut |idx, line, item| {
                     ordinal += 1;
                     let rowid = t.source.keyed_by_position().then_some(ordinal);
-                    let pos = || format!("{offset}:{line}:{}", idx + 1);
+                    let pos = || format!("{offset}:{stmt_line}:{}", idx + 1);
                     match item {
-                        Ok(vals) => match self.convert_row(t, vals, &r.state, line, rowid) {
-                            Ok(row) => visit(row, None, &pos)?,
-                            Err(e) => visit(Vec::new(), Some(e), &pos)?,
-                        },
-                        Err((l, reason)) => {
+                        Ok(vals) => {
+                            match self.convert_row(t, vals, &r.state, line, rowid, counters) {
+                                Ok(row) => visit(row, None, &pos)?,
+                                Err(e) => visit(Vec::new(), Some(e), &pos)?,
+                            }
+                        }
+                        Err(reason) => {
                             let key = match rowid {
-                                Some(id) => format!("row {id} of the table, line {l}"),
-                                None => format!("row {} of the INSERT at line {l}", idx + 1),
+                                Some(id) => format!("row {id} of the table, line {line}"),
+                                None => format!("row {} of the INSERT, line {line}", idx + 1),
                             };
                             visit(Vec::new(), Some((key, reason, Vec::new())), &pos)?
                         }
@@ -992,29 +999,32 @@ impl DumpSource {
                     _ => 0,
                 };
                 let offset = stmt.offset;
-                let line = stmt.line;
+                let stmt_line = stmt.line;
                 let state = scan.state.clone();
                 let ord = ordinals.entry(table.clone()).or_default();
                 let mut failure: Option<SourceError> = None;
-                read_insert(&stmt, &state, &t, 0, &mut |idx, item| {
+                read_insert(&stmt, &state, &t, 0, &mut |idx, line, item| {
                     *ord += 1;
                     if idx < skip {
                         return Ok(true);
                     }
                     let rowid = t.source.keyed_by_position().then_some(*ord);
                     match item {
-                        Ok(vals) => match self.convert_row(&t, vals, &state, line, rowid) {
-                            Ok(row) => out.row(&name, rowid, row),
-                            Err((k, reason, raw)) => out.reject(&name, k, reason, raw),
-                        },
-                        Err((l, reason)) => out.reject(
+                        Ok(vals) => {
+                            match self.convert_row(&t, vals, &state, line, rowid, &self.counters) {
+                                Ok(row) => out.row(&name, rowid, row),
+                                Err((k, reason, raw)) => out.reject(&name, k, reason, raw),
+                            }
+                        }
+                        Err(reason) => out.reject(
                             &name,
-                            format!("row {} of the INSERT at line {l}", idx + 1),
+                            format!("row {} of the INSERT, line {line}", idx + 1),
                             reason,
                             Vec::new(),
                         ),
                     }
-                    if let Err(e) = out.end_record(|| Some(format!("{offset}:{line}:{}", idx + 1)))
+                    if let Err(e) =
+                        out.end_record(|| Some(format!("{offset}:{stmt_line}:{}", idx + 1)))
                     {
                         failure = Some(e);
                         return Ok(false);
@@ -1114,21 +1124,28 @@ impl Source for DumpSource {
             .and_then(|c| c.position.as_deref())
             .and_then(parse_position);
         let limit = self.limit;
-        let outcome = self.read_ranges(path, &name, &t, resume_at, &mut |row, bad, pos| {
-            if limit.is_some_and(|l| out.records() >= l) {
-                return Err(Box::new(Stop));
-            }
-            let rowid = if t.source.keyed_by_position() {
-                Some(out.records() as i64 + 1)
-            } else {
-                None
-            };
-            match bad {
-                None => out.row(&name, rowid, row),
-                Some((k, reason, raw)) => out.reject(&name, k, reason, raw),
-            }
-            out.end_record(|| Some(pos()))
-        });
+        let outcome = self.read_ranges(
+            path,
+            &name,
+            &t,
+            resume_at,
+            &self.counters,
+            &mut |row, bad, pos| {
+                if limit.is_some_and(|l| out.records() >= l) {
+                    return Err(Box::new(Stop));
+                }
+                let rowid = if t.source.keyed_by_position() {
+                    Some(out.records() as i64 + 1)
+                } else {
+                    None
+                };
+                match bad {
+                    None => out.row(&name, rowid, row),
+                    Some((k, reason, raw)) => out.reject(&name, k, reason, raw),
+                }
+                out.end_record(|| Some(pos()))
+            },
+        );
         match outcome {
             Err(e) if e.is::<Stop>() => Ok(()),
             other => other,
@@ -1150,7 +1167,8 @@ impl VerifySource for DumpSource {
             .ok_or_else(|| format!("no table `{}` in the dump", table.name))?;
         let mut bad = 0u64;
         let mut ordinal = 0i64;
-        self.read_ranges(path, &name, &t, None, &mut |row, err, _| {
+        let scratch = Counters::default();
+        self.read_ranges(path, &name, &t, None, &scratch, &mut |row, err, _| {
             ordinal += 1;
             if err.is_some() {
                 bad += 1;

@@ -81,7 +81,13 @@ pub struct TestDb {
 
 pub fn mariadb(db: Option<&str>, sql: &str) -> String {
     let mut cmd = Command::new("mariadb");
-    cmd.args(["-h127.0.0.1", "-P3306", "-uroot", "--batch", "--skip-column-names"]);
+    cmd.args([
+        "-h127.0.0.1",
+        "-P3306",
+        "-uroot",
+        "--batch",
+        "--skip-column-names",
+    ]);
     if let Some(d) = db {
         cmd.arg(d);
     }
@@ -111,7 +117,9 @@ impl TestDb {
         let name = format!("l2_test_{name}_{}", std::process::id());
         mariadb(
             None,
-            &format!("DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}` CHARACTER SET utf8mb4;"),
+            &format!(
+                "DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}` CHARACTER SET utf8mb4;"
+            ),
         );
         TestDb { name }
     }
@@ -133,7 +141,11 @@ impl TestDb {
             .arg(&self.name)
             .output()
             .expect("mariadb-dump is installed");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::fs::write(&path, out.stdout).unwrap();
         path
     }

@@ -31,6 +31,26 @@ pub trait VerifySource: Sync {
     }
 }
 
+/// Rows of each table that a source's last scan skipped as unconvertible: what a
+/// `VerifySource` keeps for `unconvertible`.
+#[derive(Debug, Default)]
+pub struct SkippedRows(std::sync::Mutex<std::collections::HashMap<String, u64>>);
+
+impl SkippedRows {
+    pub fn record(&self, table: &str, rows: u64) {
+        self.0.lock().expect("lock").insert(table.to_string(), rows);
+    }
+
+    pub fn get(&self, table: &str) -> u64 {
+        self.0
+            .lock()
+            .expect("lock")
+            .get(table)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error("reading the source table `{table}`: {error}")]

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
 use lightning_core::store::Checkpoint;
-use lightning_core::verify::VerifySource;
+use lightning_core::verify::{SkippedRows, VerifySource};
 use lightning_core::{Row, TableSchema, Value};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Value as MyValue};
@@ -43,7 +43,7 @@ pub struct ServerSource {
     pub counters: Counters,
     /// Connections inside the shared snapshot, taken by readers and given back.
     pool: Mutex<Option<Vec<Conn>>>,
-    unconvertible: Mutex<HashMap<String, u64>>,
+    unconvertible: SkippedRows,
 }
 
 /// Encode key values for a checkpoint.
@@ -129,7 +129,7 @@ impl ServerSource {
             zero_dates,
             counters: Counters::default(),
             pool: Mutex::new(None),
-            unconvertible: Mutex::new(HashMap::new()),
+            unconvertible: SkippedRows::default(),
         }
     }
 
@@ -412,20 +412,12 @@ impl VerifySource for ServerSource {
                 Err(_) => bad += 1,
             }
         }
-        self.unconvertible
-            .lock()
-            .expect("lock")
-            .insert(table.name.clone(), bad);
+        self.unconvertible.record(&table.name, bad);
         Ok(())
     }
 
     fn unconvertible(&self, table: &str) -> u64 {
-        self.unconvertible
-            .lock()
-            .expect("lock")
-            .get(table)
-            .copied()
-            .unwrap_or(0)
+        self.unconvertible.get(table)
     }
 }
 

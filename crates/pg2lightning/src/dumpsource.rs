@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
 use lightning_core::store::Checkpoint;
-use lightning_core::verify::VerifySource;
+use lightning_core::verify::{SkippedRows, VerifySource};
 use lightning_core::{Row, TableSchema};
 
 use crate::convert::ConvertedTable;
@@ -34,7 +34,7 @@ pub struct DumpSource {
     blocks: Vec<Block>,
     /// Read at most this many rows per block (the assessment's timed sample).
     pub limit: Option<u64>,
-    unconvertible: Mutex<HashMap<String, u64>>,
+    unconvertible: SkippedRows,
 }
 
 impl DumpSource {
@@ -88,7 +88,7 @@ impl DumpSource {
                 .collect(),
             blocks: out,
             limit: None,
-            unconvertible: Mutex::new(HashMap::new()),
+            unconvertible: SkippedRows::default(),
         })
     }
 
@@ -216,19 +216,11 @@ impl VerifySource for DumpSource {
                 }
             })?;
         }
-        self.unconvertible
-            .lock()
-            .expect("lock")
-            .insert(table.name.clone(), bad);
+        self.unconvertible.record(&table.name, bad);
         Ok(())
     }
 
     fn unconvertible(&self, table: &str) -> u64 {
-        self.unconvertible
-            .lock()
-            .expect("lock")
-            .get(table)
-            .copied()
-            .unwrap_or(0)
+        self.unconvertible.get(table)
     }
 }

@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 use std::io::BufRead;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
 use lightning_core::store::Checkpoint;
-use lightning_core::verify::VerifySource;
+use lightning_core::verify::{SkippedRows, VerifySource};
 use lightning_core::{Row, TableSchema};
 use postgres::Client;
 
@@ -50,7 +50,7 @@ pub struct ServerSource {
     snapshot: Option<String>,
     /// Read at most this many rows per partition (the assessment's timed sample).
     pub limit: Option<u64>,
-    unconvertible: Mutex<HashMap<String, u64>>,
+    unconvertible: SkippedRows,
 }
 
 /// Where a partition reads: a leaf table and a block range.
@@ -140,7 +140,7 @@ impl ServerSource {
             where_,
             snapshot,
             limit: None,
-            unconvertible: Mutex::new(HashMap::new()),
+            unconvertible: SkippedRows::default(),
         }
     }
 
@@ -416,19 +416,11 @@ impl VerifySource for ServerSource {
                 }
             })?;
         }
-        self.unconvertible
-            .lock()
-            .expect("lock")
-            .insert(table.name.clone(), bad);
+        self.unconvertible.record(&table.name, bad);
         Ok(())
     }
 
     fn unconvertible(&self, table: &str) -> u64 {
-        self.unconvertible
-            .lock()
-            .expect("lock")
-            .get(table)
-            .copied()
-            .unwrap_or(0)
+        self.unconvertible.get(table)
     }
 }

@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
 use lightning_core::store::Checkpoint;
-use lightning_core::verify::VerifySource;
+use lightning_core::verify::{SkippedRows, VerifySource};
 use lightning_core::{Row, TableSchema, Value};
 use rusqlite::Connection;
 
@@ -22,7 +22,7 @@ pub struct SqliteSource {
     where_: HashMap<String, String>,
     /// Read at most this many rows per partition (the assessment's timed sample).
     pub limit: Option<u64>,
-    unconvertible: Mutex<HashMap<String, u64>>,
+    unconvertible: SkippedRows,
 }
 
 impl SqliteSource {
@@ -35,7 +35,7 @@ impl SqliteSource {
                 .collect(),
             where_,
             limit: None,
-            unconvertible: Mutex::new(HashMap::new()),
+            unconvertible: SkippedRows::default(),
         }
     }
 
@@ -256,19 +256,11 @@ impl VerifySource for SqliteSource {
                 Err(_) => bad += 1,
             }
         }
-        self.unconvertible
-            .lock()
-            .expect("lock")
-            .insert(table.name.clone(), bad);
+        self.unconvertible.record(&table.name, bad);
         Ok(())
     }
 
     fn unconvertible(&self, table: &str) -> u64 {
-        self.unconvertible
-            .lock()
-            .expect("lock")
-            .get(table)
-            .copied()
-            .unwrap_or(0)
+        self.unconvertible.get(table)
     }
 }

@@ -24,7 +24,7 @@ use lightning_core::cast::CastRules;
 use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
 use lightning_core::report::{ConversionReport, Severity};
 use lightning_core::store::Checkpoint;
-use lightning_core::verify::VerifySource;
+use lightning_core::verify::{SkippedRows, VerifySource};
 use lightning_core::{Row, TableSchema, Value};
 use mysql::Value as MyValue;
 
@@ -742,7 +742,7 @@ pub struct DumpSource {
     rules: CastRules,
     select: Box<dyn Fn(&str) -> bool + Send + Sync>,
     tz: i64,
-    unconvertible: Mutex<HashMap<String, u64>>,
+    unconvertible: SkippedRows,
     /// Read at most this many rows per table (the assessment's timed sample).
     pub limit: Option<u64>,
 }
@@ -794,7 +794,7 @@ impl DumpSource {
             rules: CastRules::default(),
             select: Box::new(|_| true),
             tz: 0,
-            unconvertible: Mutex::new(HashMap::new()),
+            unconvertible: SkippedRows::default(),
             limit: None,
         }
     }
@@ -815,7 +815,7 @@ impl DumpSource {
             rules,
             select,
             tz,
-            unconvertible: Mutex::new(HashMap::new()),
+            unconvertible: SkippedRows::default(),
             limit: None,
         }
     }
@@ -1176,20 +1176,12 @@ impl VerifySource for DumpSource {
             }
             visit(t.source.keyed_by_position().then_some(ordinal), row)
         })?;
-        self.unconvertible
-            .lock()
-            .expect("lock")
-            .insert(table.name.clone(), bad);
+        self.unconvertible.record(&table.name, bad);
         Ok(())
     }
 
     fn unconvertible(&self, table: &str) -> u64 {
-        self.unconvertible
-            .lock()
-            .expect("lock")
-            .get(table)
-            .copied()
-            .unwrap_or(0)
+        self.unconvertible.get(table)
     }
 }
 

@@ -16,7 +16,9 @@ fn fixture_sql(db: &str) -> String {
             &text
                 .replace("DROP SCHEMA IF EXISTS sakila;", "")
                 .replace("CREATE SCHEMA sakila;", "")
-                .replace("USE sakila;", &format!("USE `{db}`;")),
+                .replace("USE sakila;", &format!("USE `{db}`;"))
+                // The views name their tables with the database.
+                .replace("sakila.", &format!("`{db}`.")),
         );
         sql.push('\n');
     }

@@ -22,6 +22,8 @@ pub enum BenchSource {
     Sqlite,
     /// pg2lightning against `pg_dump`
     Postgres,
+    /// mysql2lightning against `mariadb-dump --quick`
+    Mariadb,
     /// Every case
     All,
 }
@@ -37,6 +39,9 @@ pub struct BenchArgs {
     /// PostgreSQL case: total rows (60% narrow, 30% wide, 10% UUID-keyed)
     #[arg(long, default_value_t = 5_000_000)]
     pg_rows: u64,
+    /// MariaDB case: total rows (60% narrow, 30% wide, 10% UUID-keyed)
+    #[arg(long, default_value_t = 5_000_000)]
+    mariadb_rows: u64,
     /// Keep the migrated stores (target/bench/*.ldb) after the run
     #[arg(long)]
     keep: bool,
@@ -91,6 +96,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     if matches!(args.source, BenchSource::Postgres | BenchSource::All) {
         crate::bench_pg::run(args.pg_rows, args.keep, args.parallel)?;
+    }
+    if matches!(args.source, BenchSource::Mariadb | BenchSource::All) {
+        crate::bench_mariadb::run(args.mariadb_rows, args.keep, args.parallel)?;
     }
     Ok(())
 }

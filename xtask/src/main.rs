@@ -5,10 +5,11 @@
 //! - `test`: starts the local services the tests use when they are down, then runs
 //!   `cargo fmt --check`, `cargo clippy` and the whole test suite.
 //! - `bench`: measures each tool against its source's own dump tool on a generated
-//!   database (`sqlite3 .dump`, `pg_dump`).
+//!   database (`sqlite3 .dump`, `pg_dump`, `mariadb-dump`).
 //! - `fixtures`: regenerates the bundled sample database `examples/shop.sqlite`.
 
 mod bench;
+mod bench_mariadb;
 mod bench_pg;
 mod fixtures;
 mod services;

@@ -45,10 +45,10 @@ pub struct BenchArgs {
     /// Keep the migrated stores (target/bench/*.ldb) after the run
     #[arg(long)]
     keep: bool,
-    /// Passed to `sqlite2lightning migrate --parallel`
+    /// Passed to every tool's `migrate --parallel` [default: the tools' own]
     #[arg(long)]
     parallel: Option<u32>,
-    /// Passed to `sqlite2lightning migrate --batch-size`
+    /// SQLite case: passed to `sqlite2lightning migrate --batch-size`
     #[arg(long)]
     batch_size: Option<u32>,
 }

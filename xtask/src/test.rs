@@ -24,6 +24,9 @@ pub fn run(args: &TestArgs) -> Result<()> {
     for program in ["psql", "pg_dump"] {
         services::ensure_program(program, "postgresql-client", "the pg2lightning tests");
     }
+    for program in ["mariadb", "mariadb-dump"] {
+        services::ensure_program(program, "mariadb-client", "the mysql2lightning tests");
+    }
 
     if args.no_lint {
         section("Lint: skipped (--no-lint)");

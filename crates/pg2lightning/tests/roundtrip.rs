@@ -262,3 +262,41 @@ fn partitions_can_be_kept_apart_and_the_assessment_counts_rows() {
             .any(|f| f["object"] == "public.sad_rows"));
     }
 }
+
+#[test]
+fn a_where_condition_copies_only_its_rows_and_verifies_against_them() {
+    let db = source_db();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("w.ldb");
+    p2l_ok(&[
+        "migrate",
+        "--source",
+        &db.url,
+        "--target",
+        p(&store),
+        "--tables",
+        "everything,logs",
+        "--where",
+        "everything:id >= 3",
+        "--where",
+        "logs:msg = 'same'",
+        "--verify",
+        "--quiet",
+    ]);
+    let sums = checksums(&store);
+    assert_eq!(sums["everything"].rows, 3);
+    assert_eq!(sums["logs"].rows, 2);
+    // A dump is read as it is.
+    let dump = dir.path().join("d.sql");
+    db.dump(&dump, &[]);
+    let r = p2l(&[
+        "migrate",
+        "--from-dump",
+        p(&dump),
+        "--target",
+        p(&dir.path().join("x.ldb")),
+        "--where",
+        "id > 1",
+    ]);
+    assert_clean_error(&r, "--where needs a live server");
+}

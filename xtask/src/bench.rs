@@ -85,7 +85,7 @@ pub(crate) struct Measured {
 }
 
 pub(crate) struct Step {
-    pub name: &'static str,
+    pub name: String,
     pub command: String,
     pub measured: Measured,
 }
@@ -185,7 +185,7 @@ fn run_sqlite(args: &BenchArgs) -> Result<()> {
     let mut dump = Command::new("sqlite3");
     dump.arg(rel_bench.join("bench.sqlite")).arg(".dump");
     let dump = Step {
-        name: "sqlite3 .dump > /dev/null",
+        name: "sqlite3 .dump > /dev/null".into(),
         command: format!("{} > /dev/null", describe(&dump)),
         measured: measure(
             dump.stdout(Stdio::null()),
@@ -247,7 +247,7 @@ fn run_sqlite(args: &BenchArgs) -> Result<()> {
 
 /// Runs a measured step; on failure prints its stderr and fails.
 pub(crate) fn measure_checked(
-    name: &'static str,
+    name: &str,
     cmd: &mut Command,
     bench_dir: &Path,
 ) -> Result<Step> {
@@ -276,7 +276,7 @@ pub(crate) fn measure_checked(
         mb(rss_bytes(measured.max_rss_kib))
     );
     Ok(Step {
-        name,
+        name: name.into(),
         command,
         measured,
     })
@@ -592,9 +592,9 @@ mod tests {
             },
         };
         let steps = [
-            step("migrate", 4.0),
-            step("verify", 3.0),
-            step("sqlite3 .dump > /dev/null", 2.0),
+            step("migrate".into(), 4.0),
+            step("verify".into(), 3.0),
+            step("sqlite3 .dump > /dev/null".into(), 2.0),
         ];
         let table = markdown(&steps, 2_000_000, 500_000_000, 300_000_000, 2.0);
         assert!(table.contains("| migrate | 2000000 | 500.0 | 4.00 | 500000 | 2.00 | 104.9 |"));

@@ -1,13 +1,13 @@
 //! `cargo xtask bench --source mariadb`: mysql2lightning against `mariadb-dump --quick`
 //! on the same generated database, measured in one run.
 
-use std::fs::{self, File};
-use std::process::{Command, Stdio};
+use std::fs::File;
+use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use serde_json::json;
 
-use crate::bench::{mb, measure, measure_checked, round, rss_bytes, Step};
+use crate::bench::mb;
+use crate::bench_server::ServerCase;
 use crate::util::{self, cargo, describe, section};
 
 const DB: &str = "lightning_bench";
@@ -122,15 +122,6 @@ pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
     if rows < 10 {
         bail!("--mariadb-rows must be at least 10");
     }
-    let root = util::repo_root();
-    let target = util::target_dir();
-    let bench_dir = target.join("bench");
-    fs::create_dir_all(&bench_dir)?;
-    let bin = target.join("release").join("mysql2lightning");
-    let store = bench_dir.join("mariadb.ldb");
-    let dump_store = bench_dir.join("mariadb-dump.ldb");
-    let dump_file = bench_dir.join("mariadb.sql");
-
     section("Building mysql2lightning (release)");
     util::run(cargo().args(["build", "--release", "-p", "mysql2lightning"]))?;
     section("Source database");
@@ -149,123 +140,26 @@ pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
         Some(DB),
         "SELECT COUNT(*) FROM narrow; SELECT COUNT(*) FROM wide; SELECT COUNT(*) FROM uuid_keyed",
     )?;
-
-    section("mariadb-dump --quick (reference)");
-    let mut dump = dump_command();
-    let reference = Step {
-        name: "mariadb-dump --quick > /dev/null",
-        command: format!("{} > /dev/null", describe(&dump)),
-        measured: measure(
-            dump.stdout(Stdio::null()),
-            &bench_dir.join("mariadb-dump.stderr.log"),
-        )?,
-    };
-    if !reference.measured.status.success() {
-        bail!(
-            "mariadb-dump failed: {}",
-            util::tail(&bench_dir.join("mariadb-dump.stderr.log"), 20)
-        );
+    ServerCase {
+        label: "MariaDB",
+        slug: "mariadb",
+        tool: "mysql2lightning",
+        reference: "mariadb-dump --quick",
+        url: URL,
+        rows,
+        database_bytes: size,
+        keep,
+        parallel,
     }
-
-    section("mysql2lightning migrate (server)");
-    util::remove_path(&store)?;
-    let mut migrate = Command::new(&bin);
-    migrate
-        .args(["migrate", "--quiet", "--fresh", "--source", URL, "--target"])
-        .arg(&store);
-    if let Some(n) = parallel {
-        migrate.arg("--parallel").arg(n.to_string());
-    }
-    let migrate = measure_checked("mysql2lightning migrate --source", &mut migrate, &bench_dir)?;
-
-    section("mysql2lightning verify (server)");
-    let mut verify = Command::new(&bin);
-    verify
-        .args(["verify", "--source", URL, "--target"])
-        .arg(&store);
-    let verify = measure_checked("mysql2lightning verify --source", &mut verify, &bench_dir)?;
-
-    section("mysql2lightning migrate --from-dump");
-    let mut to_file = dump_command();
-    eprintln!("$ {} > {}", describe(&to_file), dump_file.display());
-    let out = File::create(&dump_file)
-        .with_context(|| format!("could not create {}", dump_file.display()))?;
-    let status = to_file.stdout(out).status().context("mariadb-dump runs")?;
-    if !status.success() {
-        bail!("mariadb-dump failed ({status})");
-    }
-    let dump_bytes = fs::metadata(&dump_file)?.len();
-    util::remove_path(&dump_store)?;
-    let mut from_dump = Command::new(&bin);
-    from_dump
-        .args(["migrate", "--quiet", "--fresh", "--from-dump"])
-        .arg(&dump_file)
-        .arg("--target")
-        .arg(&dump_store);
-    if let Some(n) = parallel {
-        from_dump.arg("--parallel").arg(n.to_string());
-    }
-    let from_dump = measure_checked(
-        "mysql2lightning migrate --from-dump",
-        &mut from_dump,
-        &bench_dir,
-    )?;
-    if !keep {
-        util::remove_path(&store)?;
-        util::remove_path(&dump_store)?;
-        util::remove_path(&dump_file)?;
-    }
-
-    let ref_secs = reference.measured.wall.as_secs_f64();
-    let steps = [reference, migrate, verify, from_dump];
-    let dump_mb_s = mb(dump_bytes) / steps[3].measured.wall.as_secs_f64();
-    let mut md = format!(
-        "\nMariaDB: {rows} rows, database {:.1} MB, dump {:.1} MB\n\n| step | time (s) | rows/s | time vs mariadb-dump | peak RSS (MB) |\n|---|---:|---:|---:|---:|\n",
-        mb(size),
-        mb(dump_bytes)
-    );
-    for s in &steps {
-        let secs = s.measured.wall.as_secs_f64();
-        md.push_str(&format!(
-            "| {} | {secs:.2} | {:.0} | {:.2} | {:.1} |\n",
-            s.name,
-            rows as f64 / secs,
-            secs / ref_secs,
-            mb(rss_bytes(s.measured.max_rss_kib))
-        ));
-    }
-    md.push_str(&format!(
-        "\nmigrate (server) / mariadb-dump: {:.2}; verify / mariadb-dump: {:.2}; dump-file migrate: {dump_mb_s:.1} MB/s\n",
-        steps[1].measured.wall.as_secs_f64() / ref_secs,
-        steps[2].measured.wall.as_secs_f64() / ref_secs,
-    ));
-    println!("{md}");
-    let results = json!({
-        "source": "mariadb",
-        "rows": rows,
-        "database_bytes": size,
-        "dump_file_bytes": dump_bytes,
-        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "steps": steps.iter().map(|s| {
-            let secs = s.measured.wall.as_secs_f64();
-            json!({
-                "name": s.name,
-                "command": s.command,
-                "seconds": round(secs, 3),
-                "rows_per_second": (rows as f64 / secs).round(),
-                "peak_rss_mb": round(mb(rss_bytes(s.measured.max_rss_kib)), 1),
-                "time_vs_mariadb_dump": round(secs / ref_secs, 2),
-            })
-        }).collect::<Vec<_>>(),
-        "migrate_vs_mariadb_dump": round(steps[1].measured.wall.as_secs_f64() / ref_secs, 2),
-        "verify_vs_mariadb_dump": round(steps[2].measured.wall.as_secs_f64() / ref_secs, 2),
-        "dump_file_migrate_mb_per_s": round(dump_mb_s, 1),
-    });
-    let path = bench_dir.join("mariadb.json");
-    fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")?;
-    eprintln!(
-        "results written to {}",
-        path.strip_prefix(&root).unwrap_or(&path).display()
-    );
-    Ok(())
+    .run(dump_command(), |file| {
+        let mut to_file = dump_command();
+        eprintln!("$ {} > {}", describe(&to_file), file.display());
+        let out =
+            File::create(file).with_context(|| format!("could not create {}", file.display()))?;
+        let status = to_file.stdout(out).status().context("mariadb-dump runs")?;
+        if !status.success() {
+            bail!("mariadb-dump failed ({status})");
+        }
+        Ok(())
+    })
 }

@@ -1,14 +1,13 @@
 //! `cargo xtask bench --source postgres`: pg2lightning against `pg_dump` on the same
 //! generated database, measured in one run.
 
-use std::fs;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use serde_json::json;
 
-use crate::bench::{mb, measure, measure_checked, round, rss_bytes, Step};
-use crate::util::{self, cargo, describe, section};
+use crate::bench::mb;
+use crate::bench_server::ServerCase;
+use crate::util::{self, cargo, section};
 
 const DB: &str = "lightning_bench";
 
@@ -88,15 +87,6 @@ fn prepare(total: u64) -> Result<()> {
 }
 
 pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
-    let root = util::repo_root();
-    let target = util::target_dir();
-    let bench_dir = target.join("bench");
-    fs::create_dir_all(&bench_dir)?;
-    let bin = target.join("release").join("pg2lightning");
-    let store = bench_dir.join("pg.ldb");
-    let dump_store = bench_dir.join("pg-dump.ldb");
-    let dump_file = bench_dir.join("pg.sql");
-
     section("Building pg2lightning (release)");
     util::run(cargo().args(["build", "--release", "-p", "pg2lightning"]))?;
     section("Source database");
@@ -109,123 +99,20 @@ pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
         DB,
         "SELECT count(*) FROM narrow; SELECT count(*) FROM wide; SELECT count(*) FROM uuid_keyed",
     )?;
-
-    section("pg_dump --data-only (reference)");
     let mut dump = Command::new("pg_dump");
-    dump.args(["--data-only", "-f", "/dev/null", "-d", &url]);
-    let reference = Step {
-        name: "pg_dump --data-only -f /dev/null",
-        command: describe(&dump),
-        measured: measure(
-            dump.stdout(Stdio::null()),
-            &bench_dir.join("pg_dump.stderr.log"),
-        )?,
-    };
-    if !reference.measured.status.success() {
-        bail!(
-            "pg_dump failed: {}",
-            util::tail(&bench_dir.join("pg_dump.stderr.log"), 20)
-        );
+    dump.args(["--data-only", "-d", &url]);
+    ServerCase {
+        label: "PostgreSQL",
+        slug: "postgres",
+        tool: "pg2lightning",
+        reference: "pg_dump --data-only",
+        url: &url,
+        rows,
+        database_bytes: size,
+        keep,
+        parallel,
     }
-
-    section("pg2lightning migrate (server)");
-    util::remove_path(&store)?;
-    let mut migrate = Command::new(&bin);
-    migrate
-        .args([
-            "migrate", "--quiet", "--fresh", "--source", &url, "--target",
-        ])
-        .arg(&store);
-    if let Some(n) = parallel {
-        migrate.arg("--parallel").arg(n.to_string());
-    }
-    let migrate = measure_checked("pg2lightning migrate --source", &mut migrate, &bench_dir)?;
-
-    section("pg2lightning verify (server)");
-    let mut verify = Command::new(&bin);
-    verify
-        .args(["verify", "--source", &url, "--target"])
-        .arg(&store);
-    let verify = measure_checked("pg2lightning verify --source", &mut verify, &bench_dir)?;
-
-    section("pg2lightning migrate --from-dump");
-    util::run(
-        Command::new("pg_dump")
-            .args(["-d", &url, "-f"])
-            .arg(&dump_file),
-    )?;
-    let dump_bytes = fs::metadata(&dump_file)?.len();
-    util::remove_path(&dump_store)?;
-    let mut from_dump = Command::new(&bin);
-    from_dump
-        .args(["migrate", "--quiet", "--fresh", "--from-dump"])
-        .arg(&dump_file)
-        .arg("--target")
-        .arg(&dump_store);
-    if let Some(n) = parallel {
-        from_dump.arg("--parallel").arg(n.to_string());
-    }
-    let from_dump = measure_checked(
-        "pg2lightning migrate --from-dump",
-        &mut from_dump,
-        &bench_dir,
-    )?;
-    if !keep {
-        util::remove_path(&store)?;
-        util::remove_path(&dump_store)?;
-        util::remove_path(&dump_file)?;
-    }
-
-    let ref_secs = reference.measured.wall.as_secs_f64();
-    let steps = [reference, migrate, verify, from_dump];
-    let dump_mb_s = mb(dump_bytes) / steps[3].measured.wall.as_secs_f64();
-    let mut md = format!(
-        "\nPostgreSQL: {rows} rows, database {:.1} MB, plain dump {:.1} MB\n\n| step | time (s) | rows/s | time vs pg_dump | peak RSS (MB) |\n|---|---:|---:|---:|---:|\n",
-        mb(size),
-        mb(dump_bytes)
-    );
-    for s in &steps {
-        let secs = s.measured.wall.as_secs_f64();
-        md.push_str(&format!(
-            "| {} | {secs:.2} | {:.0} | {:.2} | {:.1} |\n",
-            s.name,
-            rows as f64 / secs,
-            secs / ref_secs,
-            mb(rss_bytes(s.measured.max_rss_kib))
-        ));
-    }
-    md.push_str(&format!(
-        "\nmigrate (server) / pg_dump: {:.2}; verify / pg_dump: {:.2}; dump-file migrate: {dump_mb_s:.1} MB/s\n",
-        steps[1].measured.wall.as_secs_f64() / ref_secs,
-        steps[2].measured.wall.as_secs_f64() / ref_secs,
-    ));
-    println!("{md}");
-    let results = json!({
-        "source": "postgresql",
-        "rows": rows,
-        "database_bytes": size,
-        "dump_file_bytes": dump_bytes,
-        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "steps": steps.iter().map(|s| {
-            let secs = s.measured.wall.as_secs_f64();
-            json!({
-                "name": s.name,
-                "command": s.command,
-                "seconds": round(secs, 3),
-                "rows_per_second": (rows as f64 / secs).round(),
-                "peak_rss_mb": round(mb(rss_bytes(s.measured.max_rss_kib)), 1),
-                "time_vs_pg_dump": round(secs / ref_secs, 2),
-            })
-        }).collect::<Vec<_>>(),
-        "migrate_vs_pg_dump": round(steps[1].measured.wall.as_secs_f64() / ref_secs, 2),
-        "verify_vs_pg_dump": round(steps[2].measured.wall.as_secs_f64() / ref_secs, 2),
-        "dump_file_migrate_mb_per_s": round(dump_mb_s, 1),
-    });
-    let path = bench_dir.join("postgres.json");
-    fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")?;
-    eprintln!(
-        "results written to {}",
-        path.strip_prefix(&root).unwrap_or(&path).display()
-    );
-    Ok(())
+    .run(dump, |file| {
+        util::run(Command::new("pg_dump").args(["-d", &url, "-f"]).arg(file))
+    })
 }

@@ -11,6 +11,7 @@
 mod bench;
 mod bench_mariadb;
 mod bench_pg;
+mod bench_server;
 mod fixtures;
 mod services;
 mod synth;

@@ -246,11 +246,7 @@ fn run_sqlite(args: &BenchArgs) -> Result<()> {
 }
 
 /// Runs a measured step; on failure prints its stderr and fails.
-pub(crate) fn measure_checked(
-    name: &str,
-    cmd: &mut Command,
-    bench_dir: &Path,
-) -> Result<Step> {
+pub(crate) fn measure_checked(name: &str, cmd: &mut Command, bench_dir: &Path) -> Result<Step> {
     let stderr_log = bench_dir.join(format!("{name}.stderr.log"));
     let stdout_log = bench_dir.join(format!("{name}.stdout.log"));
     let command = describe(cmd);

@@ -19,10 +19,22 @@ use crate::sink::{StoreSink, StreamSink};
 use crate::store::Store;
 use crate::verify::VerifySource;
 
+/// The rows of an opened source, for the copy and for verification.
+pub trait SourceReader {
+    fn source(&self) -> &dyn Source;
+    fn verifier(&self) -> &dyn VerifySource;
+    /// The tables as they are read, under their target names.
+    fn schemas(&self) -> Vec<TableSchema>;
+    /// Notes for the end of a migration (counts of values decided by an option).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
 /// Exit code: verification found differences.
 pub const EXIT_DIFFERENT: u8 = 3;
 
-/// Which tables to work on.
+/// Which tables to work on, and what they are called in the target.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TableFilter {
     /// Only these tables (comma-separated).
@@ -31,9 +43,36 @@ pub struct TableFilter {
     /// Leave these tables out (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "TABLE,...")]
     pub exclude: Vec<String>,
+    /// Give a table another name in the target: SOURCE=NEW (repeatable). SOURCE is
+    /// the name `--tables` uses, or the source's own quoted name where two tables
+    /// would get the same one.
+    #[arg(long = "rename", value_name = "SOURCE=NEW")]
+    pub rename: Vec<String>,
 }
 
 impl TableFilter {
+    /// The `--rename` pairs, checked.
+    pub fn renames(&self) -> anyhow::Result<Vec<(String, String)>> {
+        self.rename
+            .iter()
+            .map(|r| match r.split_once('=') {
+                Some((from, to)) if !from.trim().is_empty() && !to.trim().is_empty() => {
+                    Ok((from.trim().to_string(), to.trim().to_string()))
+                }
+                _ => anyhow::bail!("--rename `{r}`: expected SOURCE=NEW"),
+            })
+            .collect()
+    }
+
+    /// The target name of the table `name` (the source quotes it as `source_name`).
+    pub fn target_name(&self, name: &str, source_name: &str) -> String {
+        self.renames()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(from, _)| from == source_name || from == name)
+            .map_or_else(|| name.to_string(), |(_, to)| to)
+    }
+
     pub fn selects(&self, table: &str) -> bool {
         (self.tables.is_empty() || self.tables.iter().any(|t| t == table))
             && !self.exclude.iter().any(|t| t == table)
@@ -285,6 +324,28 @@ pub fn run_main(f: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
         .without_time()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+    crate::interrupt::install();
+    // A panic in any thread ends the process at once with one line: a reader or
+    // writer that died must not leave the others waiting forever. The target is as
+    // consistent as after a kill.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error: {}{at}; this is a bug, please report it (a target being written stays consistent: run the same command again to resume)",
+            what.replace('\n', " ")
+        );
+        crate::interrupt::cleanup();
+        std::process::exit(1);
+    }));
     match f() {
         Ok(code) => code,
         Err(e) => {
@@ -300,11 +361,12 @@ pub fn run_main(f: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
 pub fn run_migrate(
     tool: &str,
     source_desc: &str,
-    source: &dyn Source,
-    tables: Vec<TableSchema>,
+    reader: &dyn SourceReader,
+    conversion: &report::ConversionReport,
     args: &MigrateArgs,
-    verifier: Option<&dyn VerifySource>,
 ) -> anyhow::Result<ExitCode> {
+    let source = reader.source();
+    let tables = reader.schemas();
     let source_desc = redact(source_desc);
     let store = Arc::new(Store::create_or_open(&args.target)?);
     if args.fresh {
@@ -373,17 +435,18 @@ pub fn run_migrate(
     } else {
         0.0
     };
-    let verification = match (args.verify, verifier) {
-        (true, Some(v)) => Some(verify_tables(
+    let verification = if args.verify {
+        Some(verify_tables(
             tool,
             &source_desc,
             &args.target,
             &store,
-            v,
+            reader.verifier(),
             &tables,
             args.sample,
-        )?),
-        _ => None,
+        )?)
+    } else {
+        None
     };
     if let Some(v) = &verification {
         // The run keeps the checksums the verification computed of the target.
@@ -406,6 +469,13 @@ pub fn run_migrate(
         rows_per_sec,
         reject_file: (summary.rows_rejected > 0).then(|| reject_path.display().to_string()),
         summary,
+        findings: conversion
+            .findings
+            .iter()
+            .filter(|f| f.severity != report::Severity::Info)
+            .cloned()
+            .collect(),
+        notes: reader.notes(),
         verification,
     };
     args.report.emit(&report)?;
@@ -440,8 +510,7 @@ pub fn verify_tables(
 pub fn run_verify(
     tool: &str,
     source_desc: &str,
-    source: &dyn VerifySource,
-    tables: &[TableSchema],
+    reader: &dyn SourceReader,
     args: &VerifyArgs,
 ) -> anyhow::Result<ExitCode> {
     let store = Store::open(&args.target)?;
@@ -450,8 +519,8 @@ pub fn run_verify(
         source_desc,
         &args.target,
         &store,
-        source,
-        tables,
+        reader.verifier(),
+        &reader.schemas(),
         args.sample,
     )?;
     args.report.emit(&report)?;

@@ -211,6 +211,10 @@ pub struct MigrationReport {
     pub rows_per_sec: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_file: Option<String>,
+    /// What the conversion could not carry as it is (warnings, losses, manual work).
+    pub findings: Vec<Finding>,
+    /// Counts of values an option decided (zero dates made NULL, ...).
+    pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<VerificationReport>,
 }
@@ -489,6 +493,29 @@ impl Report for MigrationReport {
         if let Some(f) = &self.reject_file {
             s[0].facts.push(("reject file".into(), f.clone()));
         }
+        if !self.notes.is_empty() {
+            let mut n = Section::new("Notes");
+            for (i, note) in self.notes.iter().enumerate() {
+                n = n.fact(&format!("{}", i + 1), note);
+            }
+            s.push(n);
+        }
+        let manual = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Manual)
+            .count();
+        let carried: Vec<Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Manual)
+            .cloned()
+            .collect();
+        if !carried.is_empty() || manual > 0 {
+            let mut f = findings_section(&carried);
+            f.heading = "Conversion findings".into();
+            s.push(f.fact("objects needing manual work", manual));
+        }
         if let Some(v) = &self.verification {
             s.extend(v.sections());
         }
@@ -583,19 +610,20 @@ dl{{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}}dt{{font-w
 
 /// A plain-text summary for the terminal (long cells are shortened).
 pub fn to_terminal(r: &dyn Report) -> String {
-    let mut t = format!("{}\n", r.title());
+    use crate::text::for_terminal as esc;
+    let mut t = format!("{}\n", esc(&r.title()));
     for s in r.sections() {
-        let _ = writeln!(t, "\n== {} ==", s.heading);
+        let _ = writeln!(t, "\n== {} ==", esc(&s.heading));
         for (k, v) in &s.facts {
-            let _ = writeln!(t, "  {k}: {v}");
+            let _ = writeln!(t, "  {k}: {}", esc(v));
         }
         if s.header.is_empty() || s.rows.is_empty() {
             continue;
         }
         let cell = |c: &str| -> String {
-            let one = c.lines().next().unwrap_or("");
+            let one = esc(c.lines().next().unwrap_or("")).into_owned();
             let short: String = one.chars().take(60).collect();
-            if short.len() < c.len() {
+            if short.len() < one.len() || c.lines().nth(1).is_some() {
                 format!("{short}…")
             } else {
                 short

@@ -19,6 +19,8 @@ use crate::model::{normalise_default, MyCatalog, MyIndex, MyIndexKind, MyTable};
 #[derive(Debug, Clone)]
 pub struct SourceTable {
     pub schema: TableSchema,
+    /// The table's name in MySQL (`schema.name` is its name in the target).
+    pub source_name: String,
     pub columns: Vec<ColMap>,
     /// Column names as MySQL spells them (for queries), in order.
     pub source_columns: Vec<String>,
@@ -391,6 +393,7 @@ fn convert_table(t: &MyTable, opts: &Options<'_>, report: &mut ConversionReport)
             .zip(&t.columns)
             .any(|(m, c)| c.name == t.primary_key[0] && m.kind == Kind::Int);
     SourceTable {
+        source_name: t.name.clone(),
         schema,
         columns,
         source_columns: t.columns.iter().map(|c| c.name.clone()).collect(),

@@ -133,6 +133,10 @@ impl ServerSource {
         }
     }
 
+    pub fn zero_dates(&self) -> ZeroDates {
+        self.zero_dates
+    }
+
     pub fn schemas(&self) -> Vec<TableSchema> {
         self.tables.iter().map(|(_, t)| t.schema.clone()).collect()
     }
@@ -218,7 +222,7 @@ impl ServerSource {
 
     fn select_sql(&self, t: &SourceTable, conds: &[String], ordered: bool) -> String {
         let cols: Vec<String> = t.source_columns.iter().map(|c| quote(c)).collect();
-        let mut sql = format!("SELECT {} FROM {}", cols.join(", "), quote(&t.schema.name));
+        let mut sql = format!("SELECT {} FROM {}", cols.join(", "), quote(&t.source_name));
         let mut all: Vec<String> = conds.to_vec();
         if let Some(w) = self.where_.get(&t.schema.name) {
             all.push(format!("({w})"));
@@ -290,7 +294,10 @@ impl Source for ServerSource {
                 if split {
                     let pk = quote(&t.schema.primary_key[0]);
                     let row: Option<mysql::Row> = conn
-                        .query_first(format!("SELECT MIN({pk}), MAX({pk}) FROM {}", quote(name)))
+                        .query_first(format!(
+                            "SELECT MIN({pk}), MAX({pk}) FROM {}",
+                            quote(&t.source_name)
+                        ))
                         .map_err(|e| self.err(name, e))?;
                     let (lo, hi) = match row.map(mysql::Row::unwrap).as_deref() {
                         Some([a, b]) => (int_of(a), int_of(b)),

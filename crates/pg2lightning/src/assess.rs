@@ -3,6 +3,8 @@
 use lightning_core::assess::{timed_sample, Assessment};
 use lightning_core::report::{AssessmentReport, TableAssessment};
 
+use lightning_core::cli::SourceReader;
+
 use crate::input::{Loaded, Reader};
 
 /// Build the assessment; `sample_rows` rows per table are copied into a scratch
@@ -26,7 +28,7 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
             )
         })
         .collect();
-    let mut reader = loaded.reader(&Default::default(), false)?;
+    let mut reader = loaded.into_reader(&Default::default(), false)?;
     // A dump's rows were counted by its scan; a server's are the catalog's estimates.
     let counts = match &reader {
         Reader::Dump { source, .. } => Some(source.row_counts()),

@@ -35,6 +35,8 @@ pub struct ColumnPlan {
 #[derive(Debug, Clone)]
 pub struct ConvertedTable {
     pub schema: TableSchema,
+    /// The table as PostgreSQL names it (the parent of merged partitions).
+    pub name: QualifiedName,
     /// The table itself, or the leaf partitions of a partitioned table (in order:
     /// a keyless table numbers its rows partition by partition).
     pub sources: Vec<QualifiedName>,
@@ -100,6 +102,7 @@ pub fn convert(
         }
         let leaf_tables: Vec<&Table> = sources.iter().filter_map(|s| db.table(s)).collect();
         out.push(ConvertedTable {
+            name: t.name.clone(),
             estimated_rows: leaf_tables.iter().filter_map(|l| l.estimated_rows).sum(),
             bytes: leaf_tables.iter().filter_map(|l| l.bytes).sum(),
             schema,

@@ -3,21 +3,22 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use lightning_core::cast::Pattern;
-use lightning_core::cli::{CastArgs, TableFilter, WhereArgs};
+use lightning_core::cli::SourceReader;
 use lightning_core::pipeline::Source;
-use lightning_core::report::{ConversionReport, Finding, Severity};
+use lightning_core::report::{AssessmentReport, ConversionReport, Finding, Severity};
+use lightning_core::spool::Spool;
+use lightning_core::tool::{CatalogTable, OpenRequest, OpenedSource, Purpose, ReadRequest};
 use lightning_core::verify::VerifySource;
 use lightning_core::TableSchema;
 
 use crate::connect::ConnectInfo;
 use crate::convert::{convert, ConvertOptions, ConvertedTable};
 use crate::dumpsource::DumpSource;
-use crate::model::Database;
+use crate::model::{Database, TableKind};
 use crate::server::{ServerSource, Snapshot};
 
 #[derive(Debug, Clone, Args)]
@@ -41,8 +42,8 @@ enum Input {
     Dump {
         path: PathBuf,
         blocks: Vec<crate::dump::DataBlock>,
-        /// Keeps a spooled stdin alive.
-        _spool: Option<tempfile::TempPath>,
+        /// Keeps a spooled stdin while the source lives.
+        spool: Option<Spool>,
     },
 }
 
@@ -50,44 +51,24 @@ enum Input {
 pub struct Loaded {
     input: Input,
     db: Database,
+    catalog: Vec<CatalogTable>,
     pub tables: Vec<ConvertedTable>,
     pub conversion: ConversionReport,
     /// How runs and reports name the source (never with a password).
     pub description: String,
 }
 
-/// Where a dump from stdin is spooled: beside the target when there is one (it is
-/// as big as the dump), else in the temporary directory.
-fn spool_file(near: Option<&Path>) -> anyhow::Result<tempfile::NamedTempFile> {
-    let dir = near
-        .and_then(|t| t.parent())
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(std::env::temp_dir);
-    tempfile::Builder::new()
-        .prefix(".pg2lightning-stdin-")
-        .suffix(".sql")
-        .tempfile_in(&dir)
-        .with_context(|| {
-            format!(
-                "cannot create a file in {} to hold the dump read from stdin",
-                dir.display()
-            )
-        })
+pub fn open(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn OpenedSource>> {
+    Ok(Box::new(load(args, request)?))
 }
 
-pub fn load(
-    args: &SourceArgs,
-    filter: &TableFilter,
-    cast: &CastArgs,
-    target: Option<&Path>,
-) -> anyhow::Result<Loaded> {
-    let rules = cast.rules(crate::mapping::default_rules())?;
+fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> {
+    let rules = request.rules;
+    let filter = request.filter;
     let (input, mut db, description) = match &args.from_dump {
         Some(path) if path.as_os_str() == "-" => {
-            let spool = spool_file(target)?;
-            let (file, tmp) = spool.into_parts();
-            let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+            let spool = Spool::create(request.target)?;
+            let mut writer = std::io::BufWriter::with_capacity(1 << 20, spool.file()?);
             let stdin = std::io::stdin();
             let index = crate::dump::scan(
                 BufReader::with_capacity(1 << 20, stdin.lock()),
@@ -96,13 +77,20 @@ pub fn load(
             .context("stdin")?;
             std::io::Write::flush(&mut writer)?;
             let input = Input::Dump {
-                path: tmp.to_path_buf(),
+                path: spool.path().to_path_buf(),
                 blocks: index.blocks,
-                _spool: Some(tmp),
+                spool: Some(spool),
             };
             (input, index.db, "pg_dump script on stdin".to_string())
         }
         Some(path) => {
+            if path.is_dir() {
+                bail!(
+                    "{} is a directory-format pg_dump archive: turn it into a script with `pg_restore -f - {}` and pipe that in with --from-dump -",
+                    path.display(),
+                    path.display()
+                );
+            }
             let file = File::open(path)
                 .with_context(|| format!("cannot open the dump {}", path.display()))?;
             let mut head = [0u8; 5];
@@ -120,7 +108,7 @@ pub fn load(
             let input = Input::Dump {
                 path: path.clone(),
                 blocks: index.blocks,
-                _spool: None,
+                spool: None,
             };
             (input, index.db, canonical.display().to_string())
         }
@@ -138,37 +126,36 @@ pub fn load(
     let opts = ConvertOptions {
         keep_partitions: args.keep_partitions,
     };
-    let known: Vec<String> = crate::convert::convert(
-        &db,
-        &rules,
-        opts,
-        &|_| true,
-        &mut ConversionReport::new("", ""),
-    )
-    .iter()
-    .map(|t| t.schema.name.clone())
-    .collect();
-    let known_ref: Vec<&str> = known.iter().map(String::as_str).collect();
-    if let Some(t) = filter.unknown(&known_ref).first() {
-        bail!(
-            "no table `{t}` in the source (tables: {})",
-            known.join(", ")
-        );
-    }
-    let tables = convert(&db, &rules, opts, &|t| filter.selects(t), &mut report);
-    for rule in &rules.user {
-        if let Pattern::Column { table, column } = &rule.pattern {
-            let found = tables
-                .iter()
-                .any(|t| &t.schema.name == table && t.schema.column(column).is_some());
-            if !found {
-                bail!("cast rule `{rule}` names no column of the source (`{table}` has no column `{column}`)");
+    let catalog: Vec<CatalogTable> = db
+        .tables
+        .iter()
+        .filter(|t| {
+            let merged = t.parent.is_some() && !opts.keep_partitions;
+            let parent = matches!(t.kind, TableKind::Partitioned { .. });
+            !(merged || (parent && opts.keep_partitions))
+        })
+        .map(|t| {
+            let name = t.name.lightning_name();
+            let source_name = t.name.sql();
+            CatalogTable {
+                target: filter.target_name(&name, &source_name),
+                columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+                name,
+                source_name,
             }
+        })
+        .collect();
+    let mut tables = convert(&db, rules, opts, &|t| filter.selects(t), &mut report);
+    for t in &mut tables {
+        t.schema.name = filter.target_name(&t.schema.name, &t.name.sql());
+        for fk in &mut t.schema.foreign_keys {
+            fk.ref_table = filter.target_name(&fk.ref_table, &fk.ref_table);
         }
     }
     Ok(Loaded {
         input,
         db,
+        catalog,
         tables,
         conversion: report,
         description,
@@ -205,6 +192,34 @@ fn drop_generated_columns(db: &mut Database, report: &mut ConversionReport) {
     }
 }
 
+impl OpenedSource for Loaded {
+    fn description(&self) -> String {
+        self.description.clone()
+    }
+
+    fn catalog(&self) -> Vec<CatalogTable> {
+        self.catalog.clone()
+    }
+
+    fn conversion(&self) -> &ConversionReport {
+        &self.conversion
+    }
+
+    fn tables(&self) -> Vec<TableSchema> {
+        self.tables.iter().map(|t| t.schema.clone()).collect()
+    }
+
+    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
+        crate::assess::assess(*self, sample_rows)
+    }
+
+    fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>> {
+        // Migrate and export read every table in one snapshot; verify reads now.
+        let snapshot = matches!(request.purpose, Purpose::Migrate | Purpose::Export);
+        Ok(Box::new(self.into_reader(&request.where_, snapshot)?))
+    }
+}
+
 /// The row source of a loaded input.
 pub enum Reader {
     Server {
@@ -214,16 +229,18 @@ pub enum Reader {
     },
     Dump {
         source: DumpSource,
-        /// Keeps a spooled stdin alive while the reader lives.
-        _spool: Option<tempfile::TempPath>,
+        /// Keeps a spooled stdin while the reader lives.
+        _spool: Option<Spool>,
     },
 }
 
 impl Loaded {
     /// `snapshot`: share one exported snapshot across all readers (migrate, export).
-    pub fn reader(self, where_: &WhereArgs, snapshot: bool) -> anyhow::Result<Reader> {
-        let names: Vec<String> = self.tables.iter().map(|t| t.schema.name.clone()).collect();
-        let known: Vec<&str> = names.iter().map(String::as_str).collect();
+    pub fn into_reader(
+        self,
+        where_: &std::collections::HashMap<String, String>,
+        snapshot: bool,
+    ) -> anyhow::Result<Reader> {
         match self.input {
             Input::Server(info) => {
                 let snap = if snapshot {
@@ -234,7 +251,7 @@ impl Loaded {
                 let src = ServerSource::new(
                     *info,
                     self.tables,
-                    where_.by_table(&known),
+                    where_.clone(),
                     snap.as_ref().map(|s| s.id.clone()),
                 );
                 Ok(Reader::Server {
@@ -245,9 +262,9 @@ impl Loaded {
             Input::Dump {
                 path,
                 blocks,
-                _spool,
+                spool,
             } => {
-                if !where_.conditions.is_empty() {
+                if !where_.is_empty() {
                     bail!("--where needs a live server (--source); a dump is read as it is");
                 }
                 let db = self.db;
@@ -259,35 +276,37 @@ impl Loaded {
                 .map_err(|e| anyhow::anyhow!(e))?;
                 Ok(Reader::Dump {
                     source: src,
-                    _spool,
+                    _spool: spool,
                 })
             }
         }
     }
 }
 
-impl Reader {
-    pub fn source(&self) -> &dyn Source {
+impl SourceReader for Reader {
+    fn source(&self) -> &dyn Source {
         match self {
             Reader::Server { source: s, .. } => s.as_ref(),
             Reader::Dump { source: s, .. } => s,
         }
     }
 
-    pub fn verifier(&self) -> &dyn VerifySource {
+    fn verifier(&self) -> &dyn VerifySource {
         match self {
             Reader::Server { source: s, .. } => s.as_ref(),
             Reader::Dump { source: s, .. } => s,
         }
     }
 
-    pub fn schemas(&self) -> Vec<TableSchema> {
+    fn schemas(&self) -> Vec<TableSchema> {
         match self {
             Reader::Server { source: s, .. } => s.schemas(),
             Reader::Dump { source: s, .. } => s.schemas(),
         }
     }
+}
 
+impl Reader {
     pub fn set_limit(&mut self, limit: u64) {
         match self {
             Reader::Server { source: s, .. } => s.limit = Some(limit),

@@ -36,7 +36,7 @@ pub fn assess(
     let mut out_tables = Vec::new();
     for t in &tables {
         let rows: u64 = conn.query_row(
-            &format!("SELECT count(*) FROM {}", quote(&t.schema.name)),
+            &format!("SELECT count(*) FROM {}", quote(&t.source_name)),
             [],
             |r| r.get::<_, i64>(0),
         )? as u64;
@@ -44,7 +44,7 @@ pub fn assess(
         out_tables.push(TableAssessment {
             table: t.schema.name.clone(),
             rows,
-            size_bytes: table_size(conn, &t.schema.name).unwrap_or(0),
+            size_bytes: table_size(conn, &t.source_name).unwrap_or(0),
             columns: t.schema.columns.len(),
             indexes: t.schema.indexes.len() + t.schema.uniques.len(),
             foreign_keys: t.schema.foreign_keys.len(),

@@ -25,8 +25,6 @@ pub enum CatalogError {
     NotSqlite { path: String, detail: String },
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("no table `{0}` in the source (the source has: {1})")]
-    UnknownTable(String, String),
 }
 
 /// Open a SQLite file read-only, with a clear error for anything that is not one.
@@ -57,6 +55,8 @@ pub fn open(path: &Path) -> Result<Connection, CatalogError> {
 #[derive(Debug, Clone)]
 pub struct SourceTable {
     pub schema: TableSchema,
+    /// The table's name in SQLite (`schema.name` is its name in the target).
+    pub source_name: String,
     /// The cast decision per column, in column order.
     pub columns: Vec<Resolved>,
     /// How to name SQLite's rowid in a query (`rowid`, or `_rowid_` / `oid` when a
@@ -94,14 +94,13 @@ pub fn table_names(conn: &Connection) -> Result<Vec<String>, CatalogError> {
     Ok(names)
 }
 
-/// Whether `table` has a column named `column`.
-pub fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, CatalogError> {
-    let n: i64 = conn.query_row(
-        "SELECT count(*) FROM pragma_table_xinfo(?1) WHERE name = ?2",
-        [table, column],
-        |r| r.get(0),
-    )?;
-    Ok(n > 0)
+/// The column names of `table`, in order.
+pub fn column_names(conn: &Connection, table: &str) -> Result<Vec<String>, CatalogError> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1) ORDER BY cid")?;
+    let names = stmt
+        .query_map([table], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(names)
 }
 
 /// Count the storage classes of every column in one scan of the table.
@@ -412,6 +411,7 @@ fn convert_table(
                 .map(String::from)
         },
         keyed_by_rowid: t.primary_key.is_empty(),
+        source_name: name.to_string(),
         schema: t,
     })
 }

@@ -65,7 +65,7 @@ impl SqliteSource {
         } else {
             format!("SELECT {}", cols.join(", "))
         };
-        let mut sql = format!("{head} FROM {}", quote(&t.schema.name));
+        let mut sql = format!("{head} FROM {}", quote(&t.source_name));
         if !conds.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&conds.join(" AND "));
@@ -127,10 +127,11 @@ impl Source for SqliteSource {
         let conn = self.connect()?;
         let mut out = Vec::new();
         for (name, t) in &self.tables {
-            let rows: u64 =
-                conn.query_row(&format!("SELECT count(*) FROM {}", quote(name)), [], |r| {
-                    r.get::<_, i64>(0)
-                })? as u64;
+            let rows: u64 = conn.query_row(
+                &format!("SELECT count(*) FROM {}", quote(&t.source_name)),
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64;
             let rows = self.limit.map_or(rows, |l| rows.min(l));
             let split = t
                 .rowid
@@ -138,7 +139,10 @@ impl Source for SqliteSource {
                 .filter(|_| rows > SPLIT_ROWS && self.limit.is_none());
             if let Some(rid) = split {
                 let (lo, hi): (i64, i64) = conn.query_row(
-                    &format!("SELECT min({rid}), max({rid}) FROM {}", quote(name)),
+                    &format!(
+                        "SELECT min({rid}), max({rid}) FROM {}",
+                        quote(&t.source_name)
+                    ),
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;

@@ -6,9 +6,8 @@
 //! its ranges, so tables are copied in parallel and a resumed table starts at the
 //! statement and row where its last commit ended (`OFFSET:LINE:ROW`).
 //!
-//! **Standard input** can be read once only: it is one partition read front to
-//! back, tables are created as their `CREATE TABLE` goes by, and a resumed run
-//! reads the dump again from the start and skips what was committed.
+//! **Standard input** is saved to a spool file beside the target while it is
+//! scanned (`scan` reads through a tee), and is then read as a file.
 
 pub mod ddl;
 pub mod lex;
@@ -18,17 +17,15 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use lightning_core::cast::CastRules;
 use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
-use lightning_core::report::{ConversionReport, Severity};
 use lightning_core::store::Checkpoint;
 use lightning_core::verify::{SkippedRows, VerifySource};
 use lightning_core::{Row, TableSchema, Value};
 use mysql::Value as MyValue;
 
-use crate::convert::{self, Options, SourceTable};
+use crate::convert::SourceTable;
 use crate::mapping::{
     convert as convert_value, parse_datetime, parse_time, raw_value, Counters, Ctx, Kind, ZeroDates,
 };
@@ -50,6 +47,8 @@ pub enum DumpError {
     TooLong { line: u64 },
     #[error("line {line}: {message}")]
     Syntax { line: u64, message: String },
+    #[error("the dump is empty: did the dump command fail? (look at its error output)")]
+    Empty,
 }
 
 /// Parser state at a point of the dump that changes how values read.
@@ -597,12 +596,6 @@ fn read_insert(
     }
 }
 
-/// Where a dump comes from.
-pub enum Input {
-    File(PathBuf),
-    Stdin(Mutex<Option<Box<dyn Read + Send>>>),
-}
-
 /// The statement sink of a full pass: CREATE TABLEs, objects, state, INSERT ranges.
 struct Scan {
     catalog: MyCatalog,
@@ -699,9 +692,13 @@ impl Scan {
 /// Scan a dump file once: its catalog and the ranges of each table's INSERTs.
 pub fn scan_file(path: &std::path::Path, tz: i64) -> Result<DumpIndex, DumpError> {
     let f = File::open(path).map_err(DumpError::Io)?;
-    let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
+    scan(f, tz)
+}
+
+/// Scan a dump as it is read (standard input being spooled to a file, or a file).
+pub fn scan(input: impl Read, tz: i64) -> Result<DumpIndex, DumpError> {
     let mut sp = Splitter::new(
-        BufReader::with_capacity(1 << 16, f),
+        BufReader::with_capacity(1 << 16, input),
         0,
         1,
         SplitState::default(),
@@ -724,6 +721,10 @@ pub fn scan_file(path: &std::path::Path, tz: i64) -> Result<DumpIndex, DumpError
     if sp.saw_header && !sp.saw_completed {
         return Err(DumpError::NotCompleted);
     }
+    let bytes = sp.offset();
+    if scan.catalog.tables.is_empty() && bytes == 0 {
+        return Err(DumpError::Empty);
+    }
     Ok(DumpIndex {
         catalog: scan.catalog,
         ranges: scan.ranges,
@@ -732,16 +733,13 @@ pub fn scan_file(path: &std::path::Path, tz: i64) -> Result<DumpIndex, DumpError
 }
 
 pub struct DumpSource {
-    input: Input,
-    /// Selected tables, by name.
-    tables: Mutex<Vec<(Arc<str>, DumpTable)>>,
+    path: PathBuf,
+    /// Selected tables, by target name.
+    tables: Vec<(Arc<str>, DumpTable)>,
+    /// INSERT ranges by source table name.
     ranges: HashMap<String, Vec<Range>>,
     zero_dates: ZeroDates,
     pub counters: Counters,
-    /// For standard input: how to convert tables met on the way.
-    rules: CastRules,
-    select: Box<dyn Fn(&str) -> bool + Send + Sync>,
-    tz: i64,
     unconvertible: SkippedRows,
     /// Read at most this many rows per table (the assessment's timed sample).
     pub limit: Option<u64>,
@@ -779,42 +777,18 @@ impl DumpSource {
                     .catalog
                     .tables
                     .iter()
-                    .find(|t| t.name == s.schema.name)
+                    .find(|t| t.name == s.source_name)
                     .cloned()
                     .unwrap_or_default();
                 (Arc::from(s.schema.name.as_str()), dump_table(s, &t))
             })
             .collect();
         DumpSource {
-            input: Input::File(path),
-            tables: Mutex::new(by_name),
+            path,
+            tables: by_name,
             ranges: index.ranges,
             zero_dates,
             counters: Counters::default(),
-            rules: CastRules::default(),
-            select: Box::new(|_| true),
-            tz: 0,
-            unconvertible: SkippedRows::default(),
-            limit: None,
-        }
-    }
-
-    /// Standard input, read once as it comes.
-    pub fn from_stdin(
-        rules: CastRules,
-        select: Box<dyn Fn(&str) -> bool + Send + Sync>,
-        zero_dates: ZeroDates,
-        tz: i64,
-    ) -> Self {
-        DumpSource {
-            input: Input::Stdin(Mutex::new(Some(Box::new(std::io::stdin())))),
-            tables: Mutex::new(Vec::new()),
-            ranges: HashMap::new(),
-            zero_dates,
-            counters: Counters::default(),
-            rules,
-            select,
-            tz,
             unconvertible: SkippedRows::default(),
             limit: None,
         }
@@ -822,20 +796,27 @@ impl DumpSource {
 
     pub fn schemas(&self) -> Vec<TableSchema> {
         self.tables
-            .lock()
-            .expect("tables")
             .iter()
             .map(|(_, t)| t.source.schema.clone())
             .collect()
     }
 
-    fn table(&self, name: &str) -> Option<(Arc<str>, DumpTable)> {
-        self.tables
-            .lock()
-            .expect("tables")
-            .iter()
-            .find(|(n, _)| &**n == name)
-            .cloned()
+    fn table(&self, name: &str) -> Option<&(Arc<str>, DumpTable)> {
+        self.tables.iter().find(|(n, _)| &**n == name)
+    }
+
+    /// Bytes of a selected table's INSERT statements.
+    pub fn bytes_of(&self, t: &SourceTable) -> u64 {
+        self.ranges
+            .get(&t.source_name)
+            .map_or(0, |r| r.iter().map(|x| x.end - x.offset).sum())
+    }
+
+    /// Rows per selected table, as the scan counted INSERT groups.
+    pub fn rows_hint(&self, t: &SourceTable) -> u64 {
+        self.ranges
+            .get(&t.source_name)
+            .map_or(0, |r| r.iter().map(|x| x.rows_hint).sum())
     }
 
     /// Convert one row of values; on failure the key, the reason and the raw row.
@@ -890,13 +871,12 @@ impl DumpSource {
     fn read_ranges(
         &self,
         path: &std::path::Path,
-        name: &Arc<str>,
         t: &DumpTable,
         resume: Option<(u64, u64, u64)>,
         counters: &Counters,
         visit: &mut RowVisit<'_>,
     ) -> Result<(), SourceError> {
-        let Some(ranges) = self.ranges.get(&**name) else {
+        let Some(ranges) = self.ranges.get(&t.source.source_name) else {
             return Ok(());
         };
         let mut file = File::open(path)?;
@@ -911,7 +891,8 @@ impl DumpSource {
             let reader = BufReader::with_capacity(1 << 16, (&mut file).take(r.end - start));
             let mut sp = Splitter::new(reader, start, line, r.state.split.clone(), Some(r.end));
             while let Some(stmt) = sp.next_statement()? {
-                if !matches!(classify(&stmt.text), Kind2::Insert(ref n) if n == &**name) {
+                if !matches!(classify(&stmt.text), Kind2::Insert(ref n) if n == &t.source.source_name)
+                {
                     continue;
                 }
                 let offset = stmt.offset;
@@ -942,138 +923,6 @@ impl DumpSource {
         }
         Ok(())
     }
-
-    /// Standard input: everything in one pass.
-    fn read_stdin(
-        &self,
-        resume: Option<&Checkpoint>,
-        out: &mut RowEmitter<'_>,
-    ) -> Result<(), SourceError> {
-        let Input::Stdin(cell) = &self.input else {
-            return Err("not standard input".into());
-        };
-        let reader =
-            cell.lock().expect("stdin").take().ok_or(
-                "standard input was already read; a dump on standard input can be read once",
-            )?;
-        let resume_at = resume
-            .and_then(|c| c.position.as_deref())
-            .and_then(parse_position);
-        let mut sp = Splitter::new(
-            BufReader::with_capacity(1 << 16, reader),
-            0,
-            1,
-            SplitState::default(),
-            None,
-        );
-        let mut scan = Scan {
-            catalog: MyCatalog::default(),
-            ranges: HashMap::new(),
-            state: State::initial(self.tz),
-        };
-        let mut ordinals: HashMap<String, i64> = HashMap::new();
-        let opts = Options {
-            rules: &self.rules,
-            zero_dates: self.zero_dates,
-            from_dump: true,
-        };
-        while let Some(stmt) = sp.next_statement()? {
-            if let Some(v) = sp.server_version.take() {
-                lex::dialect_from_header(&v);
-            }
-            scan.state.split = sp.state.clone();
-            let kind = classify(&stmt.text);
-            if let Kind2::Insert(table) = &kind {
-                let Some((name, t)) = self.table(table) else {
-                    if !scan.catalog.tables.iter().any(|t| &t.name == table) {
-                        return Err(Box::new(DumpError::Syntax {
-                            line: stmt.first_line,
-                            message: format!("INSERT INTO `{table}`, but no CREATE TABLE before it defines that table"),
-                        }));
-                    }
-                    continue; // not selected
-                };
-                let skip = match resume_at {
-                    Some((off, _, _)) if stmt.offset < off => u64::MAX,
-                    Some((off, _, rows)) if stmt.offset == off => rows,
-                    _ => 0,
-                };
-                let offset = stmt.offset;
-                let stmt_line = stmt.line;
-                let state = scan.state.clone();
-                let ord = ordinals.entry(table.clone()).or_default();
-                let mut failure: Option<SourceError> = None;
-                read_insert(&stmt, &state, &t, 0, &mut |idx, line, item| {
-                    *ord += 1;
-                    if idx < skip {
-                        return Ok(true);
-                    }
-                    let rowid = t.source.keyed_by_position().then_some(*ord);
-                    match item {
-                        Ok(vals) => {
-                            match self.convert_row(&t, vals, &state, line, rowid, &self.counters) {
-                                Ok(row) => out.row(&name, rowid, row),
-                                Err((k, reason, raw)) => out.reject(&name, k, reason, raw),
-                            }
-                        }
-                        Err(reason) => out.reject(
-                            &name,
-                            format!("row {} of the INSERT, line {line}", idx + 1),
-                            reason,
-                            Vec::new(),
-                        ),
-                    }
-                    if let Err(e) =
-                        out.end_record(|| Some(format!("{offset}:{stmt_line}:{}", idx + 1)))
-                    {
-                        failure = Some(e);
-                        return Ok(false);
-                    }
-                    Ok(true)
-                })?;
-                if let Some(e) = failure {
-                    return Err(e);
-                }
-                continue;
-            }
-            let created = matches!(kind, Kind2::CreateTable);
-            scan.statement(&stmt, sp.offset())?;
-            sp.state.no_backslash_escapes = scan.state.split.no_backslash_escapes;
-            if created {
-                let t = scan.catalog.tables.last().cloned().unwrap_or_default();
-                if (self.select)(&t.name) {
-                    let mut report = ConversionReport::new(crate::TOOL, "-");
-                    let cat = MyCatalog {
-                        tables: vec![t.clone()],
-                        ..Default::default()
-                    };
-                    let converted = convert::convert(&cat, &opts, &|_| true, &mut report);
-                    for f in report
-                        .findings
-                        .iter()
-                        .filter(|f| matches!(f.severity, Severity::Manual | Severity::Loss))
-                    {
-                        tracing::warn!("{}: {}", f.object, f.message);
-                    }
-                    if let Some(s) = converted.into_iter().next() {
-                        out.add_table(s.schema.clone())?;
-                        let name: Arc<str> = Arc::from(t.name.as_str());
-                        let mut tables = self.tables.lock().expect("tables");
-                        tables.retain(|(n, _)| **n != *t.name);
-                        tables.push((name, dump_table(s, &t)));
-                    }
-                }
-            } else if let Kind2::Object(kind, _) = kind {
-                if let Some(o) = scan.catalog.objects.last() {
-                    tracing::warn!("{kind} {}: not carried (needs manual work)", o.name);
-                }
-            }
-        }
-        if sp.saw_header && !sp.saw_completed {
-            return Err(Box::new(DumpError::NotCompleted));
-        }
-        Ok(())
-    }
 }
 
 fn parse_position(p: &str) -> Option<(u64, u64, u64)> {
@@ -1083,29 +932,16 @@ fn parse_position(p: &str) -> Option<(u64, u64, u64)> {
 
 impl Source for DumpSource {
     fn partitions(&self) -> Result<Vec<Partition>, SourceError> {
-        Ok(match &self.input {
-            Input::Stdin(_) => vec![Partition {
-                id: "dump:stdin".into(),
-                table: Arc::from("(standard input)"),
-                estimated_rows: 0,
+        Ok(self
+            .tables
+            .iter()
+            .map(|(name, t)| Partition {
+                id: name.to_string(),
+                table: name.clone(),
+                estimated_rows: self.rows_hint(&t.source),
                 spec: String::new(),
-            }],
-            Input::File(_) => self
-                .tables
-                .lock()
-                .expect("tables")
-                .iter()
-                .map(|(name, _)| Partition {
-                    id: name.to_string(),
-                    table: name.clone(),
-                    estimated_rows: self
-                        .ranges
-                        .get(&**name)
-                        .map_or(0, |r| r.iter().map(|x| x.rows_hint).sum()),
-                    spec: String::new(),
-                })
-                .collect(),
-        })
+            })
+            .collect())
     }
 
     fn read(
@@ -1114,9 +950,7 @@ impl Source for DumpSource {
         resume: Option<&Checkpoint>,
         out: &mut RowEmitter<'_>,
     ) -> Result<(), SourceError> {
-        let Input::File(path) = &self.input else {
-            return self.read_stdin(resume, out);
-        };
+        let path = &self.path;
         let (name, t) = self
             .table(&partition.table)
             .ok_or_else(|| format!("no table `{}` in the dump", partition.table))?;
@@ -1124,28 +958,21 @@ impl Source for DumpSource {
             .and_then(|c| c.position.as_deref())
             .and_then(parse_position);
         let limit = self.limit;
-        let outcome = self.read_ranges(
-            path,
-            &name,
-            &t,
-            resume_at,
-            &self.counters,
-            &mut |row, bad, pos| {
-                if limit.is_some_and(|l| out.records() >= l) {
-                    return Err(Box::new(Stop));
-                }
-                let rowid = if t.source.keyed_by_position() {
-                    Some(out.records() as i64 + 1)
-                } else {
-                    None
-                };
-                match bad {
-                    None => out.row(&name, rowid, row),
-                    Some((k, reason, raw)) => out.reject(&name, k, reason, raw),
-                }
-                out.end_record(|| Some(pos()))
-            },
-        );
+        let outcome = self.read_ranges(path, t, resume_at, &self.counters, &mut |row, bad, pos| {
+            if limit.is_some_and(|l| out.records() >= l) {
+                return Err(Box::new(Stop));
+            }
+            let rowid = if t.source.keyed_by_position() {
+                Some(out.records() as i64 + 1)
+            } else {
+                None
+            };
+            match bad {
+                None => out.row(name, rowid, row),
+                Some((k, reason, raw)) => out.reject(name, k, reason, raw),
+            }
+            out.end_record(|| Some(pos()))
+        });
         match outcome {
             Err(e) if e.is::<Stop>() => Ok(()),
             other => other,
@@ -1159,16 +986,14 @@ impl VerifySource for DumpSource {
         table: &TableSchema,
         visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
-        let Input::File(path) = &self.input else {
-            return Err("a dump on standard input cannot be read again to verify; verify against the server or a dump file".into());
-        };
-        let (name, t) = self
+        let path = &self.path;
+        let (_, t) = self
             .table(&table.name)
             .ok_or_else(|| format!("no table `{}` in the dump", table.name))?;
         let mut bad = 0u64;
         let mut ordinal = 0i64;
         let scratch = Counters::default();
-        self.read_ranges(path, &name, &t, None, &scratch, &mut |row, err, _| {
+        self.read_ranges(path, t, None, &scratch, &mut |row, err, _| {
             ordinal += 1;
             if err.is_some() {
                 bad += 1;

@@ -1,0 +1,399 @@
+//! The command line every source tool shares. A tool implements [`SourceTool`] for a
+//! marker type — its name, its help text, its own options and how to open its
+//! source — and its `main` is one call to [`main`]. The five commands, the shared
+//! options, the checks every input gets, reports and exit codes live here once.
+
+pub use crate::cli::SourceReader;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::cast::{CastRules, Pattern};
+use crate::cli::{
+    check_strict, print_stdout, run_export, run_main, run_migrate, run_verify, CastArgs,
+    ExportArgs, MigrateArgs, ReportArgs, TableFilter, VerifyArgs, WhereArgs,
+};
+use crate::report::{AssessmentReport, ConversionReport, Severity};
+use crate::schema::TableSchema;
+use crate::text::for_terminal;
+
+/// What a source tool tells the shared command line about its database.
+pub trait SourceTool {
+    /// The binary's name (`pg2lightning`).
+    const NAME: &'static str;
+    /// One line for `-h`.
+    const ABOUT: &'static str;
+    /// `--help`: what the tool reads, how a source is named, examples.
+    const LONG_ABOUT: &'static str;
+    /// Comment lines `--print-casts` adds after the rules: what no rule decides.
+    const CASTS_NOTE: &'static str;
+    /// The options that name the source and shape how it is read.
+    type Options: Args + Clone;
+
+    /// The tool's default cast rules (the user's go in front of them).
+    fn default_casts() -> CastRules;
+
+    /// Open the source the options name and convert the selected tables.
+    fn open(
+        options: &Self::Options,
+        request: &OpenRequest<'_>,
+    ) -> anyhow::Result<Box<dyn OpenedSource>>;
+}
+
+/// The command a source is opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Assess,
+    ConvertSchema,
+    Migrate,
+    Verify,
+    Export,
+}
+
+pub struct OpenRequest<'a> {
+    pub purpose: Purpose,
+    pub filter: &'a TableFilter,
+    /// The tool's defaults with the user's rules in front.
+    pub rules: &'a CastRules,
+    /// The store a migration writes: what is spooled goes beside it.
+    pub target: Option<&'a Path>,
+}
+
+/// A table of the source, before any selection.
+#[derive(Debug, Clone)]
+pub struct CatalogTable {
+    /// Its name as `--tables`, `--where` and cast rules name it.
+    pub name: String,
+    /// The source's own name for it, quoted as the source quotes it (`p."q.r"`).
+    pub source_name: String,
+    /// The target table it becomes (`name`, unless `--rename` says otherwise).
+    pub target: String,
+    pub columns: Vec<String>,
+}
+
+/// A source opened, with its selected tables converted.
+pub trait OpenedSource {
+    /// How runs and reports name the source: the same on every run, no credentials.
+    fn description(&self) -> String;
+    /// Every table the source has.
+    fn catalog(&self) -> Vec<CatalogTable>;
+    fn conversion(&self) -> &ConversionReport;
+    /// The selected tables, converted.
+    fn tables(&self) -> Vec<TableSchema>;
+    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport>;
+    fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>>;
+}
+
+/// How the rows are to be read.
+pub struct ReadRequest {
+    pub purpose: Purpose,
+    /// `--where` conditions by table (a source that cannot filter refuses them).
+    pub where_: HashMap<String, String>,
+    /// Readers the copy runs.
+    pub parallel: usize,
+}
+
+#[derive(Parser)]
+#[command(version, arg_required_else_help = true, max_term_width = 100)]
+struct Cli<O: Args> {
+    /// Print the default cast rules (source type => Lightning type) and exit.
+    #[arg(long)]
+    print_casts: bool,
+    #[command(subcommand)]
+    command: Option<Command<O>>,
+}
+
+#[derive(Subcommand)]
+enum Command<O: Args> {
+    /// Size, tables, features needing manual work, a score, risks and a measured time estimate.
+    Assess {
+        #[command(flatten)]
+        source: O,
+        #[command(flatten)]
+        filter: TableFilter,
+        #[command(flatten)]
+        cast: CastArgs,
+        /// Rows per table copied into a scratch store to time the migration.
+        #[arg(long, default_value_t = 20_000, value_name = "N")]
+        sample_rows: u64,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Print the Lightning DDL of the database (stdout) and a conversion report.
+    ConvertSchema {
+        #[command(flatten)]
+        source: O,
+        #[command(flatten)]
+        filter: TableFilter,
+        #[command(flatten)]
+        cast: CastArgs,
+        /// Fail when anything would be carried with a loss.
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Copy the database into a Lightning store (resumable: run it again after a crash).
+    Migrate {
+        #[command(flatten)]
+        source: O,
+        /// Fail before copying when anything would be carried with a loss.
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        args: MigrateArgs,
+    },
+    /// Compare the source with a Lightning store: counts, schema, sampled rows, checksums.
+    Verify {
+        #[command(flatten)]
+        source: O,
+        #[command(flatten)]
+        args: VerifyArgs,
+    },
+    /// Write the rows as a JSON-lines stream (SCHEMA/RECORD/STATE) to stdout.
+    Export {
+        #[command(flatten)]
+        source: O,
+        #[command(flatten)]
+        args: ExportArgs,
+    },
+}
+
+/// The whole `main` of a source tool.
+pub fn main<T: SourceTool>() -> ExitCode {
+    run_main(|| {
+        let matches = Cli::<T::Options>::command()
+            .name(T::NAME)
+            .bin_name(T::NAME)
+            .about(T::ABOUT)
+            .long_about(T::LONG_ABOUT)
+            .get_matches();
+        let cli = Cli::<T::Options>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if cli.print_casts {
+            let mut text = T::default_casts().describe_defaults();
+            text.push_str(T::CASTS_NOTE);
+            print_stdout(&text)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let Some(command) = cli.command else {
+            bail!("a command is needed; see `{} --help`", T::NAME);
+        };
+        run::<T>(command)
+    })
+}
+
+fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Assess {
+            source,
+            filter,
+            cast,
+            sample_rows,
+            report,
+        } => {
+            let opened = open::<T>(&source, Purpose::Assess, &filter, &cast, None)?;
+            let a = opened.assess(sample_rows)?;
+            report.emit(&a)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ConvertSchema {
+            source,
+            filter,
+            cast,
+            strict,
+            report,
+        } => {
+            let opened = open::<T>(&source, Purpose::ConvertSchema, &filter, &cast, None)?;
+            if !report.json {
+                print_stdout(&crate::ddl::render_schema(&opened.tables()))?;
+            }
+            report.emit(opened.conversion())?;
+            check_strict(strict, opened.conversion())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate {
+            source,
+            strict,
+            args,
+        } => {
+            let opened = open::<T>(
+                &source,
+                Purpose::Migrate,
+                &args.filter,
+                &args.cast,
+                Some(&args.target),
+            )?;
+            check_strict(strict, opened.conversion())?;
+            announce_findings::<T>(opened.conversion());
+            let desc = opened.description();
+            let conversion = opened.conversion().clone();
+            let where_ = where_by_target(opened.as_ref(), &args.where_);
+            let reader = opened.reader(&ReadRequest {
+                purpose: Purpose::Migrate,
+                where_,
+                parallel: args.parallel.max(1),
+            })?;
+            let code = run_migrate(T::NAME, &desc, reader.as_ref(), &conversion, &args)?;
+            Ok(code)
+        }
+        Command::Verify { source, args } => {
+            let opened = open::<T>(&source, Purpose::Verify, &args.filter, &args.cast, None)?;
+            let desc = opened.description();
+            let where_ = where_by_target(opened.as_ref(), &args.where_);
+            let reader = opened.reader(&ReadRequest {
+                purpose: Purpose::Verify,
+                where_,
+                parallel: 1,
+            })?;
+            run_verify(T::NAME, &desc, reader.as_ref(), &args)
+        }
+        Command::Export { source, args } => {
+            let opened = open::<T>(&source, Purpose::Export, &args.filter, &args.cast, None)?;
+            let reader = opened.reader(&ReadRequest {
+                purpose: Purpose::Export,
+                where_: HashMap::new(),
+                parallel: 1,
+            })?;
+            run_export(reader.source(), &reader.schemas(), &args)
+        }
+    }
+}
+
+/// `--where` names tables as the source does; readers look them up by target name.
+fn where_by_target(opened: &dyn OpenedSource, where_: &WhereArgs) -> HashMap<String, String> {
+    let catalog = opened.catalog();
+    let names: Vec<&str> = catalog.iter().map(|t| t.name.as_str()).collect();
+    let by_name = where_.by_table(&names);
+    catalog
+        .iter()
+        .filter_map(|t| by_name.get(&t.name).map(|c| (t.target.clone(), c.clone())))
+        .collect()
+}
+
+/// Open the source and check what the user asked for against what it holds.
+fn open<T: SourceTool>(
+    options: &T::Options,
+    purpose: Purpose,
+    filter: &TableFilter,
+    cast: &CastArgs,
+    target: Option<&Path>,
+) -> anyhow::Result<Box<dyn OpenedSource>> {
+    let rules = cast.rules(T::default_casts())?;
+    let opened = T::open(
+        options,
+        &OpenRequest {
+            purpose,
+            filter,
+            rules: &rules,
+            target,
+        },
+    )?;
+    let catalog = opened.catalog();
+    check_names(&catalog, filter, &rules)?;
+    let tables = opened.tables();
+    check_collisions(&catalog, filter)?;
+    if tables.is_empty() {
+        match purpose {
+            Purpose::Assess | Purpose::ConvertSchema if catalog.is_empty() => {
+                tracing::warn!("{} has no tables", for_terminal(&opened.description()));
+            }
+            _ if catalog.is_empty() => bail!(
+                "{} has no tables: is it the database you meant? (nothing to do)",
+                for_terminal(&opened.description())
+            ),
+            _ => bail!("--tables and --exclude leave no table to work on"),
+        }
+    }
+    Ok(opened)
+}
+
+/// Every table named in `--tables`, `--exclude` or a column rule must exist: a typo
+/// would otherwise copy (or skip) the wrong thing in silence.
+fn check_names(
+    catalog: &[CatalogTable],
+    filter: &TableFilter,
+    rules: &CastRules,
+) -> anyhow::Result<()> {
+    let known: Vec<&str> = catalog.iter().map(|t| t.name.as_str()).collect();
+    for (option, names) in [("--tables", &filter.tables), ("--exclude", &filter.exclude)] {
+        if let Some(t) = names.iter().find(|t| !known.contains(&t.as_str())) {
+            bail!(
+                "{option}: no table `{}` in the source (it has: {})",
+                for_terminal(t),
+                for_terminal(&known.join(", "))
+            );
+        }
+    }
+    for (from, _) in filter.renames()? {
+        if !catalog
+            .iter()
+            .any(|t| t.name == from || t.source_name == from)
+        {
+            bail!(
+                "--rename: no table `{}` in the source (it has: {})",
+                for_terminal(&from),
+                for_terminal(&known.join(", "))
+            );
+        }
+    }
+    for rule in &rules.user {
+        if let Pattern::Column { table, column } = &rule.pattern {
+            let found = catalog
+                .iter()
+                .any(|t| &t.name == table && t.columns.iter().any(|c| c == column));
+            if !found {
+                bail!(
+                    "cast rule `{}` names no column of the source (`{}` has no column `{}`)",
+                    for_terminal(&rule.to_string()),
+                    for_terminal(table),
+                    for_terminal(column)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Two source tables must not become one target table: the second would be lost
+/// or merged into the first.
+fn check_collisions(catalog: &[CatalogTable], filter: &TableFilter) -> anyhow::Result<()> {
+    let mut seen: HashMap<&str, &CatalogTable> = HashMap::new();
+    for t in catalog.iter().filter(|t| filter.selects(&t.name)) {
+        if let Some(first) = seen.insert(&t.target, t) {
+            bail!(
+                "the source tables {} and {} would both become the table `{}` in the target: rename one (--rename SOURCE=NEW) or leave one out (--exclude)",
+                for_terminal(&first.source_name),
+                for_terminal(&t.source_name),
+                for_terminal(&t.target)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Say before copying what the conversion could not carry as it is.
+fn announce_findings<T: SourceTool>(conversion: &ConversionReport) {
+    for f in conversion
+        .findings
+        .iter()
+        .filter(|f| matches!(f.severity, Severity::Loss | Severity::Warning))
+    {
+        tracing::warn!(
+            "{}: {} ({})",
+            for_terminal(&f.object),
+            for_terminal(&f.message),
+            f.severity.label()
+        );
+    }
+    let manual = conversion.count(Severity::Manual);
+    if manual > 0 {
+        tracing::warn!(
+            "{manual} objects need manual work; `{} convert-schema` lists them with their definitions",
+            T::NAME
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! The SQLite file opened for a command: its catalog, the selected tables converted,
+//! and the rows read through `SqliteSource`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use lightning_core::cli::SourceReader;
+use lightning_core::pipeline::Source;
+use lightning_core::report::{AssessmentReport, ConversionReport};
+use lightning_core::tool::{CatalogTable, OpenRequest, OpenedSource, Purpose, ReadRequest};
+use lightning_core::verify::VerifySource;
+use lightning_core::TableSchema;
+use rusqlite::Connection;
+
+use crate::catalog::{self, SourceTable};
+use crate::source::SqliteSource;
+
+struct Opened {
+    path: PathBuf,
+    conn: Connection,
+    catalog: Vec<CatalogTable>,
+    tables: Vec<SourceTable>,
+    conversion: ConversionReport,
+}
+
+pub fn open(path: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn OpenedSource>> {
+    let conn = catalog::open(path)?;
+    let filter = request.filter;
+    let mut listed = Vec::new();
+    for name in catalog::table_names(&conn)? {
+        listed.push(CatalogTable {
+            target: filter.target_name(&name, &catalog::quote(&name)),
+            source_name: catalog::quote(&name),
+            columns: catalog::column_names(&conn, &name)?,
+            name,
+        });
+    }
+    let mut conversion = ConversionReport::new(
+        <crate::Sqlite as lightning_core::tool::SourceTool>::NAME,
+        &path.display().to_string(),
+    );
+    // Profiling reads every value: only assess and convert-schema want it.
+    let profile = matches!(request.purpose, Purpose::Assess | Purpose::ConvertSchema);
+    let mut tables = catalog::convert(
+        &conn,
+        request.rules,
+        &|t| filter.selects(t),
+        profile,
+        &mut conversion,
+    )?;
+    for t in &mut tables {
+        t.schema.name = filter.target_name(&t.source_name, &catalog::quote(&t.source_name));
+        for fk in &mut t.schema.foreign_keys {
+            fk.ref_table = filter.target_name(&fk.ref_table, &catalog::quote(&fk.ref_table));
+        }
+    }
+    Ok(Box::new(Opened {
+        path: path.to_path_buf(),
+        conn,
+        catalog: listed,
+        tables,
+        conversion,
+    }))
+}
+
+impl OpenedSource for Opened {
+    /// The full path: a resumed run is recognised as the same source whatever
+    /// directory it starts from.
+    fn description(&self) -> String {
+        std::fs::canonicalize(&self.path)
+            .unwrap_or_else(|_| self.path.clone())
+            .display()
+            .to_string()
+    }
+
+    fn catalog(&self) -> Vec<CatalogTable> {
+        self.catalog.clone()
+    }
+
+    fn conversion(&self) -> &ConversionReport {
+        &self.conversion
+    }
+
+    fn tables(&self) -> Vec<TableSchema> {
+        self.tables.iter().map(|t| t.schema.clone()).collect()
+    }
+
+    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
+        let me = *self;
+        crate::assess::assess(&me.path, &me.conn, me.tables, me.conversion, sample_rows)
+    }
+
+    fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>> {
+        if request.purpose == Purpose::Export && !request.where_.is_empty() {
+            bail!("export reads every row: --where is for migrate and verify");
+        }
+        let me = *self;
+        drop(me.conn);
+        Ok(Box::new(Reader(SqliteSource::new(
+            me.path,
+            me.tables,
+            request.where_.clone(),
+        ))))
+    }
+}
+
+struct Reader(SqliteSource);
+
+impl SourceReader for Reader {
+    fn source(&self) -> &dyn Source {
+        &self.0
+    }
+
+    fn verifier(&self) -> &dyn VerifySource {
+        &self.0
+    }
+
+    fn schemas(&self) -> Vec<TableSchema> {
+        self.0.schemas()
+    }
+}

@@ -73,10 +73,13 @@ fn ensure(service: &Service) -> bool {
     let Service {
         name, slug, port, ..
     } = *service;
+    // The check takes at most CONNECT_TIMEOUT, so the line is finished right away.
+    eprint!("{name} on 127.0.0.1:{port}: ");
     if is_up(port) {
-        eprintln!("{name} is up on 127.0.0.1:{port}");
+        eprintln!("up");
         return true;
     }
+    eprintln!("down");
     if !program_exists(service.program) {
         warn(&format!(
             "{name} is not running on 127.0.0.1:{port} and `{}` is not installed: \
@@ -85,15 +88,19 @@ fn ensure(service: &Service) -> bool {
         ));
         return false;
     }
-    eprintln!("{name} is down on 127.0.0.1:{port}: starting it");
     let log = util::target_dir()
         .join("xtask")
         .join(format!("{slug}-start.log"));
+    eprintln!(
+        "starting {name} (waiting up to {} s for its port; the start command's output goes to {})",
+        START_TIMEOUT.as_secs(),
+        log.display()
+    );
     match start(service, &log) {
         Ok(elapsed) => {
             eprintln!(
-                "{name} is up on 127.0.0.1:{port} (started in {:.1} s)",
-                elapsed.as_secs_f64()
+                "{name} is up on 127.0.0.1:{port} (started in {})",
+                util::format_duration(elapsed)
             );
             true
         }
@@ -240,7 +247,7 @@ fn start_redis() -> Result<Command> {
 pub fn ensure_sqlite3() -> bool {
     let ok = ensure_program("sqlite3", "sqlite3", "the SQLite benchmark's reference");
     if let Some(version) = sqlite3_version().filter(|_| ok) {
-        eprintln!("sqlite3 {version}");
+        eprintln!("sqlite3 version {version}");
     }
     ok
 }
@@ -248,7 +255,8 @@ pub fn ensure_sqlite3() -> bool {
 /// Makes sure `program` is installed, installing `package` with apt-get when it is
 /// missing. Returns whether it is available; `needed_for` goes into the warning.
 pub fn ensure_program(program: &str, package: &str, needed_for: &str) -> bool {
-    if program_exists(program) {
+    if let Some(path) = util::find_program(program) {
+        eprintln!("{program}: {}", path.display());
         return true;
     }
     if !program_exists("apt-get") {
@@ -257,20 +265,26 @@ pub fn ensure_program(program: &str, package: &str, needed_for: &str) -> bool {
         ));
         return false;
     }
-    eprintln!("`{program}` is not installed: installing {package} with apt-get");
-    let log = util::target_dir()
-        .join("xtask")
-        .join(format!("apt-{package}.log"));
-    let installed = apt_install(&log, package).is_ok() || {
+    eprintln!(
+        "`{program}` is not installed: installing {package} with apt-get \
+         (this can take a minute; apt-get's output follows)"
+    );
+    let began = Instant::now();
+    let installed = apt_install(package).is_ok() || {
         // A machine whose package lists are stale or empty needs an update first.
-        apt(&log, &["update"]).is_ok() && apt_install(&log, package).is_ok()
+        eprintln!("updating the package lists, then installing {package} again");
+        apt(&["update"]).is_ok() && apt_install(package).is_ok()
     };
     if installed && program_exists(program) {
+        eprintln!(
+            "installed {package} in {}",
+            util::format_duration(began.elapsed())
+        );
         return true;
     }
     warn(&format!(
-        "`{program}` could not be installed ({needed_for} needs it)\n{}",
-        util::tail(&log, 10)
+        "`{program}` could not be installed ({needed_for} needs it); \
+         apt-get's output is above"
     ));
     false
 }
@@ -288,28 +302,17 @@ fn sqlite3_version() -> Option<String> {
     Some(text.split_whitespace().next().unwrap_or("").to_owned())
 }
 
-fn apt_install(log: &Path, package: &str) -> Result<()> {
-    apt(log, &["install", "-y", "--no-install-recommends", package])
+fn apt_install(package: &str) -> Result<()> {
+    apt(&["install", "-y", "--no-install-recommends", package])
 }
 
-fn apt(log: &Path, args: &[&str]) -> Result<()> {
-    if let Some(dir) = log.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    let out = File::options().create(true).append(true).open(log)?;
+/// Runs apt-get with its output shown as it comes.
+fn apt(args: &[&str]) -> Result<()> {
     let mut cmd = Command::new("apt-get");
     cmd.args(args)
         .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out);
-    let shown = util::describe(&cmd);
-    eprintln!("$ {shown}");
-    let status = cmd.status()?;
-    if !status.success() {
-        bail!("`{shown}` failed ({status})");
-    }
-    Ok(())
+        .stdin(Stdio::null());
+    util::run(&mut cmd)
 }
 
 #[cfg(test)]

@@ -1,11 +1,15 @@
 //! `cargo xtask test`: prepare what the tests need, then lint and run the whole suite.
+//!
+//! Every step announces itself before it starts and gives its duration when it ends;
+//! a summary of the durations closes the log. Cargo's own output (compiling, checking,
+//! test results) goes straight to the terminal or to the pipe that reads the log.
 
 use std::process::Stdio;
 
 use anyhow::Result;
 
 use crate::services;
-use crate::util::{self, cargo, section, warn};
+use crate::util::{self, cargo, warn, Steps};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -18,52 +22,10 @@ pub struct TestArgs {
 }
 
 pub fn run(args: &TestArgs) -> Result<()> {
-    section("Local services");
-    let down = services::prepare();
-    services::ensure_sqlite3();
-    for program in ["psql", "pg_dump"] {
-        services::ensure_program(program, "postgresql-client", "the pg2lightning tests");
-    }
-    for program in ["mariadb", "mariadb-dump"] {
-        services::ensure_program(program, "mariadb-client", "the mysql2lightning tests");
-    }
-
-    if args.no_lint {
-        section("Lint: skipped (--no-lint)");
-    } else {
-        section("Formatting");
-        util::run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-        section("Clippy");
-        util::run(cargo().args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]))?;
-    }
-
-    if nextest_available() {
-        // Doc tests first, so that the log closes on the main runner's summary.
-        section("Doc tests");
-        util::run(cargo().args(["test", "--workspace", "--doc"]))?;
-        section("Tests");
-        util::run(
-            cargo()
-                .args(["nextest", "run", "--workspace"])
-                .args(&args.runner_args),
-        )?;
-    } else {
-        section("Tests");
-        eprintln!("cargo-nextest is not installed: using cargo test");
-        util::run(
-            cargo()
-                .args(["test", "--workspace"])
-                .args(&args.runner_args),
-        )?;
-    }
-
+    let mut steps = Steps::new();
+    let result = run_steps(args, &mut steps);
+    steps.summary();
+    let down = result?;
     if !down.is_empty() {
         warn(&format!(
             "these services were not reachable during the run: {}",
@@ -72,6 +34,76 @@ pub fn run(args: &TestArgs) -> Result<()> {
     }
     eprintln!("\nxtask test: every step passed");
     Ok(())
+}
+
+/// The steps in order; returns the services that stayed down.
+fn run_steps(args: &TestArgs, steps: &mut Steps) -> Result<Vec<&'static str>> {
+    let down = steps.run("Local services", || Ok(services::prepare()))?;
+    steps.run("Programs the tests call", || {
+        services::ensure_sqlite3();
+        for program in ["psql", "pg_dump"] {
+            services::ensure_program(program, "postgresql-client", "the pg2lightning tests");
+        }
+        for program in ["mariadb", "mariadb-dump"] {
+            services::ensure_program(program, "mariadb-client", "the mysql2lightning tests");
+        }
+        Ok(())
+    })?;
+
+    if args.no_lint {
+        steps.skip("Formatting", "--no-lint");
+        steps.skip("Clippy", "--no-lint");
+    } else {
+        steps.run("Formatting", || {
+            util::run(cargo().args(["fmt", "--all", "--", "--check"]))
+        })?;
+        steps.run("Clippy", || {
+            eprintln!(
+                "clippy checks every crate and test of the workspace: this takes several \
+                 minutes when the target directory is cold (cargo's progress follows)"
+            );
+            util::run(cargo().args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        })?;
+    }
+
+    if nextest_available() {
+        // Doc tests first, so that the log closes on the main runner's summary.
+        steps.run("Doc tests", || {
+            eprintln!(
+                "builds the workspace's libraries for testing, then runs their examples \
+                 (cargo's progress follows)"
+            );
+            util::run(cargo().args(["test", "--workspace", "--doc"]))
+        })?;
+        steps.run("Tests", || {
+            eprintln!("builds every test binary, then runs them with cargo-nextest");
+            util::run(
+                cargo()
+                    .args(["nextest", "run", "--workspace"])
+                    .args(&args.runner_args),
+            )
+        })?;
+    } else {
+        steps.run("Tests", || {
+            eprintln!(
+                "cargo-nextest is not installed: using cargo test \
+                 (builds every test binary, then runs them and the doc tests)"
+            );
+            util::run(
+                cargo()
+                    .args(["test", "--workspace"])
+                    .args(&args.runner_args),
+            )
+        })?;
+    }
+    Ok(down)
 }
 
 fn nextest_available() -> bool {

@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -70,17 +71,115 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 
 /// Whether a program can be found: a path that exists, or a name on `PATH`.
 pub fn program_exists(program: &str) -> bool {
+    find_program(program).is_some()
+}
+
+/// Where a program is: the path itself when it names an existing file, or the first
+/// match on `PATH`.
+pub fn find_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
-        return Path::new(program).is_file();
+        let path = Path::new(program);
+        return path.is_file().then(|| path.to_path_buf());
     }
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false)
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
 }
 
 /// A section heading on stderr.
 pub fn section(title: &str) {
     eprintln!("\n==> {title}");
+}
+
+/// A duration for people: `0.4 s`, `12.3 s`, `2 min 05 s`.
+pub fn format_duration(duration: Duration) -> String {
+    let secs = duration.as_secs_f64();
+    if secs < 60.0 {
+        format!("{secs:.1} s")
+    } else {
+        let whole = duration.as_secs();
+        format!("{} min {:02} s", whole / 60, whole % 60)
+    }
+}
+
+/// How a step ended.
+enum Outcome {
+    Passed(Duration),
+    Failed(Duration),
+    Skipped(String),
+}
+
+/// A task's steps, timed: each one announces itself (a section heading) before it
+/// starts and says how long it took when it ends; `summary` lists them all.
+///
+/// Everything goes to stderr, which is unbuffered, so a log read through a pipe shows
+/// each line when it happens.
+pub struct Steps {
+    began: Instant,
+    done: Vec<(String, Outcome)>,
+}
+
+impl Steps {
+    pub fn new() -> Self {
+        Steps {
+            began: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    /// Runs one step under the heading `title`.
+    pub fn run<T>(&mut self, title: &str, step: impl FnOnce() -> Result<T>) -> Result<T> {
+        section(title);
+        let began = Instant::now();
+        let result = step();
+        let took = began.elapsed();
+        let shown = format_duration(took);
+        let outcome = match &result {
+            Ok(_) => {
+                eprintln!("--> {title}: done in {shown}");
+                Outcome::Passed(took)
+            }
+            Err(_) => {
+                eprintln!("--> {title}: failed after {shown}");
+                Outcome::Failed(took)
+            }
+        };
+        self.done.push((title.to_owned(), outcome));
+        result
+    }
+
+    /// Records a step that is not run, and says why.
+    pub fn skip(&mut self, title: &str, reason: &str) {
+        section(&format!("{title}: skipped ({reason})"));
+        self.done
+            .push((title.to_owned(), Outcome::Skipped(reason.to_owned())));
+    }
+
+    /// The duration of every step so far, and the total.
+    pub fn summary(&self) {
+        section("Summary");
+        let width = self
+            .done
+            .iter()
+            .map(|(title, _)| title.len())
+            .chain(["total".len()])
+            .max()
+            .unwrap_or(0);
+        for (title, outcome) in &self.done {
+            let line = match outcome {
+                Outcome::Passed(took) => format!("{:>10}", format_duration(*took)),
+                Outcome::Failed(took) => format!("{:>10}  FAILED", format_duration(*took)),
+                Outcome::Skipped(reason) => format!("{:>10}  ({reason})", "skipped"),
+            };
+            eprintln!("  {title:<width$}  {line}");
+        }
+        eprintln!(
+            "  {:<width$}  {:>10}",
+            "total",
+            format_duration(self.began.elapsed())
+        );
+    }
 }
 
 /// A warning on stderr, easy to spot in a CI log.
@@ -125,4 +224,18 @@ pub fn remove_path(path: &Path) -> Result<()> {
         Err(err) => Err(err),
     }
     .with_context(|| format!("could not remove {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_seconds_then_minutes() {
+        assert_eq!(format_duration(Duration::from_millis(42)), "0.0 s");
+        assert_eq!(format_duration(Duration::from_millis(12_345)), "12.3 s");
+        assert_eq!(format_duration(Duration::from_millis(59_900)), "59.9 s");
+        assert_eq!(format_duration(Duration::from_secs(60)), "1 min 00 s");
+        assert_eq!(format_duration(Duration::from_secs(125)), "2 min 05 s");
+    }
 }

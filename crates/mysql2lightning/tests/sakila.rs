@@ -1,11 +1,11 @@
-//! The Sakila fixtures (../shared/fixtures): loaded into the server, migrated from
+//! The Sakila fixtures (tests/fixtures): loaded into the server, migrated from
 //! the server and from the files, verified equal.
 
 mod common;
 
 use common::*;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 /// The fixture files, with the hard-coded `sakila` database renamed to `db`.
 fn fixture_sql(db: &str) -> String {

@@ -12,7 +12,7 @@ use common::*;
 fn pagila() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/pagila-schema.sql"
+        "/tests/fixtures/pagila-schema.sql"
     ))
 }
 

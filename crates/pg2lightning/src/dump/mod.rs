@@ -566,7 +566,7 @@ mod tests {
 
     const PAGILA: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/pagila-schema.sql"
+        "/tests/fixtures/pagila-schema.sql"
     );
 
     /// `pg_dump --no-owner` (15.20) of a small database, verbatim.

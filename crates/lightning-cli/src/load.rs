@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use lightning_core::pipeline::OnError;
 use lightning_core::reject::RejectLog;
-use lightning_core::store::{BadRows, BatchRow, Checkpoint, RejectedRow, StoreError};
+use lightning_core::store::{BadRows, BatchRow, Checkpoint, RejectedRow, StoreError, WriteMode};
 use lightning_core::stream::{Message, StreamError, StreamReader};
 use lightning_core::{ddl, report, Store, TableSchema, Value};
 
@@ -365,7 +365,7 @@ impl Importer<'_> {
         } else {
             BadRows::Abort
         };
-        match store.write_batch(rows, &checkpoints, bad_rows) {
+        match store.write_batch(rows, &checkpoints, bad_rows, WriteMode::Insert) {
             Ok(rejected) => {
                 for r in rejected {
                     if let Some(n) = written.get_mut(r.table.as_str()) {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::pipeline::{copy, CopyError, CopyOptions, OnError, Source};
+use crate::pipeline::{copy, CopyError, CopyOptions, OnError, Resume, Source};
 use crate::progress::Progress;
 use crate::report::{
     AssessmentReport, ConversionReport, Estimate, Severity, TableAssessment, REPORT_VERSION,
@@ -48,6 +48,7 @@ pub fn timed_sample(
             parallel: 2,
             batch_size: 10_000,
             on_error: OnError::Skip,
+            resume: Resume::SameContent,
         },
         None,
         &Progress::hidden(),

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::cast::CastRules;
-use crate::pipeline::{copy, CopyOptions, OnError, Source};
+use crate::pipeline::{copy, CopyError, CopyOptions, OnError, Resume, Source};
 use crate::progress::Progress;
 use crate::reject::RejectLog;
 use crate::report::{self, MigrationReport, Report, VerificationReport};
@@ -222,11 +222,12 @@ pub struct MigrateArgs {
 }
 
 impl MigrateArgs {
-    pub fn copy_options(&self) -> CopyOptions {
+    pub fn copy_options(&self, resume: Resume) -> CopyOptions {
         CopyOptions {
             parallel: self.parallel.max(1),
             batch_size: self.batch_size.max(1),
             on_error: self.on_error,
+            resume,
         }
     }
 }
@@ -385,17 +386,31 @@ pub fn run_migrate(
         .filter(|c| tables.iter().any(|t| t.name == c.table))
         .map(|c| c.table)
         .collect();
-    if let Some(previous) = store.runs()?.into_iter().rev().find(|r| r.tool == tool) {
+    let previous = store.runs()?.into_iter().rev().find(|r| r.tool == tool);
+    if let Some(previous) = &previous {
         if previous.source != source_desc && !copied.is_empty() {
             anyhow::bail!(
                 "{} already holds tables copied from {} (run {}), not from {source_desc}: use --fresh to copy them again from this source, or another target",
                 args.target.display(),
-                previous.source,
+                crate::text::for_terminal(&previous.source),
                 previous.id
             );
         }
     }
+    // A resumed copy goes on where the earlier run stopped only when it reads the
+    // same content; otherwise what the earlier run wrote is repaired after it.
+    let content_id = source.content_id();
+    let same_content = content_id.is_some()
+        && previous.as_ref().and_then(|r| r.content_id.as_ref()) == content_id.as_ref();
+    let resume = if same_content {
+        Resume::SameContent
+    } else {
+        Resume::MayDiffer
+    };
     let run_id = store.start_run(tool, &source_desc)?;
+    let mut run = store.run(run_id)?;
+    run.content_id = content_id;
+    store.update_run(&run)?;
     tracing::info!(run_id, target = %args.target.display(), "migration started");
     let reject_path = args
         .reject_file
@@ -408,14 +423,23 @@ pub fn run_migrate(
         source,
         &tables,
         &mut sink,
-        &args.copy_options(),
+        &args.copy_options(resume),
         rejects.as_mut(),
         &progress,
     );
-    let mut run = store.run(run_id)?;
     run.finished_at = Some(crate::store::now_rfc3339());
     let summary = match outcome {
         Ok(s) => s,
+        Err(CopyError::Interrupted(sig)) => {
+            run.status = "interrupted".into();
+            store.update_run(&run)?;
+            eprintln!(
+                "{}: the target {} is consistent; run the same command again to resume",
+                if sig == 15 { "terminated" } else { "interrupted" },
+                args.target.display()
+            );
+            return Ok(ExitCode::from(crate::interrupt::exit_code(sig)));
+        }
         Err(e) => {
             run.status = "failed".into();
             run.error = Some(e.to_string());
@@ -426,6 +450,31 @@ pub fn run_migrate(
             )));
         }
     };
+    // Tables resumed in another state of the source, or read in several
+    // snapshots, are brought level with the source (in the run's snapshot).
+    let marked = store.marked_for_repair()?;
+    for t in tables.iter().filter(|t| marked.contains(&t.name)) {
+        eprintln!(
+            "bringing `{}` level with the source (it was copied in more than one state of it)",
+            crate::text::for_terminal(&t.name)
+        );
+        let counts = crate::verify::repair_table(reader.verifier(), t, &store)
+            .with_context(|| format!("repairing table `{}`", t.name))?;
+        store.repaired(&t.name)?;
+        if counts.total() > 0 {
+            eprintln!(
+                "  `{}`: {} rows inserted, {} updated, {} deleted",
+                crate::text::for_terminal(&t.name),
+                counts.inserted,
+                counts.updated,
+                counts.deleted
+            );
+        }
+        run.repaired.insert(t.name.clone(), counts);
+    }
+    if !run.repaired.is_empty() {
+        store.flush()?;
+    }
     run.status = "completed".into();
     run.rows_written = summary.rows_written;
     run.rows_rejected = summary.rows_rejected;
@@ -469,6 +518,7 @@ pub fn run_migrate(
         rows_per_sec,
         reject_file: (summary.rows_rejected > 0).then(|| reject_path.display().to_string()),
         summary,
+        repaired: run.repaired.clone(),
         findings: conversion
             .findings
             .iter()
@@ -558,6 +608,7 @@ pub fn run_export(
         parallel: 1,
         batch_size: 10_000,
         on_error: args.on_error,
+        resume: Resume::SameContent,
     };
     let mut rejects = (args.on_error == OnError::Skip).then(|| RejectLog::new(&args.reject_file));
     let summary = match copy(
@@ -569,10 +620,13 @@ pub fn run_export(
         &Progress::hidden(),
     ) {
         // The reader of the stream went away (`| head`): a normal end.
-        Err(crate::pipeline::CopyError::Sink(crate::sink::SinkError::Io(e)))
+        Err(CopyError::Sink(crate::sink::SinkError::Io(e)))
             if e.kind() == std::io::ErrorKind::BrokenPipe =>
         {
             return Ok(ExitCode::SUCCESS)
+        }
+        Err(CopyError::Interrupted(sig)) => {
+            return Ok(ExitCode::from(crate::interrupt::exit_code(sig)))
         }
         other => other?,
     };

@@ -1,7 +1,7 @@
 //! The copy pipeline: partitions → several readers → a bounded queue → one writer
 //! that commits each batch together with its checkpoint.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -43,6 +43,13 @@ pub trait Source: Sync {
         resume: Option<&Checkpoint>,
         out: &mut RowEmitter<'_>,
     ) -> Result<(), SourceError>;
+
+    /// An identity of the content this source reads (a dump's hash): runs with the
+    /// same one read the same rows. `None` when the source can change between
+    /// runs (a live database): a resumed copy is then repaired after it.
+    fn content_id(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What to do with a row that cannot be carried.
@@ -61,6 +68,19 @@ pub struct CopyOptions {
     pub parallel: usize,
     pub batch_size: usize,
     pub on_error: OnError,
+    /// What rows committed by earlier runs are worth when this run resumes them.
+    pub resume: Resume,
+}
+
+/// Whether a resumed copy reads the same content as the runs before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resume {
+    /// The same content (a dump file with the same hash): go on where they stopped.
+    #[default]
+    SameContent,
+    /// The source may have changed since (a live database): the tables earlier runs
+    /// wrote are written by upsert and marked for a repair.
+    MayDiffer,
 }
 
 impl Default for CopyOptions {
@@ -69,6 +89,7 @@ impl Default for CopyOptions {
             parallel: 2,
             batch_size: 10_000,
             on_error: OnError::Abort,
+            resume: Resume::SameContent,
         }
     }
 }
@@ -90,6 +111,8 @@ pub enum CopyError {
     },
     #[error("writing the reject file: {0}")]
     RejectLog(std::io::Error),
+    #[error("interrupted by signal {0}")]
+    Interrupted(i32),
 }
 
 /// Counts of one table after a copy.
@@ -108,6 +131,10 @@ pub struct CopySummary {
     pub partitions_already_done: usize,
     pub partitions_copied: usize,
     pub elapsed_secs: f64,
+    /// Tables whose rows must be brought level with the source: resumed in another
+    /// state of it, or read in several snapshots.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub to_repair: BTreeSet<String>,
 }
 
 enum Msg {
@@ -144,6 +171,7 @@ pub struct RowEmitter<'a> {
     records: u64,
     skip: u64,
     bytes: usize,
+    upsert: bool,
 }
 
 /// A batch is sent once it holds about this many bytes, whatever its row count.
@@ -206,6 +234,20 @@ impl<'a> RowEmitter<'a> {
         self.records
     }
 
+    /// The source goes on reading in another state of the database than the rows
+    /// sent so far (the shared snapshot is lost, a reader has a snapshot of its
+    /// own): rows may come twice or not at all. From here the partition's rows
+    /// replace what their keys hold, and its table is repaired after the copy.
+    pub fn snapshot_changed(&mut self) {
+        if !self.upsert {
+            tracing::warn!(
+                table = %self.partition.table,
+                "reading goes on in another snapshot of the source: the table is brought level with the source after the copy"
+            );
+        }
+        self.upsert = true;
+    }
+
     /// Declare a table found while reading.
     pub fn add_table(&mut self, schema: TableSchema) -> Result<(), SourceError> {
         self.tx
@@ -225,6 +267,7 @@ impl<'a> RowEmitter<'a> {
             records: self.records,
             position,
             done,
+            upsert: self.upsert,
         };
         self.bytes = 0;
         self.tx
@@ -258,9 +301,13 @@ pub fn copy(
     let mut work = VecDeque::new();
     let mut total = 0u64;
     let mut done_before = 0u64;
+    let mut written_before: BTreeSet<String> = BTreeSet::new();
     for p in partitions {
         let resume = sink.resume_point(&p.id)?;
         total += p.estimated_rows;
+        if resume.is_some() {
+            written_before.insert(p.table.to_string());
+        }
         match resume {
             Some(ck) if ck.done => {
                 summary.partitions_already_done += 1;
@@ -274,14 +321,29 @@ pub fn copy(
             }
         }
     }
+    // Tables an earlier run wrote from what may be another state of the source:
+    // resumed, they are written by upsert and repaired after the copy.
+    let mut upsert: BTreeSet<String> = sink.marked_for_repair()?.into_iter().collect();
+    if opts.resume == Resume::MayDiffer && !work.is_empty() && !written_before.is_empty() {
+        let stale: Vec<String> = written_before
+            .into_iter()
+            .filter(|t| !upsert.contains(t))
+            .collect();
+        sink.mark_for_repair(&stale)?;
+        upsert.extend(stale);
+    }
+    summary.to_repair = upsert.clone();
     progress.start(total, done_before);
     let work = Mutex::new(work);
     let cancel = AtomicBool::new(false);
     let parallel = opts.parallel.max(1);
-    let (tx, rx) = sync_channel::<Msg>(parallel);
     let skip = opts.on_error == OnError::Skip;
+    let _polling = crate::interrupt::Polling::start();
 
     let result = std::thread::scope(|scope| {
+        // The channel lives in the scope: if the writer unwinds, the readers'
+        // sends fail and they end, instead of waiting for it forever.
+        let (tx, rx) = sync_channel::<Msg>(parallel);
         for _ in 0..parallel {
             let tx = tx.clone();
             let (work, cancel) = (&work, &cancel);
@@ -289,6 +351,7 @@ pub fn copy(
                 let Some((partition, resume)) = work.lock().expect("work queue").pop_front() else {
                     break;
                 };
+                crate::fault::point("reader");
                 let mut out = RowEmitter {
                     tx: &tx,
                     cancel,
@@ -299,6 +362,7 @@ pub fn copy(
                     records: resume.as_ref().map_or(0, |c| c.rows),
                     skip: 0,
                     bytes: 0,
+                    upsert: false,
                 };
                 let outcome = source
                     .read(&partition, resume.as_ref(), &mut out)
@@ -317,7 +381,18 @@ pub fn copy(
         drop(tx);
         let mut failure: Option<CopyError> = None;
         let mut last_tick = Instant::now();
-        for msg in rx.iter() {
+        loop {
+            let msg = match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(m) => m,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if let (None, Some(sig)) = (&failure, crate::interrupt::requested()) {
+                        cancel.store(true, Ordering::Relaxed);
+                        failure = Some(CopyError::Interrupted(sig));
+                    }
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            };
             if failure.is_some() {
                 continue; // drain so readers can finish
             }
@@ -334,6 +409,7 @@ pub fn copy(
                         return Err(CopyError::Source { partition, error })
                     }
                     Msg::Batch(mut batch) => {
+                        crate::fault::point("writer");
                         let source_rejects = std::mem::take(&mut batch.rejected);
                         if let (false, Some(r)) = (skip, source_rejects.first()) {
                             return Err(CopyError::BadRow {
@@ -341,6 +417,17 @@ pub fn copy(
                                 key: r.key.clone(),
                                 reason: r.reason.clone(),
                             });
+                        }
+                        if upsert.contains(&*batch.table) {
+                            batch.upsert = true;
+                        }
+                        if batch.upsert {
+                            for r in &batch.rows {
+                                if !summary.to_repair.contains(&*r.table) {
+                                    summary.to_repair.insert(r.table.to_string());
+                                }
+                            }
+                            summary.to_repair.insert(batch.table.to_string());
                         }
                         let mut written: BTreeMap<Arc<str>, u64> = BTreeMap::new();
                         for r in &batch.rows {
@@ -403,6 +490,10 @@ pub fn copy(
                             );
                             last_tick = Instant::now();
                         }
+                        // A signal stops the copy here, between two commits.
+                        if let Some(sig) = crate::interrupt::requested() {
+                            return Err(CopyError::Interrupted(sig));
+                        }
                     }
                 }
                 Ok(())
@@ -418,6 +509,10 @@ pub fn copy(
         }
     });
     progress.finish();
+    if let Err(CopyError::Interrupted(_)) = &result {
+        // What was committed stays; make it durable before the process ends.
+        sink.finish()?;
+    }
     result?;
     sink.finish()?;
     if let Some(log) = rejects {
@@ -536,6 +631,7 @@ mod tests {
             parallel: 2,
             batch_size: 50,
             on_error: OnError::Abort,
+            resume: Resume::SameContent,
         };
         let first = copy(
             &src,
@@ -593,6 +689,7 @@ mod tests {
             parallel: 1,
             batch_size: 30,
             on_error: OnError::Abort,
+            resume: Resume::SameContent,
         };
         let err = copy(
             &src,

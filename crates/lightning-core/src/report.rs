@@ -211,6 +211,10 @@ pub struct MigrationReport {
     pub rows_per_sec: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_file: Option<String>,
+    /// Rows changed per table to bring tables copied in several states of the
+    /// source level with it.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub repaired: std::collections::BTreeMap<String, crate::store::RepairCounts>,
     /// What the conversion could not carry as it is (warnings, losses, manual work).
     pub findings: Vec<Finding>,
     /// Counts of values an option decided (zero dates made NULL, ...).
@@ -492,6 +496,24 @@ impl Report for MigrationReport {
         ];
         if let Some(f) = &self.reject_file {
             s[0].facts.push(("reject file".into(), f.clone()));
+        }
+        if !self.repaired.is_empty() {
+            s.push(
+                Section::new("Repaired (copied in more than one state of the source)").table(
+                    &["table", "inserted", "updated", "deleted"],
+                    self.repaired
+                        .iter()
+                        .map(|(t, c)| {
+                            vec![
+                                t.clone(),
+                                c.inserted.to_string(),
+                                c.updated.to_string(),
+                                c.deleted.to_string(),
+                            ]
+                        })
+                        .collect(),
+                ),
+            );
         }
         if !self.notes.is_empty() {
             let mut n = Section::new("Notes");

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use crate::schema::TableSchema;
-use crate::store::{BadRows, BatchRow, Checkpoint, RejectedRow, Store, StoreError};
+use crate::store::{BadRows, BatchRow, Checkpoint, RejectedRow, Store, StoreError, WriteMode};
 use crate::stream::{record_message, schema_message, state_message, StreamWriter};
 
 /// Rows read from one partition, with the checkpoint that covers them.
@@ -20,6 +20,9 @@ pub struct Batch {
     pub records: u64,
     pub position: Option<String>,
     pub done: bool,
+    /// The rows may repeat rows written before or miss ones that moved (they were
+    /// read in another state of the source): replace, and mark for a repair.
+    pub upsert: bool,
 }
 
 impl Batch {
@@ -57,6 +60,14 @@ pub trait Sink {
     fn write(&mut self, batch: Batch, bad_rows: BadRows<'_>)
         -> Result<Vec<RejectedRow>, SinkError>;
     fn finish(&mut self) -> Result<(), SinkError>;
+    /// Mark tables whose rows must be brought level with the source after the copy.
+    fn mark_for_repair(&mut self, _tables: &[String]) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// Tables marked for a repair by earlier runs.
+    fn marked_for_repair(&self) -> Result<Vec<String>, SinkError> {
+        Ok(Vec::new())
+    }
 }
 
 pub struct StoreSink {
@@ -96,7 +107,12 @@ impl Sink for StoreSink {
     ) -> Result<Vec<RejectedRow>, SinkError> {
         let ck = batch.checkpoint();
         let done = batch.done;
-        let rejected = self.store.write_batch(batch.rows, &[ck], bad_rows)?;
+        let mode = if batch.upsert {
+            WriteMode::Upsert
+        } else {
+            WriteMode::Insert
+        };
+        let rejected = self.store.write_batch(batch.rows, &[ck], bad_rows, mode)?;
         if done {
             // A finished partition is made durable; batches in between need not be
             // (a lost batch loses its checkpoint with it and is copied again).
@@ -107,6 +123,14 @@ impl Sink for StoreSink {
 
     fn finish(&mut self) -> Result<(), SinkError> {
         Ok(self.store.flush()?)
+    }
+
+    fn mark_for_repair(&mut self, tables: &[String]) -> Result<(), SinkError> {
+        Ok(self.store.mark_for_repair(tables)?)
+    }
+
+    fn marked_for_repair(&self) -> Result<Vec<String>, SinkError> {
+        Ok(self.store.marked_for_repair()?)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::keycode::{decode_rowid, encode_key, encode_rowid};
 use crate::pipeline::SourceError;
 use crate::report::{KeyDifference, TableVerification};
 use crate::schema::TableSchema;
-use crate::store::{Store, StoreError};
+use crate::store::{RepairCounts, Store, StoreError};
 use crate::value::{Row, Value};
 
 /// A source that can be read again table by table, through the same type mapping
@@ -57,6 +57,8 @@ pub enum VerifyError {
     Source { table: String, error: SourceError },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("table `{table}` cannot be repaired row by row ({reason}): copy it again with `migrate --fresh --tables {table}`")]
+    Unrepairable { table: String, reason: String },
 }
 
 const RANGES: usize = 64;
@@ -362,6 +364,89 @@ impl From<StoreError> for LocateError {
     }
 }
 
+/// A key range whose checksums differ, with the rows each side holds in it.
+struct Suspect {
+    range: Range,
+    target_rows: u64,
+    source_rows: u64,
+}
+
+/// Split differing ranges at the target's keys and checksum both sides again,
+/// until each holds few rows (or four rounds have passed).
+fn narrow(
+    src: &dyn VerifySource,
+    schema: &TableSchema,
+    store: &Store,
+    key_of: &KeyOf<'_>,
+    target_rc: RangeChecksums,
+    source_rc: RangeChecksums,
+) -> Result<Vec<Suspect>, LocateError> {
+    let name = &schema.name;
+    let top: Range = (Bound::Unbounded, Bound::Unbounded);
+    let mut suspects: Vec<Suspect> = sub_ranges(&top, &target_rc.bounds)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| target_rc.ranges[*i] != source_rc.ranges[*i])
+        .map(|(i, range)| Suspect {
+            range,
+            target_rows: target_rc.ranges[i].rows,
+            source_rows: source_rc.ranges[i].rows,
+        })
+        .collect();
+    for _round in 0..4 {
+        if suspects.iter().all(|s| s.target_rows <= FINE_ENOUGH) {
+            break;
+        }
+        // Split the big suspects by the target's keys; checksum both sides per piece.
+        let mut kept = Vec::new();
+        let mut pieces: Vec<(Range, TableChecksum, TableChecksum)> = Vec::new();
+        for s in suspects.drain(..) {
+            if s.target_rows <= FINE_ENOUGH {
+                kept.push(s);
+                continue;
+            }
+            let (lo, hi) = s.range.clone();
+            let bounds = store.split_points(name, lo.clone(), hi.clone(), s.target_rows, RANGES)?;
+            let rc = store.checksums_for_bounds(name, bounds.clone(), lo, hi)?;
+            for (sub, t) in sub_ranges(&s.range, &bounds).into_iter().zip(rc.ranges) {
+                pieces.push((sub, t, TableChecksum::default()));
+            }
+        }
+        if pieces.is_empty() {
+            suspects = kept;
+            break;
+        }
+        let mut buf = Vec::new();
+        src.scan(schema, &mut |rowid, row| {
+            if let Some(k) = key_of(rowid, &row) {
+                let i = pieces.partition_point(|(r, _, _)| match &r.1 {
+                    Bound::Excluded(hi) => hi.as_slice() <= k.as_slice(),
+                    _ => false,
+                });
+                if let Some(p) = pieces.get_mut(i) {
+                    if in_range(&k, &p.0) {
+                        p.2.add(row_hash(&row, &mut buf));
+                    }
+                }
+            }
+            Ok(())
+        })
+        .map_err(LocateError::Source)?;
+        kept.extend(
+            pieces
+                .into_iter()
+                .filter(|(_, t, s)| t != s)
+                .map(|(range, t, s)| Suspect {
+                    range,
+                    target_rows: t.rows,
+                    source_rows: s.rows,
+                }),
+        );
+        suspects = kept;
+    }
+    Ok(suspects)
+}
+
 /// Narrow differing ranges down, then name the keys that differ.
 fn locate(
     src: &dyn VerifySource,
@@ -372,76 +457,14 @@ fn locate(
     source_rc: RangeChecksums,
 ) -> Result<(Vec<KeyDifference>, bool), LocateError> {
     let name = &schema.name;
-    let top: Range = (Bound::Unbounded, Bound::Unbounded);
-    let ranges = sub_ranges(&top, &target_rc.bounds);
-    let mut suspects: Vec<(Range, u64)> = ranges
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| target_rc.ranges[*i] != source_rc.ranges[*i])
-        .map(|(i, r)| (r, target_rc.ranges[i].rows))
-        .collect();
-
-    for _round in 0..4 {
-        if suspects.iter().all(|(_, n)| *n <= FINE_ENOUGH) {
-            break;
-        }
-        // Split the big suspects by the target's keys; checksum both sides per piece.
-        let mut pieces: Vec<(Range, TableChecksum, TableChecksum)> = Vec::new();
-        for (r, n) in suspects.drain(..) {
-            if n <= FINE_ENOUGH {
-                pieces.push((
-                    r,
-                    TableChecksum::default(),
-                    TableChecksum {
-                        rows: u64::MAX,
-                        sum: 0,
-                    },
-                ));
-                continue;
-            }
-            let bounds = store.split_points(name, r.0.clone(), r.1.clone(), n, RANGES)?;
-            let rc = store.checksums_for_bounds(name, bounds.clone(), r.0.clone(), r.1.clone())?;
-            for (sub, t) in sub_ranges(&r, &bounds).into_iter().zip(rc.ranges) {
-                pieces.push((sub, t, TableChecksum::default()));
-            }
-        }
-        let mut buf = Vec::new();
-        src.scan(schema, &mut |rowid, row| {
-            if let Some(k) = key_of(rowid, &row) {
-                let i = pieces.partition_point(|(r, _, _)| match &r.1 {
-                    Bound::Excluded(hi) => hi.as_slice() <= k.as_slice(),
-                    _ => false,
-                });
-                if let Some(p) = pieces.get_mut(i) {
-                    if in_range(&k, &p.0) && p.2.rows != u64::MAX {
-                        p.2.add(row_hash(&row, &mut buf));
-                    }
-                }
-            }
-            Ok(())
-        })
-        .map_err(LocateError::Source)?;
-        suspects = pieces
-            .into_iter()
-            .filter(|(_, t, s)| t != s)
-            .map(|(r, t, s)| {
-                let n = if s.rows == u64::MAX {
-                    FINE_ENOUGH
-                } else {
-                    t.rows
-                };
-                (r, n)
-            })
-            .collect();
-    }
-
+    let suspects = narrow(src, schema, store, key_of, target_rc, source_rc)?;
     // Collect the source rows of the suspect ranges, then walk the target's.
     let mut source_rows: BTreeMap<Vec<u8>, (u128, String)> = BTreeMap::new();
     let mut buf = Vec::new();
     let mut overflow = false;
     src.scan(schema, &mut |rowid, row| {
         if let Some(k) = key_of(rowid, &row) {
-            if suspects.iter().any(|(r, _)| in_range(&k, r)) {
+            if suspects.iter().any(|s| in_range(&k, &s.range)) {
                 if source_rows.len() >= MAX_COLLECTED {
                     overflow = true;
                 } else {
@@ -455,8 +478,8 @@ fn locate(
     .map_err(LocateError::Source)?;
     let mut out = Vec::new();
     let mut more = overflow;
-    for (r, _) in &suspects {
-        for item in store.scan_range(name, r.0.clone(), r.1.clone())? {
+    for s in &suspects {
+        for item in store.scan_range(name, s.range.0.clone(), s.range.1.clone())? {
             let (k, row) = item?;
             let h = row_hash(&row, &mut buf);
             let rowid = if keyed(schema) {
@@ -497,6 +520,149 @@ fn locate(
     Ok((out, more))
 }
 
+/// Rows a repair holds in memory at most: beyond, the differing ranges are
+/// replaced whole (their target rows deleted, the source's written again).
+const REPAIR_IN_MEMORY: u64 = 200_000;
+/// Rows per atomic commit of a repair.
+const REPAIR_COMMIT: usize = 10_000;
+
+/// Make the target's `schema.name` equal to what `src` holds, changing only the
+/// rows of the key ranges whose checksums differ. Each commit is atomic; the
+/// caller keeps the table marked for a repair until this returns, so an
+/// interrupted repair is done again.
+pub fn repair_table(
+    src: &dyn VerifySource,
+    schema: &TableSchema,
+    store: &Store,
+) -> Result<RepairCounts, VerifyError> {
+    let name = schema.name.clone();
+    let source_err = |error| VerifyError::Source {
+        table: name.clone(),
+        error,
+    };
+    let target = store.table(&name)?;
+    let diffs = schema_differences(schema, &target);
+    if !diffs.is_empty() {
+        return Err(VerifyError::Unrepairable {
+            table: name.clone(),
+            reason: diffs.join("; "),
+        });
+    }
+    let key_positions = schema.key_positions();
+    let keyed = !key_positions.is_empty();
+    let key_of = |rowid: Option<i64>, row: &Row| -> Option<Vec<u8>> {
+        if keyed {
+            Some(encode_key(key_positions.iter().map(|&p| &row[p])))
+        } else {
+            rowid.map(encode_rowid)
+        }
+    };
+    let target_rc = store.range_checksums(&name, RANGES)?;
+    let mut source_rc = RangeChecksums::with_bounds(target_rc.bounds.clone());
+    let mut buf = Vec::new();
+    let mut unkeyed = false;
+    src.scan(schema, &mut |rowid, row| {
+        match key_of(rowid, &row) {
+            Some(k) => source_rc.add(&k, row_hash(&row, &mut buf)),
+            None => unkeyed = true,
+        }
+        Ok(())
+    })
+    .map_err(source_err)?;
+    if unkeyed {
+        return Err(VerifyError::Unrepairable {
+            table: name.clone(),
+            reason: "the source gives its rows no key".into(),
+        });
+    }
+    if target_rc.ranges == source_rc.ranges {
+        return Ok(RepairCounts::default());
+    }
+    let suspects =
+        narrow(src, schema, store, &key_of, target_rc, source_rc).map_err(|e| match e {
+            LocateError::Source(error) => VerifyError::Source {
+                table: name.clone(),
+                error,
+            },
+            LocateError::Store(e) => VerifyError::Store(e),
+        })?;
+    let held: u64 = suspects.iter().map(|s| s.source_rows + s.target_rows).sum();
+    let mut done = RepairCounts::default();
+    if held <= REPAIR_IN_MEMORY {
+        // Both sides of the suspect ranges in memory: change only what differs.
+        let mut wanted: BTreeMap<Vec<u8>, (Option<i64>, Row, u128)> = BTreeMap::new();
+        src.scan(schema, &mut |rowid, row| {
+            if let Some(k) = key_of(rowid, &row) {
+                if suspects.iter().any(|s| in_range(&k, &s.range)) {
+                    let h = row_hash(&row, &mut buf);
+                    wanted.insert(k, (rowid, row, h));
+                }
+            }
+            Ok(())
+        })
+        .map_err(source_err)?;
+        let mut deletes = Vec::new();
+        let mut puts = Vec::new();
+        for s in &suspects {
+            for item in store.scan_range(&name, s.range.0.clone(), s.range.1.clone())? {
+                let (k, row) = item?;
+                match wanted.remove(&k) {
+                    None => deletes.push(k),
+                    Some((rowid, r, h)) if h != row_hash(&row, &mut buf) => puts.push((rowid, r)),
+                    Some(_) => {}
+                }
+            }
+        }
+        puts.extend(wanted.into_values().map(|(rowid, r, _)| (rowid, r)));
+        for chunk in deletes.chunks(REPAIR_COMMIT) {
+            done.add(&store.apply(&name, Vec::new(), chunk)?);
+        }
+        while !puts.is_empty() {
+            let rest = puts.split_off(puts.len().min(REPAIR_COMMIT));
+            done.add(&store.apply(&name, std::mem::replace(&mut puts, rest), &[])?);
+        }
+    } else {
+        // Too much to hold: replace the suspect ranges whole, in bounded commits.
+        let mut deletes = Vec::new();
+        for s in &suspects {
+            for item in store.scan_range(&name, s.range.0.clone(), s.range.1.clone())? {
+                deletes.push(item?.0);
+                if deletes.len() >= REPAIR_COMMIT {
+                    done.add(&store.apply(&name, Vec::new(), &deletes)?);
+                    deletes.clear();
+                }
+            }
+        }
+        done.add(&store.apply(&name, Vec::new(), &deletes)?);
+        let mut puts = Vec::new();
+        let mut failed: Option<StoreError> = None;
+        src.scan(schema, &mut |rowid, row| {
+            if let Some(k) = key_of(rowid, &row) {
+                if suspects.iter().any(|s| in_range(&k, &s.range)) {
+                    puts.push((rowid, row));
+                    if puts.len() >= REPAIR_COMMIT {
+                        match store.apply(&name, std::mem::take(&mut puts), &[]) {
+                            Ok(c) => done.add(&c),
+                            Err(e) => {
+                                failed = Some(e);
+                                return Err("repair stopped".into());
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+        .or_else(|e| if failed.is_some() { Ok(()) } else { Err(e) })
+        .map_err(source_err)?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        done.add(&store.apply(&name, puts, &[])?);
+    }
+    Ok(done)
+}
+
 fn keyed(schema: &TableSchema) -> bool {
     !schema.primary_key.is_empty()
 }
@@ -511,7 +677,7 @@ mod tests {
 
     use super::*;
     use crate::schema::ColumnSchema;
-    use crate::store::{BadRows, BatchRow};
+    use crate::store::{BadRows, BatchRow, WriteMode};
     use crate::types::LightningType;
 
     /// The source side as plain rows: the algorithm under test is the generic one.
@@ -555,7 +721,9 @@ mod tests {
                     row: r.clone(),
                 })
                 .collect();
-            store.write_batch(batch, &[], BadRows::Abort).unwrap();
+            store
+                .write_batch(batch, &[], BadRows::Abort, WriteMode::Insert)
+                .unwrap();
         }
         let mut source = rows.clone();
         source[123_456][1] = Value::Text("changed".into());

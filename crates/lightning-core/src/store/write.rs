@@ -1,0 +1,476 @@
+//! Writing a store: batches of rows committed atomically with the checkpoints that
+//! cover them, and the changes a repair makes.
+//!
+//! Two ways to write. `Insert` (a copy from one consistent state of the source)
+//! refuses a key the table already holds, so a mismatch between checkpoint and
+//! rows shows as an error, never as a silent duplicate. `Upsert` (a copy that
+//! continues in another state of the source) replaces what a key holds, drops a
+//! stale row that holds a unique value the new row needs, and marks the tables
+//! it writes for a repair in the same commit.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::keys;
+use super::{
+    meta_key, BadRows, BatchRow, Checkpoint, RejectedRow, Result, Store, StoreError, TableEntry,
+};
+use crate::keycode::decode_rowid;
+use crate::rowcodec::{decode_row, encode_row};
+use crate::value::Row;
+
+/// How `Store::write_batch` treats a key the table already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Refuse it (the row is bad).
+    Insert,
+    /// Replace the row, and mark the table for a repair.
+    Upsert,
+}
+
+/// Rows a repair changed in one table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+}
+
+impl RepairCounts {
+    pub fn total(&self) -> u64 {
+        self.inserted + self.updated + self.deleted
+    }
+
+    pub fn add(&mut self, o: &RepairCounts) {
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.deleted += o.deleted;
+    }
+}
+
+/// Keys written by the batch being staged (xxh3: SipHash costs too much here).
+type KeySet = HashSet<Vec<u8>, xxhash_rust::xxh3::Xxh3Builder>;
+
+/// A key of the pending map: table id, rows (false) or index (true), stored key.
+type Pending = HashMap<(u32, bool, Vec<u8>), Option<Vec<u8>>, xxhash_rust::xxh3::Xxh3Builder>;
+
+impl Store {
+    /// Write a batch of rows and the checkpoint that covers them in one atomic commit.
+    ///
+    /// Each row is checked against its table's schema, primary key and unique
+    /// indexes. With `BadRows::SetAside` the bad rows are handed over before the
+    /// commit (so a crash cannot lose them while their checkpoint survives), the
+    /// rest is committed, and they are returned; with `BadRows::Abort` the first
+    /// bad row fails the whole batch and nothing of it is written.
+    pub fn write_batch(
+        &self,
+        rows: Vec<BatchRow>,
+        checkpoints: &[Checkpoint],
+        bad_rows: BadRows<'_>,
+        mode: WriteMode,
+    ) -> Result<Vec<RejectedRow>> {
+        let cat = self.catalog.read().expect("catalog lock");
+        let mut counts = self.counts.lock().expect("counts lock");
+        let mut stage = Staging::new(self, mode);
+        let mut rejected = Vec::new();
+        for BatchRow { table, rowid, row } in rows {
+            let Some(e) = cat.get(&*table) else {
+                return Err(StoreError::UnknownTable(table.to_string()));
+            };
+            let verdict = match mode {
+                WriteMode::Insert => stage.insert(e, rowid, &row, &counts),
+                WriteMode::Upsert => stage.upsert(e, rowid, &row, &counts).map(|_| ()),
+            };
+            match verdict {
+                Ok(()) => {}
+                Err(Refused::Row(reason)) => {
+                    let key = e.schema.describe_key(rowid, &row);
+                    if matches!(bad_rows, BadRows::Abort) {
+                        return Err(StoreError::BadRow {
+                            table: table.to_string(),
+                            key,
+                            reason,
+                        });
+                    }
+                    rejected.push(RejectedRow {
+                        table: table.to_string(),
+                        key,
+                        reason,
+                        row,
+                    });
+                }
+                Err(Refused::Store(e)) => return Err(e),
+            }
+            if mode == WriteMode::Upsert && !stage.touched.contains(&e.schema.name) {
+                stage.touched.insert(e.schema.name.clone());
+            }
+        }
+        if let (BadRows::SetAside(keep), false) = (bad_rows, rejected.is_empty()) {
+            keep(&rejected).map_err(StoreError::RejectLog)?;
+        }
+        stage.commit(&cat, &mut counts, checkpoints)?;
+        Ok(rejected)
+    }
+
+    /// Make a table hold `puts` and lose the rows of `deletes` (whole keys), in one
+    /// atomic commit: what a repair does to a range of keys.
+    pub fn apply(
+        &self,
+        table: &str,
+        puts: Vec<(Option<i64>, Row)>,
+        deletes: &[Vec<u8>],
+    ) -> Result<RepairCounts> {
+        let cat = self.catalog.read().expect("catalog lock");
+        let mut counts = self.counts.lock().expect("counts lock");
+        let e = cat
+            .get(table)
+            .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
+        let mut stage = Staging::new(self, WriteMode::Upsert);
+        let mut done = RepairCounts::default();
+        for key in deletes {
+            if stage.remove(e, key, &counts)? {
+                done.deleted += 1;
+            }
+        }
+        for (rowid, row) in puts {
+            match stage.upsert(e, rowid, &row, &counts) {
+                Ok(true) => done.updated += 1,
+                Ok(false) => done.inserted += 1,
+                Err(Refused::Row(reason)) => {
+                    return Err(StoreError::BadRow {
+                        table: table.to_string(),
+                        key: e.schema.describe_key(rowid, &row),
+                        reason,
+                    })
+                }
+                Err(Refused::Store(e)) => return Err(e),
+            }
+        }
+        done.deleted += stage.evicted;
+        stage.commit(&cat, &mut counts, &[])?;
+        Ok(done)
+    }
+}
+
+enum Refused {
+    /// The row breaks a rule of its table.
+    Row(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refused {
+    fn from(e: StoreError) -> Self {
+        Refused::Store(e)
+    }
+}
+
+impl From<fjall::Error> for Refused {
+    fn from(e: fjall::Error) -> Self {
+        Refused::Store(e.into())
+    }
+}
+
+/// One batch being put together before its commit.
+struct Staging<'s> {
+    store: &'s Store,
+    mode: WriteMode,
+    /// Insert: the engine batch is filled as rows come.
+    batch: fjall::OwnedWriteBatch,
+    seen: KeySet,
+    /// Upsert: the final state of each key the batch changes.
+    pending: Pending,
+    added: HashMap<u32, i64>,
+    next_rowids: HashMap<u32, i64>,
+    touched: HashSet<String>,
+    /// Stale rows dropped for a unique value another row needs.
+    evicted: u64,
+    buf: Vec<u8>,
+}
+
+impl<'s> Staging<'s> {
+    fn new(store: &'s Store, mode: WriteMode) -> Self {
+        Staging {
+            store,
+            mode,
+            batch: store.db.batch(),
+            seen: KeySet::default(),
+            pending: Pending::default(),
+            added: HashMap::new(),
+            next_rowids: HashMap::new(),
+            touched: HashSet::new(),
+            evicted: 0,
+            buf: Vec::with_capacity(512),
+        }
+    }
+
+    /// The key of a row; a keyless table's row without an id gets the next one.
+    fn key_for(&mut self, e: &TableEntry, rowid: Option<i64>, row: &Row) -> Result<Vec<u8>> {
+        if !e.key_positions.is_empty() {
+            return Ok(e.key_of_row(None, row).expect("keyed"));
+        }
+        let next = match self.next_rowids.get(&e.id) {
+            Some(n) => *n,
+            None => self
+                .store
+                .read_u64(&meta_key("rowid", &e.id.to_be_bytes()))? as i64,
+        };
+        // Ids the source gives are kept; the counter stays above all of them.
+        let id = rowid.unwrap_or(next);
+        self.next_rowids
+            .insert(e.id, next.max(id.saturating_add(1)));
+        Ok(e.key_of_row(Some(id), row).expect("row id"))
+    }
+
+    fn seen_key(e: &TableEntry, index: bool, stored: &[u8]) -> Vec<u8> {
+        let mut k = e.id.to_be_bytes().to_vec();
+        k.push(u8::from(index));
+        k.extend_from_slice(stored);
+        k
+    }
+
+    /// Insert: refuse a key or a unique value the table (or this batch) holds.
+    fn insert(
+        &mut self,
+        e: &TableEntry,
+        rowid: Option<i64>,
+        row: &Row,
+        _counts: &HashMap<u32, u64>,
+    ) -> std::result::Result<(), Refused> {
+        e.schema.check_row(row).map_err(Refused::Row)?;
+        let full = self.key_for(e, rowid, row)?;
+        let stored = keys::stored(&full);
+        let seen = Self::seen_key(e, false, &stored);
+        let exists = self.seen.contains(&seen)
+            || match e.rows.get(stored.as_ref())? {
+                None => false,
+                Some(_) if !keys::is_long(&stored) => true,
+                Some(v) => {
+                    let old = decode_row(&v).map_err(|x| self.store.corrupt(x))?;
+                    e.key_of_row(None, &old).as_deref() == Some(full.as_slice())
+                }
+            };
+        if exists {
+            return Err(Refused::Row(if e.key_positions.is_empty() {
+                format!(
+                    "row id {} is already in the table",
+                    decode_rowid(&full).unwrap_or_default()
+                )
+            } else {
+                format!("duplicate primary key ({})", e.schema.describe_key(None, row))
+            }));
+        }
+        let entries = e.index_entries(&full, row);
+        let Some(ix) = &e.index else {
+            return self.put_row_entries(e, &full, row, seen, entries);
+        };
+        for (k, _) in entries.iter().take(e.unique_count(row)) {
+            let sk = keys::stored(k);
+            let taken = self.seen.contains(&Self::seen_key(e, true, &sk))
+                || match ix.get(sk.as_ref())? {
+                    None => false,
+                    Some(_) if !keys::is_long(&sk) => true,
+                    Some(pk) => self
+                        .store
+                        .get_by_key(e, &pk)?
+                        .is_some_and(|other| e.index_entries(&pk, &other).iter().any(|(ok, _)| ok == k)),
+                };
+            if taken {
+                let name = e.unique_name_of(k);
+                return Err(Refused::Row(format!(
+                    "duplicate value for unique index `{name}`"
+                )));
+            }
+        }
+        self.put_row_entries(e, &full, row, seen, entries)
+    }
+
+    fn put_row_entries(
+        &mut self,
+        e: &TableEntry,
+        full: &[u8],
+        row: &Row,
+        seen: Vec<u8>,
+        entries: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> std::result::Result<(), Refused> {
+        if let Some(ix) = &e.index {
+            for (k, v) in entries {
+                let sk = keys::stored(&k).into_owned();
+                self.seen.insert(Self::seen_key(e, true, &sk));
+                self.batch.insert(ix, sk, v);
+            }
+        }
+        self.buf.clear();
+        encode_row(row, &mut self.buf);
+        self.batch
+            .insert(&e.rows, keys::stored(full).as_ref(), self.buf.as_slice());
+        self.seen.insert(seen);
+        *self.added.entry(e.id).or_default() += 1;
+        Ok(())
+    }
+
+    /// What a key holds, with this batch's changes.
+    fn lookup(&self, e: &TableEntry, index: bool, stored: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(p) = self.pending.get(&(e.id, index, stored.to_vec())) {
+            return Ok(p.clone());
+        }
+        let ks = if index {
+            match &e.index {
+                Some(ix) => ix,
+                None => return Ok(None),
+            }
+        } else {
+            &e.rows
+        };
+        Ok(ks.get(stored)?.map(|v| v.to_vec()))
+    }
+
+    /// The row a whole key holds, with this batch's changes.
+    fn row_at(&self, e: &TableEntry, full: &[u8]) -> Result<Option<Row>> {
+        let stored = keys::stored(full);
+        let Some(v) = self.lookup(e, false, &stored)? else {
+            return Ok(None);
+        };
+        let row = decode_row(&v).map_err(|x| self.store.corrupt(x))?;
+        if keys::is_long(&stored) && e.key_of_row(None, &row).as_deref() != Some(full) {
+            return Ok(None);
+        }
+        Ok(Some(row))
+    }
+
+    /// Remove the row a whole key holds, with its index entries.
+    fn remove(
+        &mut self,
+        e: &TableEntry,
+        full: &[u8],
+        _counts: &HashMap<u32, u64>,
+    ) -> Result<bool> {
+        let Some(old) = self.row_at(e, full)? else {
+            return Ok(false);
+        };
+        for (k, _) in e.index_entries(full, &old) {
+            self.pending
+                .insert((e.id, true, keys::stored(&k).into_owned()), None);
+        }
+        self.pending
+            .insert((e.id, false, keys::stored(full).into_owned()), None);
+        *self.added.entry(e.id).or_default() -= 1;
+        Ok(true)
+    }
+
+    /// Upsert: put the row, replacing what its key held; a stale row holding one
+    /// of its unique values is dropped. True when the key held a row before.
+    fn upsert(
+        &mut self,
+        e: &TableEntry,
+        rowid: Option<i64>,
+        row: &Row,
+        counts: &HashMap<u32, u64>,
+    ) -> std::result::Result<bool, Refused> {
+        e.schema.check_row(row).map_err(Refused::Row)?;
+        let full = self.key_for(e, rowid, row)?;
+        let replaced = self.remove(e, &full, counts)?;
+        let entries = e.index_entries(&full, row);
+        for (k, pk) in entries.iter().take(e.unique_count(row)) {
+            let sk = keys::stored(k);
+            if let Some(holder) = self.lookup(e, true, &sk)? {
+                if holder != *pk {
+                    let stale = self.row_at(e, &holder)?;
+                    let same_value = stale
+                        .as_ref()
+                        .is_some_and(|s| e.index_entries(&holder, s).iter().any(|(ok, _)| ok == k));
+                    if same_value && self.remove(e, &holder, counts)? {
+                        self.evicted += 1;
+                    }
+                }
+            }
+        }
+        for (k, v) in entries {
+            self.pending
+                .insert((e.id, true, keys::stored(&k).into_owned()), Some(v));
+        }
+        self.buf.clear();
+        encode_row(row, &mut self.buf);
+        self.pending.insert(
+            (e.id, false, keys::stored(&full).into_owned()),
+            Some(self.buf.clone()),
+        );
+        *self.added.entry(e.id).or_default() += 1;
+        Ok(replaced)
+    }
+
+    fn commit(
+        mut self,
+        cat: &std::collections::BTreeMap<String, TableEntry>,
+        counts: &mut HashMap<u32, u64>,
+        checkpoints: &[Checkpoint],
+    ) -> Result<()> {
+        let store = self.store;
+        let by_id: HashMap<u32, &TableEntry> = cat.values().map(|e| (e.id, e)).collect();
+        for ((id, index, key), value) in self.pending.drain() {
+            let e = by_id[&id];
+            let ks = if index {
+                e.index.as_ref().expect("index keyspace")
+            } else {
+                &e.rows
+            };
+            match value {
+                Some(v) => self.batch.insert(ks, key, v),
+                None => self.batch.remove(ks, key),
+            }
+        }
+        let mut new_counts = Vec::new();
+        for (id, n) in &self.added {
+            let total = (counts.get(id).copied().unwrap_or(0) as i64 + n).max(0) as u64;
+            self.batch.insert(
+                &store.meta,
+                meta_key("count", &id.to_be_bytes()),
+                total.to_le_bytes().to_vec(),
+            );
+            new_counts.push((*id, total));
+        }
+        for (id, next) in &self.next_rowids {
+            self.batch.insert(
+                &store.meta,
+                meta_key("rowid", &id.to_be_bytes()),
+                next.to_le_bytes().to_vec(),
+            );
+        }
+        for c in checkpoints {
+            self.batch.insert(
+                &store.meta,
+                meta_key("ckpt", c.partition.as_bytes()),
+                serde_json::to_vec(c).expect("checkpoint serializes"),
+            );
+        }
+        if self.mode == WriteMode::Upsert {
+            for t in &self.touched {
+                self.batch
+                    .insert(&store.meta, meta_key("repair", t.as_bytes()), b"1".to_vec());
+            }
+        }
+        self.batch.commit().map_err(|e| store.write_error(e))?;
+        for (id, total) in new_counts {
+            counts.insert(id, total);
+        }
+        Ok(())
+    }
+}
+
+impl TableEntry {
+    /// How many of `index_entries(row)` come first as unique entries.
+    fn unique_count(&self, row: &Row) -> usize {
+        self.unique_sets
+            .iter()
+            .filter(|(_, cols)| !cols.iter().any(|&c| row[c].is_null()))
+            .count()
+    }
+
+    /// The name of the unique index an entry key belongs to.
+    fn unique_name_of(&self, key: &[u8]) -> String {
+        let no = u16::from_be_bytes([key[0], key[1]]) as usize;
+        self.unique_sets
+            .get(no)
+            .map_or_else(|| "?".into(), |(n, _)| n.clone())
+    }
+}

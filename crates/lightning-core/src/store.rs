@@ -16,9 +16,19 @@ use crate::rowcodec::{decode_row, encode_row};
 use crate::schema::TableSchema;
 use crate::value::{Row, Value};
 
-/// Version of the on-disk layout described in docs/format.md.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the on-disk layout described in docs/format.md. Format 2 counts
+/// TIMESTAMP and TIMESTAMPTZ microseconds from 2000-01-01 (format 1: from 1970).
+pub const FORMAT_VERSION: u32 = 2;
 const MARKER_FILE: &str = "LIGHTNING";
+
+fn version_advice(found: &str) -> &'static str {
+    match found.parse::<u32>() {
+        Ok(v) if v < FORMAT_VERSION => {
+            "it was written by an older version: migrate its source again into a new store"
+        }
+        _ => "upgrade the tool",
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -26,7 +36,7 @@ pub enum StoreError {
     Missing(PathBuf),
     #[error("{0} is not a Lightning database (it has no {MARKER_FILE} marker file)")]
     NotAStore(PathBuf),
-    #[error("{path} uses store format {found}, but this tool reads format {FORMAT_VERSION}; upgrade the tool")]
+    #[error("{path} uses store format {found}, but this tool reads format {FORMAT_VERSION}; {}", version_advice(.found))]
     Version { path: PathBuf, found: String },
     #[error("{path} is damaged and cannot be read: {detail}")]
     Corrupt { path: PathBuf, detail: String },
@@ -966,6 +976,24 @@ mod tests {
             table: Arc::from("users"),
             rowid: None,
             row: vec![Value::Int(id), Value::Text(email.into())],
+        }
+    }
+
+    #[test]
+    fn stores_of_other_formats_are_refused_with_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.ldb");
+        drop(Store::create_or_open(&path).unwrap());
+        let marker = path.join(MARKER_FILE);
+        for (found, advice) in [("1", "older version"), ("99", "upgrade the tool")] {
+            std::fs::write(&marker, format!("Lightning store\nformat {found}\n")).unwrap();
+            let err = Store::open(&path).err().expect("refused").to_string();
+            assert!(
+                err.contains(&format!(
+                    "uses store format {found}, but this tool reads format 2"
+                )) && err.contains(advice),
+                "{err}"
+            );
         }
     }
 

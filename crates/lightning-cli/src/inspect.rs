@@ -535,7 +535,7 @@ pub fn checksum(a: &ChecksumArgs) -> anyhow::Result<ExitCode> {
 ///
 ///     $ lightning stats app.ldb
 ///     path        app.ldb
-///     format      1
+///     format      2
 ///     disk space  4.2 MiB
 ///     tables      2
 ///     rows        1292

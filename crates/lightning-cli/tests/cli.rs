@@ -424,6 +424,60 @@ fn execute_reports_ddl_errors_with_file_and_line() {
 }
 
 #[test]
+fn the_widest_dates_and_declared_scales_survive_import_scan_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("far.ldb");
+    let db = db.to_str().unwrap();
+    let ddl = "CREATE TABLE far (id INTEGER PRIMARY KEY, day DATE, ts TIMESTAMP, tstz TIMESTAMPTZ, price DECIMAL(10,2));";
+    let out = run(&["execute", db, "-f", "-"], Some(ddl.as_bytes()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let schema: Json = serde_json::from_str(&ok(&["describe", db, "far", "--json"])).unwrap();
+    let head =
+        json!({"type": "SCHEMA", "stream": "far", "schema": {"type": "object", "properties": {}},
+        "key_properties": ["id"], "lightning_schema": schema})
+        .to_string();
+    // PostgreSQL's last and first finite values, as it prints them.
+    let records = [
+        r#"{"type":"RECORD","stream":"far","record":{"id":1,"day":"5874897-12-31","ts":"294276-12-31 23:59:59.999999","tstz":"294276-12-31 23:59:59.999999+00","price":"1.9"}}"#,
+        r#"{"type":"RECORD","stream":"far","record":{"id":2,"day":"4714-11-24 BC","ts":"4714-11-24 00:00:00 BC","tstz":"4714-11-24 00:00:00 BC","price":"2"}}"#,
+    ];
+    let stream = format!("{head}\n{}\n", records.join("\n"));
+    let out = run(&["import", db], Some(stream.as_bytes()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = concat!(
+        "id,day,ts,tstz,price\n",
+        "1,+5874897-12-31,+294276-12-31 23:59:59.999999,+294276-12-31 23:59:59.999999+00:00,1.90\n",
+        "2,-4713-11-24,-4713-11-24 00:00:00,-4713-11-24 00:00:00+00:00,2.00\n",
+    );
+    assert_eq!(ok(&["scan", db, "far", "--format", "csv"]), csv);
+    // The exported stream imports into an identical store.
+    let copy = dir.path().join("copy.ldb");
+    let copy = copy.to_str().unwrap();
+    let exported = ok(&["export", db, "far"]);
+    assert!(
+        exported.contains(r#""ts":"+294276-12-31 23:59:59.999999""#),
+        "{exported}"
+    );
+    let out = run(&["import", copy], Some(exported.as_bytes()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(ok(&["scan", copy, "far", "--format", "csv"]), csv);
+    assert_eq!(ok(&["checksum", copy]), ok(&["checksum", db]));
+    // A key on the command line takes the same forms.
+    let row: Json = serde_json::from_str(&ok(&["get", db, "far", "1"])).unwrap();
+    assert_eq!(row["day"], "+5874897-12-31");
+    // A price that would need rounding is refused, naming the line.
+    let bad = format!(
+        "{head}\n{}\n",
+        r#"{"type":"RECORD","stream":"far","record":{"id":3,"price":"1.999"}}"#
+    );
+    let err = fails_with(&["import", db], Some(bad.as_bytes()));
+    assert!(
+        err.contains("line 2") && err.contains("without rounding"),
+        "{err}"
+    );
+}
+
+#[test]
 fn import_errors_name_the_stream_line() {
     let f = loaded();
     let db = f.path("bad.ldb");

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::types::LightningType;
-use crate::value::{Decimal, Value};
+use crate::value::{timestamp_from_days, timestamp_parts, Decimal, Value};
 
 /// A source column type with its modifiers: `varchar(255)`, `decimal(10,2)`,
 /// `bigint unsigned`.
@@ -470,17 +470,33 @@ pub fn coerce(v: Value, ty: LightningType) -> Result<Value, String> {
             Value::from_text(T::Json, &s).map_err(|e| e.to_string())?
         }
         (Value::Date(d), T::Timestamp) if d != i32::MAX && d != i32::MIN => {
-            Value::Timestamp(d as i64 * crate::value::MICROS_PER_DAY)
+            match timestamp_from_days(i64::from(d), 0) {
+                Some(t) => Value::Timestamp(t),
+                None => return Err(bad(&Value::Date(d))),
+            }
         }
-        (Value::Timestamp(t), T::Date) if t.rem_euclid(crate::value::MICROS_PER_DAY) == 0 => {
-            Value::Date(t.div_euclid(crate::value::MICROS_PER_DAY) as i32)
+        (Value::Timestamp(t), T::Date)
+            if t != i64::MAX && t != i64::MIN && timestamp_parts(t).1 == 0 =>
+        {
+            // Every finite timestamp's day has a finite day number.
+            Value::Date(timestamp_parts(t).0 as i32)
         }
         (Value::Timestamp(t), T::TimestampTz) => Value::TimestampTz(t),
         (Value::Bool(b), T::Text) => Value::Text(b.to_string()),
         (Value::Bool(b), t) if t.is_integer() => Value::Int(b as i64),
+        (v @ Value::Decimal(_), T::Decimal(_)) => v,
         (v, t) if v.fits_type(t).is_ok() => v,
         (v, _) if matches!(ty, T::Text) => Value::Text(v.to_text().unwrap_or_default()),
         (v, _) => return Err(bad(&v)),
+    };
+    // DECIMAL(p,s) values are written at scale s: `2` and `1.9` become `2.00` and
+    // `1.90`, as PostgreSQL and MySQL print them. Rounding is left to `fits_type`
+    // to refuse.
+    let out = match (out, ty) {
+        (Value::Decimal(d), T::Decimal(Some((p, s)))) if d.fits(p, s) => {
+            Value::Decimal(d.with_scale(s).unwrap_or(d))
+        }
+        (out, _) => out,
     };
     out.fits_type(ty)?;
     Ok(out)
@@ -603,5 +619,43 @@ mod tests {
             LightningType::Double
         )
         .is_err());
+    }
+
+    #[test]
+    fn decimals_take_the_declared_scale_or_are_refused() {
+        let ty = LightningType::Decimal(Some((10, 2)));
+        let text = |v: Value| coerce(v, ty).map(|x| x.to_text().unwrap());
+        assert_eq!(text(Value::Int(2)).unwrap(), "2.00");
+        assert_eq!(text(Value::Int(0)).unwrap(), "0.00");
+        assert_eq!(text(Value::Double(1.9)).unwrap(), "1.90");
+        assert_eq!(text(Value::Double(-0.5)).unwrap(), "-0.50");
+        assert_eq!(text(Value::Text("1.500".into())).unwrap(), "1.50");
+        let dec = |s: &str| Value::Decimal(Decimal::parse(s).unwrap());
+        assert_eq!(text(dec("7.1")).unwrap(), "7.10");
+        let err = text(Value::Double(1.999)).unwrap_err();
+        assert!(err.contains("without rounding"), "{err}");
+        assert!(text(dec("1.001")).is_err());
+        assert!(text(Value::Int(123_456_789)).is_err());
+        // Without (p,s) the value is kept as given.
+        assert_eq!(
+            coerce(dec("1.900"), LightningType::Decimal(None)),
+            Ok(dec("1.900"))
+        );
+    }
+
+    #[test]
+    fn dates_and_timestamps_convert_only_within_range() {
+        let day = crate::value::parse_date("2024-02-29").unwrap();
+        let ts = coerce(Value::Date(day), LightningType::Timestamp).unwrap();
+        assert_eq!(ts.to_text().unwrap(), "2024-02-29 00:00:00");
+        assert_eq!(coerce(ts, LightningType::Date), Ok(Value::Date(day)));
+        // The last PostgreSQL date is past the last timestamp: refused, not wrapped.
+        let far = crate::value::parse_date("5874897-12-31").unwrap();
+        assert!(coerce(Value::Date(far), LightningType::Timestamp).is_err());
+        assert_eq!(
+            coerce(Value::Timestamp(i64::MAX), LightningType::TimestampTz),
+            Ok(Value::TimestampTz(i64::MAX))
+        );
+        assert!(coerce(Value::Timestamp(i64::MAX), LightningType::Date).is_err());
     }
 }

@@ -435,7 +435,11 @@ pub fn run_migrate(
             store.update_run(&run)?;
             eprintln!(
                 "{}: the target {} is consistent; run the same command again to resume",
-                if sig == 15 { "terminated" } else { "interrupted" },
+                if sig == 15 {
+                    "terminated"
+                } else {
+                    "interrupted"
+                },
                 args.target.display()
             );
             return Ok(ExitCode::from(crate::interrupt::exit_code(sig)));

@@ -3,18 +3,20 @@
 use std::fmt;
 
 use base64::Engine as _;
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde_json::Value as Json;
 
 use crate::types::LightningType;
 
-/// Days from 0001-01-01 (CE) to 1970-01-01.
-const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+/// 2000-01-01, the zero of TIMESTAMP and TIMESTAMPTZ, as a day number. PostgreSQL's
+/// epoch: from it an `i64` of microseconds reaches every finite PostgreSQL timestamp
+/// (294276 AD), which from 1970 it would not.
+pub const TIMESTAMP_EPOCH_DAYS: i64 = 10_957;
 
 /// One value of a row. Dates and times are integers so that they stay exact and
 /// order-preserving; `Date(i32::MAX)` / `Date(i32::MIN)` and the `i64` extremes of the
-/// timestamp types stand for `infinity` / `-infinity`.
+/// timestamp types stand for `infinity` / `-infinity`. Finite dates reach past
+/// 5874897 AD and timestamps past 294276 AD both ways, beyond PostgreSQL's ranges.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
@@ -30,9 +32,9 @@ pub enum Value {
     Date(i32),
     /// Microseconds; may be negative or beyond one day.
     Time(i64),
-    /// Microseconds since 1970-01-01 00:00:00, no time zone.
+    /// Microseconds since 2000-01-01 00:00:00, no time zone.
     Timestamp(i64),
-    /// Microseconds since 1970-01-01 00:00:00 UTC.
+    /// Microseconds since 2000-01-01 00:00:00 UTC.
     TimestampTz(i64),
     /// JSON text, kept byte for byte.
     Json(String),
@@ -142,6 +144,29 @@ impl Decimal {
         }
     }
 
+    /// The same number written with exactly `scale` digits after the point (zeros
+    /// added or dropped); `None` when that would drop a non-zero digit, and for NaN
+    /// and the infinities.
+    pub fn with_scale(&self, scale: u32) -> Option<Decimal> {
+        if self.is_special() {
+            return None;
+        }
+        let (int, frac) = self.0.split_once('.').unwrap_or((&self.0, ""));
+        let scale = scale as usize;
+        if frac.len() > scale && frac.as_bytes()[scale..].iter().any(|&b| b != b'0') {
+            return None;
+        }
+        let kept = &frac[..frac.len().min(scale)];
+        let mut out = String::with_capacity(int.len() + scale + 1);
+        out.push_str(int);
+        if scale > 0 {
+            out.push('.');
+            out.push_str(kept);
+            out.extend(std::iter::repeat_n('0', scale - kept.len()));
+        }
+        Some(Decimal(out))
+    }
+
     /// Canonical numeric form, equal for equal numbers (`1.50` and `1.5` alike).
     pub fn normalized(&self) -> String {
         if self.is_special() {
@@ -184,32 +209,72 @@ fn perr(text: &str, ty: LightningType, why: impl Into<String>) -> ParseValueErro
     }
 }
 
-pub fn date_from_ymd(y: i32, m: u32, d: u32) -> Option<i32> {
-    NaiveDate::from_ymd_opt(y, m, d).map(|nd| nd.num_days_from_ce() - EPOCH_DAYS_FROM_CE)
+/// Days from 1970-01-01 to `y-m-d` (proleptic Gregorian, astronomical years), for any
+/// year: Howard Hinnant's `days_from_civil`, exact where chrono's calendar stops.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
-fn naive_date(days: i32) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(days.checked_add(EPOCH_DAYS_FROM_CE)?)
+/// The inverse of `days_from_civil`: (year, month, day).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if y.rem_euclid(4) == 0 && (y.rem_euclid(100) != 0 || y.rem_euclid(400) == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// The day number of a calendar date; `None` for no such day, or one outside the
+/// finite range (`i32::MIN` and `i32::MAX` are the infinities).
+fn day_number(y: i64, m: u32, d: u32) -> Option<i32> {
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) || y.abs() > 100_000_000 {
+        return None;
+    }
+    i32::try_from(days_from_civil(y, m, d))
+        .ok()
+        .filter(|&n| n != i32::MIN && n != i32::MAX)
+}
+
+pub fn date_from_ymd(y: i32, m: u32, d: u32) -> Option<i32> {
+    day_number(i64::from(y), m, d)
 }
 
 fn write_date(out: &mut String, days: i32) {
-    use fmt::Write;
     match days {
         i32::MAX => out.push_str("infinity"),
         i32::MIN => out.push_str("-infinity"),
-        _ => match naive_date(days) {
-            Some(d) => {
-                let y = d.year();
-                if (0..=9999).contains(&y) {
-                    let _ = write!(out, "{y:04}-{:02}-{:02}", d.month(), d.day());
-                } else {
-                    let _ = write!(out, "{y:+05}-{:02}-{:02}", d.month(), d.day());
-                }
-            }
-            None => {
-                let _ = write!(out, "day {days}");
-            }
-        },
+        _ => write_civil(out, i64::from(days)),
+    }
+}
+
+/// `YYYY-MM-DD`; years outside 0..=9999 carry a sign and at least 4 digits.
+fn write_civil(out: &mut String, days: i64) {
+    use fmt::Write;
+    let (y, m, d) = civil_from_days(days);
+    if (0..=9999).contains(&y) {
+        let _ = write!(out, "{y:04}-{m:02}-{d:02}");
+    } else {
+        let _ = write!(out, "{y:+05}-{m:02}-{d:02}");
     }
 }
 
@@ -238,24 +303,43 @@ fn write_timestamp(out: &mut String, micros: i64) {
         i64::MAX => out.push_str("infinity"),
         i64::MIN => out.push_str("-infinity"),
         _ => {
-            let days = micros.div_euclid(MICROS_PER_DAY);
-            let tod = micros.rem_euclid(MICROS_PER_DAY);
-            write_date(out, days as i32);
+            let (days, tod) = timestamp_parts(micros);
+            write_civil(out, days);
             out.push(' ');
             write_time_of_day(out, tod);
         }
     }
 }
 
+/// (day number, microseconds into the day) of a finite timestamp.
+pub fn timestamp_parts(micros: i64) -> (i64, i64) {
+    (
+        micros.div_euclid(MICROS_PER_DAY) + TIMESTAMP_EPOCH_DAYS,
+        micros.rem_euclid(MICROS_PER_DAY),
+    )
+}
+
+/// The timestamp of a day number (days since 1970-01-01) and a time of day;
+/// `None` outside the finite range (`i64::MIN` and `i64::MAX` are the infinities).
+pub fn timestamp_from_days(days: i64, micros_of_day: i64) -> Option<i64> {
+    days.checked_sub(TIMESTAMP_EPOCH_DAYS)?
+        .checked_mul(MICROS_PER_DAY)?
+        .checked_add(micros_of_day)
+        .filter(|&t| t != i64::MAX && t != i64::MIN)
+}
+
 /// Parse a date written as `YYYY-MM-DD`, `+YYYYY-MM-DD`, `-YYYY-MM-DD`, or
-/// `YYYY-MM-DD BC`, or `infinity` / `-infinity`.
+/// `YYYY-MM-DD BC` (years of any length), or `infinity` / `-infinity`.
 pub fn parse_date(s: &str) -> Result<i32, ParseValueError> {
-    let t = s.trim();
-    match t {
-        "infinity" | "+infinity" => return Ok(i32::MAX),
-        "-infinity" => return Ok(i32::MIN),
-        _ => {}
+    match s.trim() {
+        "infinity" | "+infinity" => Ok(i32::MAX),
+        "-infinity" => Ok(i32::MIN),
+        t => parse_finite_date(t).map_err(|why| perr(s, LightningType::Date, why)),
     }
+}
+
+fn parse_finite_date(t: &str) -> Result<i32, &'static str> {
+    const SHAPE: &str = "expected YYYY-MM-DD";
     let (body, bc) = match t.strip_suffix(" BC") {
         Some(b) => (b.trim(), true),
         None => (t, false),
@@ -266,21 +350,28 @@ pub fn parse_date(s: &str) -> Result<i32, ParseValueError> {
         _ => (false, body),
     };
     let mut parts = rest.splitn(3, '-');
-    let (y, m, d) = (parts.next(), parts.next(), parts.next());
-    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
-        return Err(perr(s, LightningType::Date, "expected YYYY-MM-DD"));
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(SHAPE);
     };
-    let bad = || perr(s, LightningType::Date, "expected YYYY-MM-DD");
-    let mut year: i32 = y.parse().map_err(|_| bad())?;
-    let month: u32 = m.parse().map_err(|_| bad())?;
-    let day: u32 = d.parse().map_err(|_| bad())?;
+    let number = |x: &str, max_len: usize| -> Result<i64, &'static str> {
+        if x.is_empty() || x.len() > max_len || !x.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SHAPE);
+        }
+        x.parse().map_err(|_| SHAPE)
+    };
+    // Nine digits reach far past the last day an i32 can number.
+    let mut year = number(y, 9)?;
+    let (month, day) = (number(m, 2)? as u32, number(d, 2)? as u32);
     if neg {
         year = -year;
     }
     if bc {
         year = 1 - year;
     }
-    date_from_ymd(year, month, day).ok_or_else(|| perr(s, LightningType::Date, "no such day"))
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return Err("no such day");
+    }
+    day_number(year, month, day).ok_or("out of range")
 }
 
 /// Parse `[-]HH:MM:SS[.ffffff]`, hours may exceed 23.
@@ -350,7 +441,13 @@ pub fn parse_timestamp(s: &str) -> Result<i64, ParseValueError> {
     } else {
         date.into()
     };
-    let days = parse_date(&date).map_err(|_| perr(s, LightningType::Timestamp, "bad date part"))?;
+    let days = parse_finite_date(&date).map_err(|why| {
+        perr(
+            s,
+            LightningType::Timestamp,
+            format!("bad date part ({why})"),
+        )
+    })?;
     let tod = parse_time(time).map_err(|_| perr(s, LightningType::Timestamp, "bad time part"))?;
     if !(0..MICROS_PER_DAY).contains(&tod) {
         return Err(perr(
@@ -359,9 +456,7 @@ pub fn parse_timestamp(s: &str) -> Result<i64, ParseValueError> {
             "time of day out of range",
         ));
     }
-    (days as i64)
-        .checked_mul(MICROS_PER_DAY)
-        .and_then(|d| d.checked_add(tod))
+    timestamp_from_days(i64::from(days), tod)
         .ok_or_else(|| perr(s, LightningType::Timestamp, "out of range"))
 }
 
@@ -405,6 +500,7 @@ pub fn parse_timestamptz(s: &str) -> Result<i64, ParseValueError> {
     }
     micros
         .checked_sub(offset_secs * 1_000_000)
+        .filter(|&t| t != i64::MAX && t != i64::MIN)
         .ok_or_else(|| bad("out of range"))
 }
 
@@ -504,8 +600,17 @@ impl Value {
             LightningType::Double => {
                 Value::Double(parse_f64(s).ok_or_else(|| bad("not a number"))?)
             }
-            LightningType::Decimal(_) => {
-                Value::Decimal(Decimal::parse(s).map_err(|_| bad("not a decimal number"))?)
+            LightningType::Decimal(limit) => {
+                let d = Decimal::parse(s).map_err(|_| bad("not a decimal number"))?;
+                match limit {
+                    // DECIMAL(p,s) values are written at scale s.
+                    Some((p, scale)) => Value::Decimal(
+                        d.with_scale(scale)
+                            .filter(|_| d.fits(p, scale))
+                            .ok_or_else(|| bad(&format!("does not fit {ty} without rounding")))?,
+                    ),
+                    None => Value::Decimal(d),
+                }
             }
             LightningType::Text => Value::Text(s.to_string()),
             LightningType::Json => {
@@ -591,6 +696,9 @@ impl Value {
                 Some((p, s)) if !d.fits(p, s) => Err(format!(
                     "{d} does not fit DECIMAL({p},{s}) without rounding"
                 )),
+                Some((p, s)) if d.digits().map(|x| x.1) != Some(s) => Err(format!(
+                    "{d} is not written with the {s} fraction digits of DECIMAL({p},{s})"
+                )),
                 _ => Ok(()),
             },
             (Value::Text(_), LightningType::Text) => Ok(()),
@@ -649,28 +757,11 @@ pub fn decode_hex(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Build a timestamp from calendar parts (used by sources).
-pub fn timestamp_from_parts(date_days: i32, h: u32, m: u32, s: u32, micros: u32) -> i64 {
-    date_days as i64 * MICROS_PER_DAY
-        + ((h as i64 * 60 + m as i64) * 60 + s as i64) * 1_000_000
-        + micros as i64
-}
-
-/// chrono conversions for sources that already hold chrono values.
-pub fn timestamp_from_naive(dt: &NaiveDateTime) -> i64 {
-    let days = dt.date().num_days_from_ce() - EPOCH_DAYS_FROM_CE;
-    timestamp_from_parts(
-        days,
-        dt.time().hour(),
-        dt.time().minute(),
-        dt.time().second(),
-        dt.time().nanosecond() / 1000,
-    )
-}
-
-pub fn time_from_naive(t: &NaiveTime) -> i64 {
-    ((t.hour() as i64 * 60 + t.minute() as i64) * 60 + t.second() as i64) * 1_000_000
-        + (t.nanosecond() / 1000) as i64
+/// Build a timestamp from calendar parts (used by sources); `None` out of range.
+pub fn timestamp_from_parts(date_days: i32, h: u32, m: u32, s: u32, micros: u32) -> Option<i64> {
+    let tod =
+        ((i64::from(h) * 60 + i64::from(m)) * 60 + i64::from(s)) * 1_000_000 + i64::from(micros);
+    timestamp_from_days(i64::from(date_days), tod)
 }
 
 #[cfg(test)]
@@ -763,6 +854,166 @@ mod tests {
                 .to_text()
                 .unwrap(),
             "-0043-03-15"
+        );
+    }
+
+    #[test]
+    fn the_calendar_agrees_with_chrono_where_chrono_reaches() {
+        use chrono::{Datelike, NaiveDate};
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let check = |days: i64| {
+            let d = epoch + chrono::Duration::days(days);
+            assert_eq!(
+                civil_from_days(days),
+                (i64::from(d.year()), d.month(), d.day()),
+                "day {days}"
+            );
+            assert_eq!(
+                days_from_civil(i64::from(d.year()), d.month(), d.day()),
+                days
+            );
+        };
+        // Every day of 1600..2400, then a stride through chrono's whole range.
+        (-135_140..157_054).for_each(check);
+        let (lo, hi) = (
+            (NaiveDate::MIN - epoch).num_days(),
+            (NaiveDate::MAX - epoch).num_days(),
+        );
+        (lo..=hi).step_by(7_919).for_each(check);
+        check(lo);
+        check(hi);
+    }
+
+    #[test]
+    fn postgresql_extremes_round_trip_as_text_and_json() {
+        let ts = |s: &str| parse_timestamp(s).unwrap();
+        // PostgreSQL's own microseconds since 2000 (END_TIMESTAMP - 1, MIN_TIMESTAMP).
+        assert_eq!(
+            ts("294276-12-31 23:59:59.999999"),
+            9_223_371_331_199_999_999
+        );
+        assert_eq!(ts("4714-11-24 00:00:00 BC"), -211_813_488_000_000_000);
+        assert_eq!(ts("2000-01-01 00:00:00"), 0);
+        assert_eq!(
+            parse_date("5874897-12-31").unwrap(),
+            days_from_civil(5_874_898, 1, 1) as i32 - 1
+        );
+        let cases = [
+            (LightningType::Date, "5874897-12-31", "+5874897-12-31"),
+            (LightningType::Date, "4714-11-24 BC", "-4713-11-24"),
+            (LightningType::Date, "4713-01-01 BC", "-4712-01-01"),
+            (
+                LightningType::Timestamp,
+                "294276-12-31 23:59:59.999999",
+                "+294276-12-31 23:59:59.999999",
+            ),
+            (
+                LightningType::Timestamp,
+                "4714-11-24 00:00:00 BC",
+                "-4713-11-24 00:00:00",
+            ),
+            (
+                LightningType::TimestampTz,
+                "294276-12-31 23:59:59.999999+00",
+                "+294276-12-31 23:59:59.999999+00:00",
+            ),
+            (
+                LightningType::TimestampTz,
+                "4714-11-24 00:00:00 BC",
+                "-4713-11-24 00:00:00+00:00",
+            ),
+            (
+                LightningType::TimestampTz,
+                "-4713-11-24 00:00:00+00:00",
+                "-4713-11-24 00:00:00+00:00",
+            ),
+        ];
+        for (ty, input, canonical) in cases {
+            let v = Value::from_text(ty, input).unwrap();
+            assert_eq!(v.to_text().unwrap(), canonical, "{ty} {input}");
+            assert_eq!(
+                Value::from_text(ty, canonical).unwrap(),
+                v,
+                "{ty} {canonical}"
+            );
+            assert_eq!(Value::from_json(ty, &v.to_json()).unwrap(), v, "{ty} json");
+        }
+    }
+
+    #[test]
+    fn finite_values_never_become_infinities() {
+        // The last finite instants sit one microsecond inside the i64 range.
+        let (days, tod) = timestamp_parts(i64::MAX);
+        let mut text = String::new();
+        write_civil(&mut text, days);
+        text.push(' ');
+        write_time_of_day(&mut text, tod);
+        assert_eq!(text, "+294277-01-09 04:00:54.775807");
+        assert!(parse_timestamp(&text).is_err());
+        assert_eq!(
+            parse_timestamp("294277-01-09 04:00:54.775806").unwrap(),
+            i64::MAX - 1
+        );
+        assert!(parse_timestamptz("294277-01-09 05:00:54.775807+01:00").is_err());
+        let mut last_day = String::new();
+        write_civil(&mut last_day, i64::from(i32::MAX));
+        assert!(parse_date(&last_day).is_err(), "{last_day}");
+        let mut first_day = String::new();
+        write_civil(&mut first_day, i64::from(i32::MIN));
+        assert!(parse_date(&first_day).is_err(), "{first_day}");
+        assert_eq!(
+            Value::Date(i32::MAX - 1).to_text().unwrap(),
+            "+5881580-07-10"
+        );
+        assert_eq!(parse_date("+5881580-07-10").unwrap(), i32::MAX - 1);
+        assert_eq!(
+            Value::Date(i32::MIN + 1).to_text().unwrap(),
+            "-5877641-06-24"
+        );
+        assert_eq!(
+            Value::Timestamp(i64::MIN + 1).to_text().unwrap(),
+            "-290278-12-22 19:59:05.224193"
+        );
+        assert!(parse_date("1234567890-01-01").is_err());
+        assert!(parse_date("2024-02-30").is_err());
+        assert!(parse_date("2023-02-29").is_err());
+        assert!(parse_date("+-2024-01-01").is_err());
+        assert!(parse_timestamp("infinity 10:00:00").is_err());
+    }
+
+    #[test]
+    fn decimals_are_written_at_their_declared_scale() {
+        let d = |s: &str| Decimal::parse(s).unwrap();
+        assert_eq!(d("1.9").with_scale(2).unwrap().as_str(), "1.90");
+        assert_eq!(d("2").with_scale(2).unwrap().as_str(), "2.00");
+        assert_eq!(d("1.500").with_scale(2).unwrap().as_str(), "1.50");
+        assert_eq!(d("-0.5").with_scale(2).unwrap().as_str(), "-0.50");
+        assert_eq!(d("7.000").with_scale(0).unwrap().as_str(), "7");
+        assert_eq!(d("1.999").with_scale(2), None);
+        assert_eq!(d("NaN").with_scale(2), None);
+        let ty = LightningType::Decimal(Some((10, 2)));
+        let text = |s: &str| Value::from_text(ty, s).map(|v| v.to_text().unwrap());
+        assert_eq!(text("1.9").unwrap(), "1.90");
+        assert_eq!(text("0").unwrap(), "0.00");
+        assert_eq!(text("-0.0").unwrap(), "0.00");
+        assert!(text("1.999").is_err());
+        assert!(text("123456789").is_err());
+        assert_eq!(
+            Value::from_json(ty, &serde_json::json!("2")).unwrap(),
+            Value::Decimal(d("2.00"))
+        );
+        // The store holds DECIMAL(p,s) values at scale s only.
+        assert!(Value::Decimal(d("1.90")).fits_type(ty).is_ok());
+        assert!(Value::Decimal(d("1.9")).fits_type(ty).is_err());
+        assert!(Value::Decimal(d("1.9"))
+            .fits_type(LightningType::Decimal(None))
+            .is_ok());
+        assert_eq!(
+            Value::from_text(LightningType::Decimal(None), "1.900")
+                .unwrap()
+                .to_text()
+                .unwrap(),
+            "1.900"
         );
     }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use lightning_core::cast::{coerce, CastRule, CastRules, Resolved, SourceType};
-use lightning_core::value::{date_from_ymd, Decimal, Value, MICROS_PER_DAY};
+use lightning_core::value::{date_from_ymd, timestamp_from_parts, Decimal, Value};
 use lightning_core::LightningType as T;
 use mysql::Value as MyValue;
 
@@ -540,9 +540,14 @@ fn natural(col: &ColMap, v: MyValue, ctx: &Ctx<'_>) -> Result<Value, String> {
             match col.kind {
                 Kind::Date => Value::Date(days),
                 _ => {
-                    let micros = i64::from(days) * MICROS_PER_DAY
-                        + (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)) * 1_000_000
-                        + i64::from(us);
+                    let micros = timestamp_from_parts(
+                        days,
+                        u32::from(h),
+                        u32::from(mi),
+                        u32::from(s),
+                        us,
+                    )
+                    .ok_or_else(|| format!("out of range: {y:04}-{m:02}-{d:02}"))?;
                     if col.kind == Kind::Timestamp {
                         Value::TimestampTz(micros)
                     } else {

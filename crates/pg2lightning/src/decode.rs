@@ -232,6 +232,7 @@ pub fn parse_timestamptz(text: &str) -> Result<i64, DecodeError> {
     .map_err(|e| bad("timestamp with time zone", text, e))?;
     micros
         .checked_sub(sign * secs * 1_000_000)
+        .filter(|&t| t != i64::MAX && t != i64::MIN)
         .ok_or_else(|| bad("timestamp with time zone", text, "out of range"))
 }
 
@@ -478,6 +479,38 @@ mod tests {
         assert_eq!(lmt, parse_timestamptz("1849-12-31 23:06:32+00").unwrap());
         assert!(parse_timestamptz("0044-03-15 12:00:00+00 BC").unwrap() < 0);
         assert_eq!(parse_timestamptz("-infinity").unwrap(), i64::MIN);
+    }
+
+    #[test]
+    fn the_first_and_last_finite_values_decode() {
+        // PostgreSQL's END_TIMESTAMP - 1 and MIN_TIMESTAMP: the same count from 2000.
+        let last = 9_223_371_331_199_999_999;
+        assert_eq!(
+            PgKind::Timestamp
+                .decode("294276-12-31 23:59:59.999999")
+                .unwrap(),
+            Value::Timestamp(last)
+        );
+        assert_eq!(
+            parse_timestamptz("294276-12-31 23:59:59.999999+00").unwrap(),
+            last
+        );
+        assert_eq!(
+            parse_timestamptz("294277-01-01 13:59:59.999999+14").unwrap(),
+            last
+        );
+        assert_eq!(
+            parse_timestamptz("4714-11-24 00:00:00+00 BC").unwrap(),
+            -211_813_488_000_000_000
+        );
+        assert_eq!(
+            PgKind::Date.decode("5874897-12-31").unwrap(),
+            Value::Date(lightning_core::value::date_from_ymd(5_874_897, 12, 31).unwrap())
+        );
+        assert_eq!(
+            PgKind::Date.decode("4714-11-24 BC").unwrap(),
+            Value::Date(lightning_core::value::date_from_ymd(-4713, 11, 24).unwrap())
+        );
     }
 
     #[test]

@@ -49,7 +49,9 @@ INSERT INTO everything VALUES (3, false, 32767, -2147483648, 9223372036854775807
   '00000000-0000-0000-0000-000000000000', '[]', '{}', '{}', '{}', '{}', 'sad',
   2147483647, ROW(NULL, ''), 'empty', '::1', '::/0', '00:00:00:00:00:00',
   B'0000', B'', '', '(0,0)', '((0,0),(0,0))', '', 0);
-INSERT INTO everything (id, r, d, n) VALUES (4, 'Infinity', 'NaN', '-Infinity'), (5, 3.4028235e38, 1.7976931348623157e308, '-0.000001');
+INSERT INTO everything (id, r, d, n, dt, ts, tstz) VALUES
+  (4, 'Infinity', 'NaN', '-Infinity', '5874897-12-31', '294276-12-31 23:59:59.999999', '294276-12-31 23:59:59.999999+00'),
+  (5, 3.4028235e38, 1.7976931348623157e308, '-0.000001', '4714-11-24 BC', '4714-11-24 00:00:00 BC', '4714-11-24 00:00:00+00 BC');
 SELECT setval('everything_id_seq', 41);
 INSERT INTO "Sales ü"."Orders ü" VALUES ('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'ü', 0), ('6ba7b811-9dad-11d1-80b4-00c04fd430c8', DEFAULT, 12345678.90);
 INSERT INTO logs VALUES ('same', '2024-01-01 00:00:00+00'), ('same', '2024-01-01 00:00:00+00'), (NULL, NULL), ('x', '1999-12-31 23:59:59.5-08');
@@ -168,6 +170,31 @@ fn every_type_round_trips_from_the_server_and_from_dumps_with_identical_checksum
     assert_eq!(
         row3[schema.column_index("t").unwrap()],
         Value::Text("tab\there\nnew line\\back\\slash \"q\"".into())
+    );
+    // PostgreSQL's first and last finite dates and instants. Timestamps count from
+    // 2000-01-01 as PostgreSQL's do, so these are its own numbers.
+    let at = |id: i64, c: &str| {
+        let r = s
+            .get("everything", &[Value::Int(id)])
+            .unwrap()
+            .expect("row");
+        r[schema.column_index(c).unwrap()].clone()
+    };
+    assert_eq!(
+        at(4, "dt"),
+        Value::Date(date_from_ymd(5_874_897, 12, 31).unwrap())
+    );
+    assert_eq!(at(4, "ts"), Value::Timestamp(9_223_371_331_199_999_999));
+    assert_eq!(at(4, "tstz"), Value::TimestampTz(9_223_371_331_199_999_999));
+    assert_eq!(
+        at(5, "dt"),
+        Value::Date(date_from_ymd(-4713, 11, 24).unwrap())
+    );
+    assert_eq!(at(5, "ts"), Value::Timestamp(-211_813_488_000_000_000));
+    assert_eq!(at(5, "tstz"), Value::TimestampTz(-211_813_488_000_000_000));
+    assert_eq!(
+        at(4, "ts").to_text().unwrap(),
+        "+294276-12-31 23:59:59.999999"
     );
     let id = &schema.columns[0];
     assert!(id.autoincrement);

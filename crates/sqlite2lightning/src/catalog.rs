@@ -103,41 +103,41 @@ pub fn column_names(conn: &Connection, table: &str) -> Result<Vec<String>, Catal
     Ok(names)
 }
 
-/// Count the storage classes of every column in one scan of the table.
+/// Count the storage classes of every column: one scan of the table per group of
+/// columns whose five counts fit in one result (SQLite's limit on its columns).
 pub fn storage_classes(
     conn: &Connection,
     table: &str,
     columns: &[String],
 ) -> Result<Vec<StorageClasses>, CatalogError> {
-    if columns.is_empty() {
-        return Ok(Vec::new());
+    let mut out = Vec::with_capacity(columns.len());
+    for chunk in columns.chunks(crate::source::MAX_RESULT_COLUMNS / 5) {
+        let parts: Vec<String> = chunk
+            .iter()
+            .map(|c| {
+                let q = quote(c);
+                format!("sum(typeof({q})='integer'), sum(typeof({q})='real'), sum(typeof({q})='text'), sum(typeof({q})='blob'), sum(typeof({q})='null')")
+            })
+            .collect();
+        let sql = format!("SELECT {} FROM {}", parts.join(", "), quote(table));
+        conn.query_row(&sql, [], |r| {
+            for i in 0..chunk.len() {
+                let g = |k: usize| {
+                    r.get::<_, Option<i64>>(i * 5 + k)
+                        .map(|v| v.unwrap_or(0) as u64)
+                };
+                out.push(StorageClasses {
+                    integer: g(0)?,
+                    real: g(1)?,
+                    text: g(2)?,
+                    blob: g(3)?,
+                    null: g(4)?,
+                });
+            }
+            Ok(())
+        })?;
     }
-    let parts: Vec<String> = columns
-        .iter()
-        .map(|c| {
-            let q = quote(c);
-            format!("sum(typeof({q})='integer'), sum(typeof({q})='real'), sum(typeof({q})='text'), sum(typeof({q})='blob'), sum(typeof({q})='null')")
-        })
-        .collect();
-    let sql = format!("SELECT {} FROM {}", parts.join(", "), quote(table));
-    let row = conn.query_row(&sql, [], |r| {
-        let mut out = Vec::new();
-        for i in 0..columns.len() {
-            let g = |k: usize| {
-                r.get::<_, Option<i64>>(i * 5 + k)
-                    .map(|v| v.unwrap_or(0) as u64)
-            };
-            out.push(StorageClasses {
-                integer: g(0)?,
-                real: g(1)?,
-                text: g(2)?,
-                blob: g(3)?,
-                null: g(4)?,
-            });
-        }
-        Ok(out)
-    })?;
-    Ok(row)
+    Ok(out)
 }
 
 /// Read and convert every selected table. `profile` scans the data to find values

@@ -54,59 +54,119 @@ impl SqliteSource {
         Ok(crate::catalog::open(&self.path)?)
     }
 
-    fn select_sql(&self, t: &SourceTable, extra: &[String]) -> String {
-        let cols: Vec<String> = t.schema.columns.iter().map(|c| quote(&c.name)).collect();
+    /// The statements that read `t`: one, or one per chunk of columns when the rowid
+    /// and the columns together pass SQLite's limit on a result's columns.
+    fn select_sqls(&self, t: &SourceTable, extra: &[String]) -> Vec<String> {
         let mut conds: Vec<String> = extra.to_vec();
         if let Some(w) = self.where_.get(&t.schema.name) {
             conds.push(format!("({w})"));
         }
-        let head = if let Some(rid) = &t.rowid {
-            format!("SELECT {rid}, {}", cols.join(", "))
-        } else {
-            format!("SELECT {}", cols.join(", "))
-        };
-        let mut sql = format!("{head} FROM {}", quote(&t.source_name));
+        let mut tail = format!(" FROM {}", quote(&t.source_name));
         if !conds.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conds.join(" AND "));
+            tail.push_str(" WHERE ");
+            tail.push_str(&conds.join(" AND "));
         }
         if let Some(rid) = &t.rowid {
-            sql.push_str(&format!(" ORDER BY {rid}"));
+            tail.push_str(&format!(" ORDER BY {rid}"));
         } else {
             let pk: Vec<String> = t.schema.primary_key.iter().map(|c| quote(c)).collect();
             if !pk.is_empty() {
-                sql.push_str(&format!(" ORDER BY {}", pk.join(", ")));
+                tail.push_str(&format!(" ORDER BY {}", pk.join(", ")));
             }
         }
         if let Some(l) = self.limit {
-            sql.push_str(&format!(" LIMIT {l}"));
+            tail.push_str(&format!(" LIMIT {l}"));
         }
-        sql
+        t.schema
+            .columns
+            .chunks(chunk_width(t))
+            .map(|chunk| {
+                let mut cols: Vec<String> = t.rowid.iter().cloned().collect();
+                cols.extend(chunk.iter().map(|c| quote(&c.name)));
+                format!("SELECT {}{tail}", cols.join(", "))
+            })
+            .collect()
+    }
+
+    /// Read `t`'s rows in order, calling `f` with each row's rowid (when the table has
+    /// one) and its values. Several statements (column chunks) are stepped together
+    /// in one read transaction, so they see the same rows; any disagreement between
+    /// them is an error.
+    fn each_row(
+        &self,
+        conn: &Connection,
+        t: &SourceTable,
+        conds: &[String],
+        params: &[i64],
+        mut f: impl FnMut(Option<i64>, &SourceRow<'_>) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let sqls = self.select_sqls(t, conds);
+        let _snapshot = if sqls.len() > 1 {
+            Some(conn.unchecked_transaction()?)
+        } else {
+            None
+        };
+        let mut stmts = sqls
+            .iter()
+            .map(|sql| conn.prepare(sql))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut cursors = stmts
+            .iter_mut()
+            .map(|st| st.query(rusqlite::params_from_iter(params.iter())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let lead = usize::from(t.rowid.is_some());
+        loop {
+            let mut parts = Vec::with_capacity(cursors.len());
+            for c in cursors.iter_mut() {
+                parts.push(c.next()?);
+            }
+            let parts: Vec<&rusqlite::Row<'_>> = match parts.iter().filter(|p| p.is_some()).count()
+            {
+                0 => return Ok(()),
+                n if n == parts.len() => parts.into_iter().flatten().collect(),
+                _ => return Err(chunks_disagree(&t.schema.name)),
+            };
+            let rowid: Option<i64> = if lead == 1 {
+                let first: i64 = parts[0].get(0)?;
+                for p in &parts[1..] {
+                    if p.get::<_, i64>(0)? != first {
+                        return Err(chunks_disagree(&t.schema.name));
+                    }
+                }
+                Some(first)
+            } else {
+                None
+            };
+            f(
+                rowid,
+                &SourceRow {
+                    parts,
+                    lead,
+                    width: chunk_width(t),
+                },
+            )?;
+        }
     }
 
     /// Convert one SQLite row. On failure: the key, the reason, and the raw values.
     fn convert_row(
         t: &SourceTable,
-        r: &rusqlite::Row<'_>,
-        offset: usize,
+        r: &SourceRow<'_>,
+        rowid: Option<i64>,
     ) -> Result<Row, (String, String, Row)> {
         let mut row = Vec::with_capacity(t.columns.len());
         for (i, rule) in t.columns.iter().enumerate() {
             let v = r
-                .get_ref(i + offset)
+                .get_ref(i)
                 .map_err(|e| (String::new(), e.to_string(), Vec::new()))?;
             match convert(v, rule) {
                 Ok(x) => row.push(x),
                 Err(reason) => {
                     let raw: Row = (0..t.columns.len())
-                        .map(|j| {
-                            r.get_ref(j + offset)
-                                .map(natural_value)
-                                .unwrap_or(Value::Null)
-                        })
+                        .map(|j| r.get_ref(j).map(natural_value).unwrap_or(Value::Null))
                         .collect();
                     let key = if t.keyed_by_rowid {
-                        format!("rowid={}", r.get::<_, i64>(0).unwrap_or_default())
+                        format!("rowid={}", rowid.unwrap_or_default())
                     } else {
                         t.schema.describe_key(None, &raw)
                     };
@@ -119,6 +179,34 @@ impl SqliteSource {
             }
         }
         Ok(row)
+    }
+}
+
+/// SQLite's limit on the columns of a result (SQLITE_MAX_COLUMN, 2,000 by default),
+/// which is also the most columns a table can have.
+pub const MAX_RESULT_COLUMNS: usize = 2000;
+
+/// Columns per statement: what the limit leaves beside the rowid.
+fn chunk_width(t: &SourceTable) -> usize {
+    MAX_RESULT_COLUMNS - usize::from(t.rowid.is_some())
+}
+
+fn chunks_disagree(table: &str) -> SourceError {
+    format!("the statements reading `{table}` in column chunks returned different rows").into()
+}
+
+/// One source row, possibly spread over several statements' rows.
+struct SourceRow<'a> {
+    parts: Vec<&'a rusqlite::Row<'a>>,
+    /// 1 when each part starts with the rowid.
+    lead: usize,
+    width: usize,
+}
+
+impl SourceRow<'_> {
+    /// Column `i` of the table.
+    fn get_ref(&self, i: usize) -> rusqlite::Result<rusqlite::types::ValueRef<'_>> {
+        self.parts[i / self.width].get_ref(self.lead + i % self.width)
     }
 }
 
@@ -217,23 +305,13 @@ impl Source for SqliteSource {
         } else if let Some(c) = resume {
             out.skip_records(c.rows);
         }
-        let sql = self.select_sql(t, &conds);
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-        let offset = usize::from(t.rowid.is_some());
-        while let Some(r) = rows.next()? {
-            let rowid: Option<i64> = if t.rowid.is_some() {
-                Some(r.get(0)?)
-            } else {
-                None
-            };
-            match Self::convert_row(t, r, offset) {
+        self.each_row(&conn, t, &conds, &params, |rowid, r| {
+            match Self::convert_row(t, r, rowid) {
                 Ok(row) => out.row(name, if t.keyed_by_rowid { rowid } else { None }, row),
                 Err((key, reason, raw)) => out.reject(name, key, reason, raw),
             }
-            out.end_record(|| rowid.map(|x| x.to_string()))?;
-        }
-        Ok(())
+            out.end_record(|| rowid.map(|x| x.to_string()))
+        })
     }
 }
 
@@ -245,21 +323,14 @@ impl VerifySource for SqliteSource {
     ) -> Result<(), SourceError> {
         let (_, t) = self.table(&table.name)?;
         let conn = self.connect()?;
-        let mut stmt = conn.prepare(&self.select_sql(t, &[]))?;
-        let mut rows = stmt.query([])?;
-        let offset = usize::from(t.rowid.is_some());
         let mut bad = 0;
-        while let Some(r) = rows.next()? {
-            let rowid: Option<i64> = if t.rowid.is_some() {
-                Some(r.get(0)?)
-            } else {
-                None
-            };
-            match Self::convert_row(t, r, offset) {
+        self.each_row(&conn, t, &[], &[], |rowid, r| {
+            match Self::convert_row(t, r, rowid) {
                 Ok(row) => visit(if t.keyed_by_rowid { rowid } else { None }, row)?,
                 Err(_) => bad += 1,
             }
-        }
+            Ok(())
+        })?;
         self.unconvertible.record(&table.name, bad);
         Ok(())
     }

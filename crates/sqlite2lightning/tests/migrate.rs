@@ -79,19 +79,22 @@ fn every_type_migrates_verifies_and_exports_value_for_value() {
         "{nulls:?}"
     );
     assert_eq!(recs[3]["r"], json!(-0.0));
-    assert_eq!(recs[3]["d"], "0");
+    assert_eq!(
+        recs[3]["d"], "0.000000",
+        "DECIMAL(24,6) values have scale 6"
+    );
     assert_eq!(recs[3]["t"], "quote' \"double\"");
     assert_eq!(recs[3]["v"], "", "empty string is not NULL");
     assert_eq!(recs[3]["ts"], "2000-02-29 00:00:00");
     assert_eq!(recs[3]["tm"], "12:00:00");
     assert_eq!(recs[3]["u"], "ffffffff-ffff-ffff-ffff-ffffffffffff");
     assert_eq!(recs[4]["r"], json!(0.1));
-    assert_eq!(recs[4]["d"], "19.99");
+    assert_eq!(recs[4]["d"], "19.990000");
     assert_eq!(recs[4]["v"], " padded ");
     assert_eq!(recs[4]["ts"], "1970-01-01 00:00:00.000001");
     assert_eq!(recs[4]["tm"], "01:02:03.500000");
     assert_eq!(recs[5]["r"], json!(1e-300));
-    assert_eq!(recs[5]["d"], "1000");
+    assert_eq!(recs[5]["d"], "1000.000000");
     assert_eq!(recs[5]["bl"], "/w==");
 
     // Keyless rows keep their duplicates; composite keys scan in key order.

@@ -127,7 +127,9 @@ impl Store {
                 t.problem(format!("row {desc} is stored under another key"));
             }
             for (ik, iv) in e.index_entries(&full, &row) {
-                *expected.entry(u16::from_be_bytes([ik[0], ik[1]])).or_default() += 1;
+                *expected
+                    .entry(u16::from_be_bytes([ik[0], ik[1]]))
+                    .or_default() += 1;
                 let found = e
                     .index
                     .as_ref()
@@ -162,7 +164,10 @@ impl Store {
             numbers.sort_unstable();
             numbers.dedup();
             for no in numbers {
-                let (f, x) = (found.get(&no).copied().unwrap_or(0), expected.get(&no).copied().unwrap_or(0));
+                let (f, x) = (
+                    found.get(&no).copied().unwrap_or(0),
+                    expected.get(&no).copied().unwrap_or(0),
+                );
                 if f != x {
                     t.problem(format!(
                         "index {} holds {f} entries for {x} rows that need one",

@@ -159,8 +159,10 @@ mod tests {
             b"c".to_vec(),
             long(b'c', b"x"),
         ];
-        let mut by_stored: Vec<(Vec<u8>, Vec<u8>)> =
-            keys.iter().map(|k| (stored(k).into_owned(), k.clone())).collect();
+        let mut by_stored: Vec<(Vec<u8>, Vec<u8>)> = keys
+            .iter()
+            .map(|k| (stored(k).into_owned(), k.clone()))
+            .collect();
         by_stored.sort();
         let mut o = Ordered::new(Bound::Unbounded, Bound::Unbounded, true);
         let mut out = Vec::new();

@@ -39,7 +39,9 @@ pub enum StoreError {
     Missing(PathBuf),
     #[error("{0} is not a Lightning database (it has no {MARKER_FILE} marker file)")]
     NotAStore(PathBuf),
-    #[error("{path} uses store format {found}, but this tool reads format {FORMAT_VERSION}; {hint}")]
+    #[error(
+        "{path} uses store format {found}, but this tool reads format {FORMAT_VERSION}; {hint}"
+    )]
     Version {
         path: PathBuf,
         found: String,
@@ -289,9 +291,7 @@ impl Store {
         let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(&staging)
-            .map_err(|e| io("create", e))?;
+        builder.create(&staging).map_err(|e| io("create", e))?;
         let made = (|| {
             std::fs::write(
                 staging.join(MARKER_FILE),
@@ -321,9 +321,8 @@ impl Store {
         let path = path.as_ref();
         match Self::open(path) {
             Err(StoreError::ReadOnly { .. }) => {
-                let scratch = tempfile::tempdir().map_err(|e| {
-                    StoreError::Engine(format!("cannot make a copy to read: {e}"))
-                })?;
+                let scratch = tempfile::tempdir()
+                    .map_err(|e| StoreError::Engine(format!("cannot make a copy to read: {e}")))?;
                 let copy = scratch.path().join("store");
                 copy_dir(path, &copy).map_err(|e| {
                     StoreError::Engine(format!(
@@ -503,10 +502,7 @@ impl Store {
                 None
             };
             counts.insert(stored.id, count);
-            cat.insert(
-                name,
-                TableEntry::new(stored.id, stored.schema, rows, index),
-            );
+            cat.insert(name, TableEntry::new(stored.id, stored.schema, rows, index));
         }
         Ok(())
     }
@@ -640,7 +636,9 @@ impl Store {
             .delete_keyspace(entry.rows)
             .map_err(|e| self.write_error(e))?;
         if let Some(ix) = entry.index {
-            self.db.delete_keyspace(ix).map_err(|e| self.write_error(e))?;
+            self.db
+                .delete_keyspace(ix)
+                .map_err(|e| self.write_error(e))?;
         }
         Ok(())
     }
@@ -775,7 +773,9 @@ impl Store {
         for mut run in self.runs()? {
             if run.status == "running" {
                 run.status = "interrupted".into();
-                run.error = Some("the process ended before the run did (killed, or the machine stopped)".into());
+                run.error = Some(
+                    "the process ended before the run did (killed, or the machine stopped)".into(),
+                );
                 match self.update_run(&run) {
                     // A store read through a copy, or a full disk: say it, change nothing.
                     Err(StoreError::ReadOnly { .. } | StoreError::NoSpace { .. }) => {}
@@ -926,7 +926,11 @@ impl TableEntry {
                     .map(|p| &row[p]),
             ));
             k.extend_from_slice(pk);
-            let v = if keys::is_long(&k) { k.clone() } else { Vec::new() };
+            let v = if keys::is_long(&k) {
+                k.clone()
+            } else {
+                Vec::new()
+            };
             out.push((k, v));
         }
         out

@@ -39,9 +39,9 @@ impl Iterator for RowIter<'_> {
                 let (k, v) = kv.into_inner().map_err(|e| self.store.corrupt(e))?;
                 let row = decode_row(&v).map_err(|e| self.store.corrupt(e))?;
                 let full = if keys::is_long(&k) {
-                    self.entry
-                        .key_of_row(None, &row)
-                        .ok_or_else(|| self.store.corrupt("a long key in a table keyed by row id"))?
+                    self.entry.key_of_row(None, &row).ok_or_else(|| {
+                        self.store.corrupt("a long key in a table keyed by row id")
+                    })?
                 } else {
                     k.to_vec()
                 };

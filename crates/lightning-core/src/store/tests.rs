@@ -28,6 +28,24 @@ fn row(id: i64, email: &str) -> BatchRow {
 }
 
 #[test]
+fn stores_of_other_formats_are_refused_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.ldb");
+    drop(Store::create_or_open(&path).unwrap());
+    let marker = path.join(MARKER_FILE);
+    for (found, advice) in [("1", "earlier version"), ("99", "upgrade the tool")] {
+        std::fs::write(&marker, format!("Lightning store\nformat {found}\n")).unwrap();
+        let err = Store::open(&path).err().expect("refused").to_string();
+        assert!(
+            err.contains(&format!(
+                "uses store format {found}, but this tool reads format 2"
+            )) && err.contains(advice),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn writes_scans_and_enforces_keys() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.ldb");

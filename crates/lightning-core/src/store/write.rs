@@ -257,7 +257,10 @@ impl<'s> Staging<'s> {
                     decode_rowid(&full).unwrap_or_default()
                 )
             } else {
-                format!("duplicate primary key ({})", e.schema.describe_key(None, row))
+                format!(
+                    "duplicate primary key ({})",
+                    e.schema.describe_key(None, row)
+                )
             }));
         }
         let entries = e.index_entries(&full, row);
@@ -270,10 +273,9 @@ impl<'s> Staging<'s> {
                 || match ix.get(sk.as_ref())? {
                     None => false,
                     Some(_) if !keys::is_long(&sk) => true,
-                    Some(pk) => self
-                        .store
-                        .get_by_key(e, &pk)?
-                        .is_some_and(|other| e.index_entries(&pk, &other).iter().any(|(ok, _)| ok == k)),
+                    Some(pk) => self.store.get_by_key(e, &pk)?.is_some_and(|other| {
+                        e.index_entries(&pk, &other).iter().any(|(ok, _)| ok == k)
+                    }),
                 };
             if taken {
                 let name = e.unique_name_of(k);
@@ -339,12 +341,7 @@ impl<'s> Staging<'s> {
     }
 
     /// Remove the row a whole key holds, with its index entries.
-    fn remove(
-        &mut self,
-        e: &TableEntry,
-        full: &[u8],
-        _counts: &HashMap<u32, u64>,
-    ) -> Result<bool> {
+    fn remove(&mut self, e: &TableEntry, full: &[u8], _counts: &HashMap<u32, u64>) -> Result<bool> {
         let Some(old) = self.row_at(e, full)? else {
             return Ok(false);
         };

@@ -27,7 +27,7 @@ compare with a source, creates tables from Lightning DDL and imports the
 line-delimited JSON stream the source tools export.
 
 Data goes to stdout and messages to stderr, so commands chain in a shell.
-Exit codes: 0 success, 1 failure, 2 bad usage.
+Exit codes: 0 success, 1 failure, 2 bad usage, 3 `check` found damage.
 
 Examples:
 
@@ -58,6 +58,7 @@ enum Command {
     Export(export::ExportArgs),
     Stats(inspect::StatsArgs),
     Runs(inspect::RunsArgs),
+    Check(inspect::CheckArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -73,6 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => export::export(&a),
         Command::Stats(a) => inspect::stats(&a),
         Command::Runs(a) => inspect::runs(&a),
+        Command::Check(a) => inspect::check(&a),
     }
 }
 

@@ -27,6 +27,17 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// columns flagged in `right` padded on the left (numbers). The last column is not
 /// padded when it is left-aligned.
 pub fn write_aligned(out: &mut impl Write, rows: &[Vec<String>], right: &[bool]) -> io::Result<()> {
+    // Names and values came from a source: a control character in one must not
+    // drive the terminal.
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| lightning_core::text::for_terminal(c).into_owned())
+                .collect()
+        })
+        .collect();
+    let rows = &rows;
     let ncols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..ncols)
         .map(|c| {

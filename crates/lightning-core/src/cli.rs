@@ -247,6 +247,11 @@ pub struct VerifyArgs {
     /// Rows per table compared value by value.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub sample: usize,
+    /// Make the target equal to the source where they differ: only the rows of
+    /// the key ranges whose checksums differ are read and changed, then those
+    /// tables are verified again.
+    #[arg(long)]
+    pub repair: bool,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -560,23 +565,78 @@ pub fn verify_tables(
     ))
 }
 
-/// Run `verify`: exit 0 when equal, 3 when something differs.
+/// Run `verify`: exit 0 when equal, 3 when something differs. With `--repair`,
+/// differing tables are repaired first and verified again.
 pub fn run_verify(
     tool: &str,
     source_desc: &str,
     reader: &dyn SourceReader,
     args: &VerifyArgs,
 ) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&args.target)?;
-    let report = verify_tables(
+    let tables = reader.schemas();
+    let store = if args.repair {
+        Store::open(&args.target)?
+    } else {
+        Store::open_to_read(&args.target)?
+    };
+    let mut report = verify_tables(
         tool,
         source_desc,
         &args.target,
         &store,
         reader.verifier(),
-        &reader.schemas(),
+        &tables,
         args.sample,
     )?;
+    if args.repair && !report.equal {
+        let mut again = Vec::new();
+        for t in report.tables.iter().filter(|t| !t.equal) {
+            if !t.schema_differences.is_empty() {
+                eprintln!(
+                    "cannot repair `{}` row by row ({}): copy it again with `migrate --fresh --tables {}`",
+                    crate::text::for_terminal(&t.table),
+                    crate::text::for_terminal(&t.schema_differences.join("; ")),
+                    crate::text::for_terminal(&t.table)
+                );
+                continue;
+            }
+            let schema = tables
+                .iter()
+                .find(|s| s.name == t.table)
+                .expect("verified tables come from the source");
+            store.mark_for_repair(std::slice::from_ref(&schema.name))?;
+            let counts = crate::verify::repair_table(reader.verifier(), schema, &store)
+                .with_context(|| format!("repairing table `{}`", schema.name))?;
+            store.repaired(&schema.name)?;
+            eprintln!(
+                "repaired `{}`: {} rows inserted, {} updated, {} deleted",
+                crate::text::for_terminal(&schema.name),
+                counts.inserted,
+                counts.updated,
+                counts.deleted
+            );
+            report.repaired.insert(schema.name.clone(), counts);
+            again.push(schema.clone());
+        }
+        store.flush()?;
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let second =
+            crate::verify::verify_tables(reader.verifier(), &again, &store, args.sample, parallel)?;
+        for v in second {
+            if let Some(slot) = report.tables.iter_mut().find(|t| t.table == v.table) {
+                *slot = v;
+            }
+        }
+        report.equal = report.tables.iter().all(|t| t.equal);
+    }
+    if args.filter.tables.is_empty() && args.filter.exclude.is_empty() {
+        report.target_only_tables = store
+            .tables()
+            .into_iter()
+            .map(|t| t.name)
+            .filter(|n| !tables.iter().any(|s| &s.name == n))
+            .collect();
+    }
     args.report.emit(&report)?;
     Ok(if report.equal {
         ExitCode::SUCCESS

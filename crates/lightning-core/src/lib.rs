@@ -8,6 +8,7 @@ pub mod checksum;
 pub mod cli;
 pub mod ddl;
 pub mod fault;
+pub mod fingerprint;
 pub mod interrupt;
 pub mod keycode;
 pub mod pipeline;

@@ -41,10 +41,12 @@ impl RejectLog {
 
     pub fn write(&mut self, r: &RejectedRow, schema: Option<&TableSchema>) -> std::io::Result<()> {
         if self.out.is_none() {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).append(true);
+            // The rows come from an access-controlled database: owner only.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let f = options.open(&self.path)?;
             self.out = Some(BufWriter::new(f));
         }
         let row: serde_json::Value = match schema {

@@ -153,6 +153,10 @@ pub struct KeyDifference {
     pub key: String,
     /// `missing_in_target`, `extra_in_target` or `values_differ`.
     pub kind: &'static str,
+    /// For `values_differ`: the columns that differ, with both values quoted
+    /// (`city: source "Edinburgh " / target "Edinburgh"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -181,6 +185,13 @@ pub struct VerificationReport {
     pub generated_at: String,
     pub equal: bool,
     pub tables: Vec<TableVerification>,
+    /// Tables the target holds that the source does not (listed, not a difference:
+    /// a store may hold tables from other sources).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target_only_tables: Vec<String>,
+    /// Rows changed per table by `verify --repair` before the verification.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub repaired: std::collections::BTreeMap<String, crate::store::RepairCounts>,
 }
 
 impl VerificationReport {
@@ -194,6 +205,8 @@ impl VerificationReport {
             generated_at: crate::store::now_rfc3339(),
             equal: tables.iter().all(|t| t.equal),
             tables,
+            target_only_tables: Vec::new(),
+            repaired: Default::default(),
         }
     }
 }
@@ -444,17 +457,44 @@ impl Report for VerificationReport {
                     .iter()
                     .map(|d| vec!["sample".into(), d.clone()]),
             );
-            rows.extend(
-                t.differing_keys
-                    .iter()
-                    .map(|k| vec![k.kind.replace('_', " "), k.key.clone()]),
-            );
+            rows.extend(t.differing_keys.iter().map(|k| {
+                let detail = match &k.columns {
+                    Some(c) => format!("{}: {c}", k.key),
+                    None => k.key.clone(),
+                };
+                vec![k.kind.replace('_', " "), detail]
+            }));
             if t.differing_keys_truncated {
                 rows.push(vec!["…".into(), "more differing keys not listed".into()]);
             }
             out.push(
                 Section::new(&format!("Differences in {}", t.table))
                     .table(&["what", "detail"], rows),
+            );
+        }
+        if !self.target_only_tables.is_empty() {
+            out[0].facts.push((
+                "only in the target".into(),
+                self.target_only_tables.join(", "),
+            ));
+        }
+        if !self.repaired.is_empty() {
+            out.insert(
+                0,
+                Section::new("Repaired before verifying").table(
+                    &["table", "inserted", "updated", "deleted"],
+                    self.repaired
+                        .iter()
+                        .map(|(t, c)| {
+                            vec![
+                                t.clone(),
+                                c.inserted.to_string(),
+                                c.updated.to_string(),
+                                c.deleted.to_string(),
+                            ]
+                        })
+                        .collect(),
+                ),
             );
         }
         out
@@ -642,20 +682,21 @@ pub fn to_terminal(r: &dyn Report) -> String {
         if s.header.is_empty() || s.rows.is_empty() {
             continue;
         }
-        let cell = |c: &str| -> String {
+        let cols = s.header.len();
+        let cell = |c: &str, last: bool| -> String {
             let one = esc(c.lines().next().unwrap_or("")).into_owned();
-            let short: String = one.chars().take(60).collect();
+            // The last column (a message, a difference) gets more room.
+            let short: String = one.chars().take(if last { 200 } else { 60 }).collect();
             if short.len() < one.len() || c.lines().nth(1).is_some() {
                 format!("{short}…")
             } else {
                 short
             }
         };
-        let cols = s.header.len();
         let mut widths: Vec<usize> = s.header.iter().map(|c| c.chars().count()).collect();
         for row in &s.rows {
             for (i, c) in row.iter().enumerate().take(cols) {
-                widths[i] = widths[i].max(cell(c).chars().count());
+                widths[i] = widths[i].max(cell(c, i + 1 == cols).chars().count());
             }
         }
         let line = |cells: Vec<String>| -> String {
@@ -668,7 +709,16 @@ pub fn to_terminal(r: &dyn Report) -> String {
         };
         let _ = writeln!(t, "{}", line(s.header.clone()));
         for row in &s.rows {
-            let _ = writeln!(t, "{}", line(row.iter().map(|c| cell(c)).collect()));
+            let _ = writeln!(
+                t,
+                "{}",
+                line(
+                    row.iter()
+                        .enumerate()
+                        .map(|(i, c)| cell(c, i + 1 == cols))
+                        .collect()
+                )
+            );
         }
     }
     t

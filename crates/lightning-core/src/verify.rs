@@ -66,6 +66,8 @@ const RANGES: usize = 64;
 const FINE_ENOUGH: u64 = 2_000;
 const MAX_LISTED: usize = 100;
 const MAX_COLLECTED: usize = 200_000;
+/// Source rows kept whole while naming keys, to say which columns differ.
+const MAX_DETAILED: usize = 1_000;
 
 type Range = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 /// The store key of a source row.
@@ -162,10 +164,13 @@ fn describe_values(schema: &TableSchema, a: &Row, b: &Row) -> String {
         .zip(a.iter().zip(b))
         .filter(|(_, (x, y))| format!("{x:?}") != format!("{y:?}"))
         .map(|(c, (x, y))| {
-            let t = |v: &Value| {
-                v.to_text()
-                    .map(|s| s.chars().take(40).collect::<String>())
-                    .unwrap_or_else(|| "NULL".into())
+            // Quoted, so that a difference in spaces or invisible characters shows.
+            let t = |v: &Value| match v.to_text() {
+                None => "NULL".to_string(),
+                Some(s) if s.chars().count() > 40 => {
+                    format!("{:?}…", s.chars().take(40).collect::<String>())
+                }
+                Some(s) => format!("{s:?}"),
             };
             format!("{}: source {} / target {}", c.name, t(x), t(y))
         })
@@ -458,8 +463,9 @@ fn locate(
 ) -> Result<(Vec<KeyDifference>, bool), LocateError> {
     let name = &schema.name;
     let suspects = narrow(src, schema, store, key_of, target_rc, source_rc)?;
-    // Collect the source rows of the suspect ranges, then walk the target's.
-    let mut source_rows: BTreeMap<Vec<u8>, (u128, String)> = BTreeMap::new();
+    // Collect the source rows of the suspect ranges (the first ones whole, to say
+    // which columns differ), then walk the target's.
+    let mut source_rows: BTreeMap<Vec<u8>, (u128, String, Option<Row>)> = BTreeMap::new();
     let mut buf = Vec::new();
     let mut overflow = false;
     src.scan(schema, &mut |rowid, row| {
@@ -469,7 +475,9 @@ fn locate(
                     overflow = true;
                 } else {
                     let desc = describe(schema, rowid, &row);
-                    source_rows.insert(k, (row_hash(&row, &mut buf), desc));
+                    let h = row_hash(&row, &mut buf);
+                    let whole = (source_rows.len() < MAX_DETAILED).then_some(row);
+                    source_rows.insert(k, (h, desc, whole));
                 }
             }
         }
@@ -491,10 +499,12 @@ fn locate(
                 None => Some(KeyDifference {
                     key: describe(schema, rowid, &row),
                     kind: "extra_in_target",
+                    columns: None,
                 }),
-                Some((sh, desc)) if sh != h => Some(KeyDifference {
+                Some((sh, desc, whole)) if sh != h => Some(KeyDifference {
                     key: desc,
                     kind: "values_differ",
+                    columns: whole.map(|s| describe_values(schema, &s, &row)),
                 }),
                 Some(_) => None,
             };
@@ -507,11 +517,12 @@ fn locate(
             }
         }
     }
-    for (_, (_, desc)) in source_rows {
+    for (_, (_, desc, _)) in source_rows {
         if out.len() < MAX_LISTED {
             out.push(KeyDifference {
                 key: desc,
                 kind: "missing_in_target",
+                columns: None,
             });
         } else {
             more = true;

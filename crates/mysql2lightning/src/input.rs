@@ -169,6 +169,7 @@ impl OpenedSource for Opened {
                     Default::default(),
                     1,
                     ZeroDates::Null,
+                    false,
                 );
                 src.limit = Some(sample_rows.max(1));
                 let schemas = src.schemas();
@@ -224,6 +225,8 @@ impl OpenedSource for Opened {
                     request.where_.clone(),
                     parallel,
                     me.zero_dates,
+                    // Migrate and export read one snapshot, verification included.
+                    request.purpose != Purpose::Verify,
                 ))))
             }
             Input::Dump { path, index, spool } => {

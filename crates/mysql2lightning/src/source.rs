@@ -16,7 +16,7 @@
 //! read skips the rows already committed.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
 use lightning_core::store::Checkpoint;
@@ -41,9 +41,29 @@ pub struct ServerSource {
     parallel: usize,
     zero_dates: ZeroDates,
     pub counters: Counters,
-    /// Connections inside the shared snapshot, taken by readers and given back.
-    pool: Mutex<Option<Vec<Conn>>>,
+    /// Connections inside the snapshot, taken by readers and given back.
+    pool: Mutex<Option<Pool>>,
+    returned: Condvar,
+    /// Verification reads the copy's snapshot (migrate), not the current data.
+    in_snapshot: bool,
     unconvertible: SkippedRows,
+}
+
+/// A connection taken for one read.
+struct Lent {
+    conn: Conn,
+    /// It belongs to the pool (and goes back to it).
+    pooled: bool,
+    /// Its snapshot is not the one the other readers share.
+    own_snapshot: bool,
+}
+
+struct Pool {
+    idle: Vec<Conn>,
+    /// Connections opened in the snapshot (idle or lent).
+    opened: usize,
+    /// All of them share one snapshot (else each reader has its own).
+    shared: bool,
 }
 
 /// Encode key values for a checkpoint.
@@ -116,6 +136,7 @@ impl ServerSource {
         where_: HashMap<String, String>,
         parallel: usize,
         zero_dates: ZeroDates,
+        in_snapshot: bool,
     ) -> Self {
         ServerSource {
             spec,
@@ -129,6 +150,8 @@ impl ServerSource {
             zero_dates,
             counters: Counters::default(),
             pool: Mutex::new(None),
+            returned: Condvar::new(),
+            in_snapshot,
             unconvertible: SkippedRows::default(),
         }
     }
@@ -157,8 +180,9 @@ impl ServerSource {
         .into()
     }
 
-    /// Open the readers' connections inside one snapshot (see the module notes).
-    fn open_snapshot(&self) -> Result<Vec<Conn>, SourceError> {
+    /// Open the readers' connections inside one snapshot (see the module notes);
+    /// true when they share it.
+    fn open_snapshot(&self) -> Result<(Vec<Conn>, bool), SourceError> {
         let mut conns = Vec::with_capacity(self.parallel);
         for _ in 0..self.parallel {
             conns.push(self.spec.connect()?);
@@ -195,29 +219,67 @@ impl ServerSource {
                 .map_err(|e| self.spec.query_error(e))?;
         }
         outcome.map_err(|e| self.spec.query_error(e))?;
-        Ok(conns)
+        let shared = locked || conns.len() == 1;
+        Ok((conns, shared))
     }
 
-    fn take_conn(&self) -> Result<Conn, SourceError> {
+    /// A connection in the snapshot. With `wait`, a lent one is waited for rather
+    /// than a new one opened (a verification must read the copy's snapshot).
+    fn take_conn(&self, wait: bool) -> Result<Lent, SourceError> {
         let mut pool = self.pool.lock().expect("pool");
         if pool.is_none() {
-            *pool = Some(self.open_snapshot()?);
+            let (idle, shared) = self.open_snapshot()?;
+            *pool = Some(Pool {
+                opened: idle.len(),
+                idle,
+                shared,
+            });
         }
-        match pool.as_mut().and_then(Vec::pop) {
-            Some(c) => Ok(c),
-            None => {
-                let mut c = self.spec.connect()?;
-                c.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-                    .map_err(|e| self.spec.query_error(e))?;
-                Ok(c)
+        loop {
+            let p = pool.as_mut().expect("pool opened");
+            if let Some(conn) = p.idle.pop() {
+                return Ok(Lent {
+                    conn,
+                    pooled: true,
+                    own_snapshot: !p.shared,
+                });
             }
+            if !wait {
+                break;
+            }
+            if p.opened == 0 {
+                return Err(
+                    "the connections reading the migration's snapshot were lost; run verify again"
+                        .into(),
+                );
+            }
+            pool = self.returned.wait(pool).expect("pool");
         }
+        drop(pool);
+        let mut conn = self.spec.connect()?;
+        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            .map_err(|e| self.spec.query_error(e))?;
+        Ok(Lent {
+            conn,
+            pooled: false,
+            own_snapshot: true,
+        })
     }
 
-    fn give_back(&self, c: Conn) {
-        if let Some(p) = self.pool.lock().expect("pool").as_mut() {
-            p.push(c);
+    /// Return a connection after use: to the pool when it came from it and the
+    /// use went well.
+    fn give_back(&self, lent: Lent, ok: bool) {
+        if !lent.pooled {
+            return;
         }
+        if let Some(p) = self.pool.lock().expect("pool").as_mut() {
+            if ok {
+                p.idle.push(lent.conn);
+            } else {
+                p.opened = p.opened.saturating_sub(1);
+            }
+        }
+        self.returned.notify_all();
     }
 
     fn select_sql(&self, t: &SourceTable, conds: &[String], ordered: bool) -> String {
@@ -280,7 +342,8 @@ impl ServerSource {
 
 impl Source for ServerSource {
     fn partitions(&self) -> Result<Vec<Partition>, SourceError> {
-        let mut conn = self.take_conn()?;
+        let mut lent = self.take_conn(false)?;
+        let conn = &mut lent.conn;
         let mut out = Vec::new();
         let result = (|| -> Result<(), SourceError> {
             for (name, t) in &self.tables {
@@ -332,7 +395,8 @@ impl Source for ServerSource {
             }
             Ok(())
         })();
-        self.give_back(conn);
+        let ok = result.is_ok();
+        self.give_back(lent, ok);
         result.map(|()| out)
     }
 
@@ -367,20 +431,18 @@ impl Source for ServerSource {
             params.extend(key);
         }
         let sql = self.select_sql(t, &conds, true);
-        let mut conn = self.take_conn()?;
-        let mut ordinal = 0i64;
-        {
-            let result = conn
+        let mut lent = self.take_conn(false)?;
+        if lent.own_snapshot {
+            out.snapshot_changed();
+        }
+        let outcome = (|| -> Result<(), SourceError> {
+            let result = lent
+                .conn
                 .exec_iter(sql.as_str(), params)
                 .map_err(|e| self.err(name, e))?;
             for row in result {
                 let vals = row.map_err(|e| self.err(name, e))?.unwrap();
-                let rowid = if t.keyed_by_position() {
-                    ordinal = out.records() as i64 + 1;
-                    Some(ordinal)
-                } else {
-                    None
-                };
+                let rowid = t.keyed_by_position().then(|| out.records() as i64 + 1);
                 let key: Vec<MyValue> = pk_pos.iter().map(|&p| vals[p].clone()).collect();
                 match self.convert_row(t, vals, rowid, &self.counters) {
                     Ok(r) => out.row(name, rowid, r),
@@ -388,10 +450,10 @@ impl Source for ServerSource {
                 }
                 out.end_record(|| (!key.is_empty()).then(|| encode_key(&key)))?;
             }
-        }
-        let _ = ordinal;
-        self.give_back(conn);
-        Ok(())
+            Ok(())
+        })();
+        self.give_back(lent, outcome.is_ok());
+        outcome
     }
 }
 
@@ -402,23 +464,38 @@ impl VerifySource for ServerSource {
         visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let (name, t) = self.table(&table.name)?;
-        let mut conn = self.spec.connect()?;
-        let sql = self.select_sql(t, &[], false);
-        let result = conn
-            .exec_iter(sql.as_str(), ())
-            .map_err(|e| self.err(name, e))?;
-        let mut bad = 0;
-        let mut ordinal = 0i64;
-        let scratch = Counters::default();
-        for row in result {
-            let vals = row.map_err(|e| self.err(name, e))?.unwrap();
-            ordinal += 1;
-            let rowid = t.keyed_by_position().then_some(ordinal);
-            match self.convert_row(t, vals, rowid, &scratch) {
-                Ok(r) => visit(rowid, r)?,
-                Err(_) => bad += 1,
+        // Within a migration, compare with the snapshot that was copied.
+        let mut lent = if self.in_snapshot {
+            self.take_conn(true)?
+        } else {
+            Lent {
+                conn: self.spec.connect()?,
+                pooled: false,
+                own_snapshot: true,
             }
-        }
+        };
+        let sql = self.select_sql(t, &[], false);
+        let mut bad = 0;
+        let outcome = (|| -> Result<(), SourceError> {
+            let result = lent
+                .conn
+                .exec_iter(sql.as_str(), ())
+                .map_err(|e| self.err(name, e))?;
+            let mut ordinal = 0i64;
+            let scratch = Counters::default();
+            for row in result {
+                let vals = row.map_err(|e| self.err(name, e))?.unwrap();
+                ordinal += 1;
+                let rowid = t.keyed_by_position().then_some(ordinal);
+                match self.convert_row(t, vals, rowid, &scratch) {
+                    Ok(r) => visit(rowid, r)?,
+                    Err(_) => bad += 1,
+                }
+            }
+            Ok(())
+        })();
+        self.give_back(lent, outcome.is_ok());
+        outcome?;
         self.unconvertible.record(&table.name, bad);
         Ok(())
     }

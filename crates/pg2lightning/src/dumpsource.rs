@@ -35,6 +35,8 @@ pub struct DumpSource {
     /// Read at most this many rows per block (the assessment's timed sample).
     pub limit: Option<u64>,
     unconvertible: SkippedRows,
+    /// The hash of the dump's bytes.
+    pub content_id: Option<String>,
 }
 
 impl DumpSource {
@@ -89,6 +91,7 @@ impl DumpSource {
             blocks: out,
             limit: None,
             unconvertible: SkippedRows::default(),
+            content_id: None,
         })
     }
 
@@ -155,6 +158,10 @@ impl DumpSource {
 }
 
 impl Source for DumpSource {
+    fn content_id(&self) -> Option<String> {
+        self.content_id.clone()
+    }
+
     fn partitions(&self) -> Result<Vec<Partition>, SourceError> {
         Ok(self
             .blocks

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 use lightning_core::cli::SourceReader;
+use lightning_core::fingerprint::HashingReader;
 use lightning_core::pipeline::Source;
 use lightning_core::report::{AssessmentReport, ConversionReport, Finding, Severity};
 use lightning_core::spool::Spool;
@@ -44,6 +45,8 @@ enum Input {
         blocks: Vec<crate::dump::DataBlock>,
         /// Keeps a spooled stdin while the source lives.
         spool: Option<Spool>,
+        /// The hash of the dump's bytes.
+        content_id: String,
     },
 }
 
@@ -70,16 +73,14 @@ fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> 
             let spool = Spool::create(request.target)?;
             let mut writer = std::io::BufWriter::with_capacity(1 << 20, spool.file()?);
             let stdin = std::io::stdin();
-            let index = crate::dump::scan(
-                BufReader::with_capacity(1 << 20, stdin.lock()),
-                Some(&mut writer),
-            )
-            .context("stdin")?;
+            let mut input = BufReader::with_capacity(1 << 20, HashingReader::new(stdin.lock()));
+            let index = crate::dump::scan(&mut input, Some(&mut writer)).context("stdin")?;
             std::io::Write::flush(&mut writer)?;
             let input = Input::Dump {
                 path: spool.path().to_path_buf(),
                 blocks: index.blocks,
                 spool: Some(spool),
+                content_id: input.get_ref().content_id(),
             };
             (input, index.db, "pg_dump script on stdin".to_string())
         }
@@ -102,13 +103,15 @@ fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> 
                     path.display()
                 );
             }
-            let index = crate::dump::scan(BufReader::with_capacity(1 << 20, file), None)
-                .with_context(|| path.display().to_string())?;
+            let mut input = BufReader::with_capacity(1 << 20, HashingReader::new(file));
+            let index =
+                crate::dump::scan(&mut input, None).with_context(|| path.display().to_string())?;
             let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
             let input = Input::Dump {
                 path: path.clone(),
                 blocks: index.blocks,
                 spool: None,
+                content_id: input.get_ref().content_id(),
             };
             (input, index.db, canonical.display().to_string())
         }
@@ -263,17 +266,19 @@ impl Loaded {
                 path,
                 blocks,
                 spool,
+                content_id,
             } => {
                 if !where_.is_empty() {
                     bail!("--where needs a live server (--source); a dump is read as it is");
                 }
                 let db = self.db;
-                let src = DumpSource::new(path, self.tables, blocks, &|name| {
+                let mut src = DumpSource::new(path, self.tables, blocks, &|name| {
                     db.table(name)
                         .map(|t| t.columns.iter().map(|c| c.name.clone()).collect())
                         .unwrap_or_default()
                 })
                 .map_err(|e| anyhow::anyhow!(e))?;
+                src.content_id = Some(content_id);
                 Ok(Reader::Dump {
                     source: src,
                     _spool: spool,

@@ -53,6 +53,16 @@ pub struct ServerSource {
     unconvertible: SkippedRows,
 }
 
+/// What a read hands to its visitor.
+enum Event {
+    /// A row, converted or not, and the position after it.
+    Row(Option<i64>, Result<Row, crate::rows::BadRow>, Position),
+    /// From here the rows come from another snapshot than the shared one.
+    NewSnapshot,
+}
+
+type Visit<'a> = dyn FnMut(Event) -> Result<(), SourceError> + 'a;
+
 /// Where a partition reads: a leaf table and a block range.
 struct Spec {
     leaf: usize,
@@ -155,8 +165,9 @@ impl ServerSource {
             .ok_or_else(|| format!("no table `{name}` in the source").into())
     }
 
-    /// A reader session, inside the shared snapshot while it lasts.
-    fn reader(&self) -> Result<Client, SourceError> {
+    /// A reader session, inside the shared snapshot while it lasts; true when the
+    /// shared snapshot is gone and the session reads in one of its own.
+    fn reader(&self) -> Result<(Client, bool), SourceError> {
         let mut client = self.conn.connect()?;
         // Rows must come in ctid order: resuming and keyless row numbers rely on it.
         client.batch_execute(
@@ -166,15 +177,17 @@ impl ServerSource {
         if let Some(id) = &self.snapshot {
             if let Err(e) = client.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{id}'")) {
                 // The exporting session is gone (it was terminated): go on in a
-                // snapshot of our own; resuming by ctid keeps rows exactly once.
+                // snapshot of our own. Rows may then come twice or not at all;
+                // the copy writes them by upsert and repairs the table after.
                 tracing::warn!(
                     "the shared snapshot is no longer available ({e}); reading in a new one"
                 );
                 client
                     .batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+                return Ok((client, true));
             }
         }
-        Ok(client)
+        Ok((client, false))
     }
 
     fn copy_sql(&self, t: &ConvertedTable, spec: &Spec, after: Option<Position>) -> String {
@@ -228,13 +241,12 @@ impl ServerSource {
         t: &ConvertedTable,
         spec: &Spec,
         pos: &mut Option<Position>,
-        visit: &mut dyn FnMut(
-            Option<i64>,
-            Result<Row, crate::rows::BadRow>,
-            Position,
-        ) -> Result<(), SourceError>,
+        visit: &mut Visit<'_>,
     ) -> Result<(), SourceError> {
-        let mut client = self.reader()?;
+        let (mut client, own_snapshot) = self.reader()?;
+        if own_snapshot {
+            visit(Event::NewSnapshot)?;
+        }
         let sql = self.copy_sql(t, spec, *pos);
         let reader = client.copy_out(sql.as_str())?;
         let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
@@ -269,7 +281,7 @@ impl ServerSource {
             let mut row = Vec::with_capacity(t.columns.len());
             let converted =
                 convert_row(&t.columns, &t.schema, rowid, &fields[1..], &mut row).map(|()| row);
-            visit(rowid, converted, here)?;
+            visit(Event::Row(rowid, converted, here))?;
             *pos = Some(here);
         }
         drop(reader);
@@ -283,11 +295,7 @@ impl ServerSource {
         t: &ConvertedTable,
         spec: &Spec,
         mut pos: Option<Position>,
-        visit: &mut dyn FnMut(
-            Option<i64>,
-            Result<Row, crate::rows::BadRow>,
-            Position,
-        ) -> Result<(), SourceError>,
+        visit: &mut Visit<'_>,
     ) -> Result<(), SourceError> {
         let mut attempt = 1;
         loop {
@@ -310,7 +318,7 @@ impl ServerSource {
 
 impl Source for ServerSource {
     fn partitions(&self) -> Result<Vec<Partition>, SourceError> {
-        let mut client = self.reader()?;
+        let (mut client, _) = self.reader()?;
         let block_size: i64 = client
             .query_one("SELECT current_setting('block_size')::int8", &[])?
             .get(0);
@@ -388,12 +396,18 @@ impl Source for ServerSource {
             },
             None => None,
         };
-        self.read_with_retry(t, &spec, pos, &mut |rowid, converted, here| {
-            match converted {
-                Ok(row) => out.row(name, rowid, row),
-                Err(bad) => out.reject(name, bad.key, bad.reason, bad.raw),
+        self.read_with_retry(t, &spec, pos, &mut |event| match event {
+            Event::NewSnapshot => {
+                out.snapshot_changed();
+                Ok(())
             }
-            out.end_record(|| Some(here.text()))
+            Event::Row(rowid, converted, here) => {
+                match converted {
+                    Ok(row) => out.row(name, rowid, row),
+                    Err(bad) => out.reject(name, bad.key, bad.reason, bad.raw),
+                }
+                out.end_record(|| Some(here.text()))
+            }
         })
     }
 }
@@ -408,9 +422,15 @@ impl VerifySource for ServerSource {
         let mut bad = 0;
         for leaf in 0..t.sources.len() {
             let spec = Spec { leaf, blocks: None };
-            self.read_with_retry(t, &spec, None, &mut |rowid, converted, _| match converted {
-                Ok(row) => visit(rowid, row),
-                Err(_) => {
+            self.read_with_retry(t, &spec, None, &mut |event| match event {
+                // A scan must see one state of the table from start to end.
+                Event::NewSnapshot => Err(format!(
+                    "{}: the snapshot being compared with is gone (its session ended); run the verification again",
+                    table.name
+                )
+                .into()),
+                Event::Row(rowid, Ok(row), _) => visit(rowid, row),
+                Event::Row(_, Err(_), _) => {
                     bad += 1;
                     Ok(())
                 }

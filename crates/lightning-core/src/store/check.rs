@@ -57,7 +57,7 @@ impl Store {
         for e in &entries {
             tables.push(self.check_table(e));
         }
-        let mut problems = Vec::new();
+        let mut problems = self.damage.clone();
         let known: Vec<&str> = entries.iter().map(|e| e.schema.name.as_str()).collect();
         match self.checkpoints() {
             Ok(cks) => {

@@ -184,6 +184,8 @@ pub struct Store {
     counts: Mutex<HashMap<u32, u64>>,
     /// A private copy read instead of a store that cannot be written.
     _scratch: Option<tempfile::TempDir>,
+    /// What a lenient open (for `check`) found wrong with the catalog.
+    damage: Vec<String>,
 }
 
 fn meta_key(kind: &str, name: &[u8]) -> Vec<u8> {
@@ -315,6 +317,12 @@ impl Store {
         Self::open_with(path.as_ref(), false)
     }
 
+    /// Open a store to check it: tables whose files are missing are left out of
+    /// the catalog and reported by `check` instead of refusing the store.
+    pub fn open_to_check(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open_inner(path.as_ref(), false, true)
+    }
+
     /// Open a store to read it: a store that cannot be written (a read-only
     /// folder or file system) is read through a private copy.
     pub fn open_to_read(path: impl AsRef<Path>) -> Result<Store> {
@@ -344,6 +352,10 @@ impl Store {
     }
 
     fn open_with(path: &Path, create: bool) -> Result<Store> {
+        Self::open_inner(path, create, false)
+    }
+
+    fn open_inner(path: &Path, create: bool, lenient: bool) -> Result<Store> {
         let path = path.to_path_buf();
         if !path.exists() {
             return Err(StoreError::Missing(path));
@@ -400,6 +412,7 @@ impl Store {
             catalog: RwLock::new(BTreeMap::new()),
             counts: Mutex::new(HashMap::new()),
             _scratch: None,
+            damage: Vec::new(),
         };
         let corrupt = |detail: String| StoreError::Corrupt {
             path: path.clone(),
@@ -419,12 +432,16 @@ impl Store {
                 .map_err(fail)?,
             None => return Err(corrupt("its catalog has no format record".into())),
         }
-        store.load_catalog().map_err(|e| match e {
+        let mut store = store;
+        store.load_catalog(lenient).map_err(|e| match e {
             StoreError::Engine(d) => corrupt(d),
             other => other,
         })?;
-        if !create {
-            store.drop_orphans();
+        if !create && !lenient {
+            match store.drop_orphans() {
+                Err(StoreError::ReadOnly { .. }) => {}
+                other => other?,
+            }
             // The engine's lock is ours: a run still marked as running died.
             store.settle_runs()?;
         }
@@ -463,7 +480,8 @@ impl Store {
         }
     }
 
-    fn load_catalog(&self) -> Result<()> {
+    fn load_catalog(&mut self, lenient: bool) -> Result<()> {
+        let mut damage = Vec::new();
         let mut cat = self.catalog.write().expect("catalog lock");
         let mut counts = self.counts.lock().expect("counts lock");
         for kv in self.meta.prefix(b"table/") {
@@ -478,22 +496,42 @@ impl Store {
                     crate::text::for_terminal(&name)
                 ))
             };
+            let mut problem = None;
             if !self.db.keyspace_exists(&rows_keyspace(stored.id)) {
-                return Err(missing("rows"));
+                problem = Some(missing("rows"));
+            } else if needs_index(&stored.schema)
+                && count > 0
+                && !self.db.keyspace_exists(&index_keyspace(stored.id))
+            {
+                problem = Some(missing("index entries"));
             }
-            let rows = self
-                .db
-                .keyspace(&rows_keyspace(stored.id), keyspace_options(16))?;
-            if count > 0 && rows.first_key_value().is_none() {
-                return Err(self.corrupt(format!(
-                    "table `{}` should hold {count} rows but its rows are gone",
-                    crate::text::for_terminal(&name)
-                )));
-            }
-            let index = if needs_index(&stored.schema) {
-                if !self.db.keyspace_exists(&index_keyspace(stored.id)) && count > 0 {
-                    return Err(missing("index entries"));
+            let rows = match problem {
+                None => {
+                    let rows = self
+                        .db
+                        .keyspace(&rows_keyspace(stored.id), keyspace_options(16))?;
+                    if count > 0 && rows.first_key_value().is_none() {
+                        problem = Some(self.corrupt(format!(
+                            "table `{}` should hold {count} rows but its rows are gone",
+                            crate::text::for_terminal(&name)
+                        )));
+                    }
+                    Some(rows)
                 }
+                Some(_) => None,
+            };
+            if let Some(p) = problem {
+                if !lenient {
+                    return Err(p);
+                }
+                damage.push(match p {
+                    StoreError::Corrupt { detail, .. } => detail,
+                    other => other.to_string(),
+                });
+                continue;
+            }
+            let rows = rows.expect("rows keyspace");
+            let index = if needs_index(&stored.schema) {
                 Some(
                     self.db
                         .keyspace(&index_keyspace(stored.id), keyspace_options(16))?,
@@ -507,24 +545,30 @@ impl Store {
         Ok(())
     }
 
-    /// Remove the keyspaces of tables no longer in the catalog (a drop that was
-    /// interrupted after the catalog forgot the table).
-    fn drop_orphans(&self) {
-        let known: Vec<String> = {
-            let cat = self.catalog.read().expect("catalog lock");
-            cat.values()
-                .flat_map(|e| [rows_keyspace(e.id), index_keyspace(e.id)])
-                .collect()
-        };
-        for name in self.db.list_keyspace_names() {
-            let name: &str = &name;
-            let ours = name.starts_with('r') || name.starts_with('i');
-            if ours && name[1..].parse::<u32>().is_ok() && !known.iter().any(|k| k == name) {
-                if let Ok(ks) = self.db.keyspace(name, KeyspaceCreateOptions::default) {
-                    let _ = self.db.delete_keyspace(ks);
-                }
+    /// Remove the files of tables dropped by a process that died before it
+    /// removed them (the drop recorded their ids with the catalog change).
+    fn drop_orphans(&self) -> Result<()> {
+        let mut ids = Vec::new();
+        for kv in self.meta.prefix(b"dropped/") {
+            let k = kv.key()?;
+            if let Ok(id) = <[u8; 4]>::try_from(&k[b"dropped/".len()..]) {
+                ids.push(u32::from_be_bytes(id));
             }
         }
+        for id in ids {
+            for name in [rows_keyspace(id), index_keyspace(id)] {
+                if self.db.keyspace_exists(&name) {
+                    let ks = self.db.keyspace(&name, KeyspaceCreateOptions::default)?;
+                    self.db
+                        .delete_keyspace(ks)
+                        .map_err(|e| self.write_error(e))?;
+                }
+            }
+            self.meta
+                .remove(meta_key("dropped", &id.to_be_bytes()))
+                .map_err(|e| self.write_error(e))?;
+        }
+        Ok(())
     }
 
     fn read_u64(&self, key: &[u8]) -> Result<u64> {

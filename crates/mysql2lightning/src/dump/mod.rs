@@ -19,6 +19,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use lightning_core::fingerprint::HashingReader;
 use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
 use lightning_core::store::Checkpoint;
 use lightning_core::verify::{SkippedRows, VerifySource};
@@ -87,6 +88,8 @@ pub struct DumpIndex {
     pub catalog: MyCatalog,
     pub ranges: HashMap<String, Vec<Range>>,
     pub bytes: u64,
+    /// The hash of the dump's bytes.
+    pub content_id: String,
 }
 
 /// Parse a time-zone offset `+HH:MM` into seconds.
@@ -697,6 +700,13 @@ pub fn scan_file(path: &std::path::Path, tz: i64) -> Result<DumpIndex, DumpError
 
 /// Scan a dump as it is read (standard input being spooled to a file, or a file).
 pub fn scan(input: impl Read, tz: i64) -> Result<DumpIndex, DumpError> {
+    let mut hashed = HashingReader::new(input);
+    let mut index = scan_hashed(&mut hashed, tz)?;
+    index.content_id = hashed.content_id();
+    Ok(index)
+}
+
+fn scan_hashed(input: impl Read, tz: i64) -> Result<DumpIndex, DumpError> {
     let mut sp = Splitter::new(
         BufReader::with_capacity(1 << 16, input),
         0,
@@ -729,11 +739,13 @@ pub fn scan(input: impl Read, tz: i64) -> Result<DumpIndex, DumpError> {
         catalog: scan.catalog,
         ranges: scan.ranges,
         bytes,
+        content_id: String::new(),
     })
 }
 
 pub struct DumpSource {
     path: PathBuf,
+    content_id: String,
     /// Selected tables, by target name.
     tables: Vec<(Arc<str>, DumpTable)>,
     /// INSERT ranges by source table name.
@@ -785,6 +797,7 @@ impl DumpSource {
             .collect();
         DumpSource {
             path,
+            content_id: index.content_id,
             tables: by_name,
             ranges: index.ranges,
             zero_dates,
@@ -931,6 +944,10 @@ fn parse_position(p: &str) -> Option<(u64, u64, u64)> {
 }
 
 impl Source for DumpSource {
+    fn content_id(&self) -> Option<String> {
+        Some(self.content_id.clone())
+    }
+
     fn partitions(&self) -> Result<Vec<Partition>, SourceError> {
         Ok(self
             .tables

@@ -459,6 +459,7 @@ pub fn run_migrate(
             )));
         }
     };
+    crate::fault::point("copied");
     // Tables resumed in another state of the source, or read in several
     // snapshots, are brought level with the source (in the run's snapshot).
     let marked = store.marked_for_repair()?;

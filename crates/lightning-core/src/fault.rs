@@ -1,14 +1,72 @@
-//! Fault injection for the tests: in debug builds, `LIGHTNING_FAULT=NAME` makes the
-//! point called NAME panic, so a test can prove that a panic anywhere ends the
-//! process promptly. Release builds compile the points to nothing.
+//! Fault injection for the tests (debug builds only; release builds compile the
+//! points to nothing). `LIGHTNING_FAULT=ACTION:POINT[:N]` acts at the Nth time
+//! (default 1st) the program passes the point called POINT:
+//!
+//! - `panic` panics there (a bug anywhere must end the process promptly);
+//! - `abort` ends the process at once, as `kill -9` would;
+//! - `pause` creates the file named by `LIGHTNING_FAULT_HANDSHAKE` and waits until
+//!   the test removes it (the test changes the source at a known moment).
+//!
+//! Points: `reader` (a partition's read starts), `writer` (a batch is about to be
+//! written), `committed` (a batch is committed), `copied` (the copy is done,
+//! before repairs and verification).
 
-/// Panic here when `LIGHTNING_FAULT` names this point (debug builds only).
+#[cfg(debug_assertions)]
+mod active {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    struct Fault {
+        action: String,
+        point: String,
+        nth: u64,
+    }
+
+    static FAULT: OnceLock<Option<Fault>> = OnceLock::new();
+    static PASSES: AtomicU64 = AtomicU64::new(0);
+
+    fn fault() -> &'static Option<Fault> {
+        FAULT.get_or_init(|| {
+            let spec = std::env::var("LIGHTNING_FAULT").ok()?;
+            let mut parts = spec.split(':');
+            let action = parts.next()?.to_string();
+            let point = parts.next()?.to_string();
+            let nth = parts.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+            Some(Fault { action, point, nth })
+        })
+    }
+
+    pub fn point(name: &str) {
+        let Some(f) = fault() else { return };
+        if f.point != name || PASSES.fetch_add(1, Ordering::SeqCst) + 1 != f.nth {
+            return;
+        }
+        match f.action.as_str() {
+            "panic" => panic!("fault injected at `{name}`"),
+            "abort" => std::process::abort(),
+            "pause" => {
+                let Ok(file) = std::env::var("LIGHTNING_FAULT_HANDSHAKE") else {
+                    return;
+                };
+                let _ = std::fs::write(&file, name);
+                let started = Instant::now();
+                while std::path::Path::new(&file).exists()
+                    && started.elapsed() < Duration::from_secs(120)
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Act here when `LIGHTNING_FAULT` names this point (debug builds only).
 #[inline]
 pub fn point(name: &str) {
     #[cfg(debug_assertions)]
-    if std::env::var("LIGHTNING_FAULT").is_ok_and(|v| v == name) {
-        panic!("fault injected at `{name}`");
-    }
+    active::point(name);
     #[cfg(not(debug_assertions))]
     let _ = name;
 }

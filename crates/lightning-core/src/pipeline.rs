@@ -298,16 +298,14 @@ pub fn copy(
         partition: "(planning)".into(),
         error,
     })?;
+    let partitions = sink.settle_plan(partitions)?;
+    let written_before = sink.started_tables()?;
     let mut work = VecDeque::new();
     let mut total = 0u64;
     let mut done_before = 0u64;
-    let mut written_before: BTreeSet<String> = BTreeSet::new();
     for p in partitions {
         let resume = sink.resume_point(&p.id)?;
         total += p.estimated_rows;
-        if resume.is_some() {
-            written_before.insert(p.table.to_string());
-        }
         match resume {
             Some(ck) if ck.done => {
                 summary.partitions_already_done += 1;
@@ -327,7 +325,7 @@ pub fn copy(
     if opts.resume == Resume::MayDiffer && !work.is_empty() && !written_before.is_empty() {
         let stale: Vec<String> = written_before
             .into_iter()
-            .filter(|t| !upsert.contains(t))
+            .filter(|t| !upsert.contains(t) && schemas.contains_key(t))
             .collect();
         sink.mark_for_repair(&stale)?;
         upsert.extend(stale);
@@ -481,6 +479,7 @@ pub fn copy(
                                 .rows_written += c;
                             summary.rows_written += c;
                         }
+                        crate::fault::point("committed");
                         if done {
                             summary.partitions_copied += 1;
                         }

@@ -1,11 +1,14 @@
 //! Where copied rows go: the store, or the stream on stdout.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::sync::Arc;
 
+use crate::pipeline::Partition;
 use crate::schema::TableSchema;
-use crate::store::{BadRows, BatchRow, Checkpoint, RejectedRow, Store, StoreError, WriteMode};
+use crate::store::{
+    BadRows, BatchRow, Checkpoint, PlannedPartition, RejectedRow, Store, StoreError, WriteMode,
+};
 use crate::stream::{record_message, schema_message, state_message, StreamWriter};
 
 /// Rows read from one partition, with the checkpoint that covers them.
@@ -67,6 +70,15 @@ pub trait Sink {
     /// Tables marked for a repair by earlier runs.
     fn marked_for_repair(&self) -> Result<Vec<String>, SinkError> {
         Ok(Vec::new())
+    }
+    /// The partitions to copy: a table whose copy was started keeps the plan it
+    /// was started with (a source that changed since would plan other ones).
+    fn settle_plan(&mut self, partitions: Vec<Partition>) -> Result<Vec<Partition>, SinkError> {
+        Ok(partitions)
+    }
+    /// Tables that earlier runs wrote into (they hold checkpoints).
+    fn started_tables(&self) -> Result<BTreeSet<String>, SinkError> {
+        Ok(BTreeSet::new())
     }
 }
 
@@ -131,6 +143,46 @@ impl Sink for StoreSink {
 
     fn marked_for_repair(&self) -> Result<Vec<String>, SinkError> {
         Ok(self.store.marked_for_repair()?)
+    }
+
+    fn settle_plan(&mut self, partitions: Vec<Partition>) -> Result<Vec<Partition>, SinkError> {
+        let mut by_table: BTreeMap<Arc<str>, Vec<Partition>> = BTreeMap::new();
+        for p in partitions {
+            by_table.entry(p.table.clone()).or_default().push(p);
+        }
+        let mut out = Vec::new();
+        for (table, planned) in by_table {
+            match self.store.plan(&table)? {
+                Some(kept) => out.extend(kept.into_iter().map(|k| Partition {
+                    id: k.id,
+                    table: table.clone(),
+                    estimated_rows: k.estimated_rows,
+                    spec: k.spec,
+                })),
+                None => {
+                    let plan: Vec<PlannedPartition> = planned
+                        .iter()
+                        .map(|p| PlannedPartition {
+                            id: p.id.clone(),
+                            spec: p.spec.clone(),
+                            estimated_rows: p.estimated_rows,
+                        })
+                        .collect();
+                    self.store.set_plan(&table, &plan)?;
+                    out.extend(planned);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn started_tables(&self) -> Result<BTreeSet<String>, SinkError> {
+        Ok(self
+            .store
+            .checkpoints()?
+            .into_iter()
+            .map(|c| c.table)
+            .collect())
     }
 }
 

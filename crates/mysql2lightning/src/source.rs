@@ -371,7 +371,13 @@ impl Source for ServerSource {
                         let span = ((hi - lo + 1) / parts).max(1);
                         for i in 0..parts {
                             let start = lo - 1 + span * i;
-                            let end = if i + 1 == parts { hi } else { start + span };
+                            // The last range has no upper bound: rows added since the
+                            // plan (kept for resumed runs) are read too.
+                            let end = if i + 1 == parts {
+                                String::new()
+                            } else {
+                                (start + span).to_string()
+                            };
                             out.push(Partition {
                                 id: format!("{name}#{i}"),
                                 table: name.clone(),
@@ -418,7 +424,9 @@ impl Source for ServerSource {
             if !start.is_empty() {
                 conds.push(format!("{pk} > {}", start.parse::<i128>()?));
             }
-            conds.push(format!("{pk} <= {}", end.parse::<i128>()?));
+            if !end.is_empty() {
+                conds.push(format!("{pk} <= {}", end.parse::<i128>()?));
+            }
         }
         if t.keyed_by_position() {
             if let Some(c) = resume {

@@ -238,10 +238,12 @@ impl Source for SqliteSource {
                 let span = ((hi as i128 - lo as i128 + 1) / parts as i128).max(1);
                 for i in 0..parts {
                     let start = lo as i128 - 1 + span * i as i128;
+                    // The last range has no upper bound: rows added since the plan
+                    // (kept for resumed runs) are read too.
                     let end = if i + 1 == parts {
-                        hi as i128
+                        String::new()
                     } else {
-                        start + span
+                        (start + span).to_string()
                     };
                     out.push(Partition {
                         id: format!("{name}#{i}"),
@@ -283,7 +285,11 @@ impl Source for SqliteSource {
             } else {
                 Some(start.parse()?)
             };
-            let end: i64 = end.parse()?;
+            let end: Option<i64> = if end.is_empty() {
+                None
+            } else {
+                Some(end.parse()?)
+            };
             let rid = t.rowid.as_deref().unwrap_or("rowid");
             let resumed = resume
                 .and_then(|c| c.position.as_deref())
@@ -292,8 +298,10 @@ impl Source for SqliteSource {
                 conds.push(format!("{rid} > ?"));
                 params.push(from);
             }
-            conds.push(format!("{rid} <= ?"));
-            params.push(end);
+            if let Some(end) = end {
+                conds.push(format!("{rid} <= ?"));
+                params.push(end);
+            }
         } else if let Some(rid) = &t.rowid {
             if let Some(p) = resume
                 .and_then(|c| c.position.as_deref())

@@ -111,6 +111,14 @@ pub struct Checkpoint {
     pub done: bool,
 }
 
+/// One partition of a table's planned copy (see `Store::plan`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedPartition {
+    pub id: String,
+    pub spec: String,
+    pub estimated_rows: u64,
+}
+
 /// One migration run, kept in the store's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -462,15 +470,31 @@ impl Store {
                 path: self.path.clone(),
                 detail: io.to_string(),
             },
+            // The engine's own error may come from a background thread, and the
+            // foreground only learns that an earlier write failed: a full disk
+            // is the usual cause, so look for it.
+            _ if self.out_of_space() => StoreError::NoSpace {
+                path: self.path.clone(),
+            },
             (fjall::Error::Poisoned, _) => StoreError::WriteFailed {
                 path: self.path.clone(),
-                detail: "an earlier write of the engine failed".into(),
+                detail: "an earlier write of the storage engine failed".into(),
             },
             _ => StoreError::WriteFailed {
                 path: self.path.clone(),
                 detail: describe_engine_error(&e),
             },
         }
+    }
+
+    /// Whether the store's file system has no room for a megabyte.
+    fn out_of_space(&self) -> bool {
+        use std::io::Write;
+        let probe = self.path.join(".space-probe");
+        let outcome = std::fs::File::create(&probe)
+            .and_then(|mut f| f.write_all(&[0u8; 1 << 20]).and_then(|()| f.sync_all()));
+        let _ = std::fs::remove_file(&probe);
+        matches!(outcome, Err(e) if is_no_space(&e))
     }
 
     fn corrupt(&self, e: impl std::fmt::Display) -> StoreError {
@@ -722,6 +746,25 @@ impl Store {
         Ok(out)
     }
 
+    /// The partitions a table's copy was planned in, if one was started.
+    pub fn plan(&self, table: &str) -> Result<Option<Vec<PlannedPartition>>> {
+        Ok(match self.meta.get(meta_key("plan", table.as_bytes()))? {
+            Some(v) => Some(serde_json::from_slice(&v).map_err(|e| self.corrupt(e))?),
+            None => None,
+        })
+    }
+
+    /// Keep the partitions a table's copy is planned in, so a resumed copy uses
+    /// the same ones whatever the source looks like by then.
+    pub fn set_plan(&self, table: &str, plan: &[PlannedPartition]) -> Result<()> {
+        self.meta
+            .insert(
+                meta_key("plan", table.as_bytes()),
+                serde_json::to_vec(plan).expect("plan serializes"),
+            )
+            .map_err(|e| self.write_error(e))
+    }
+
     /// Mark tables as needing a repair: their rows may not all come from the
     /// source as it is now (a resumed copy, or one read in several snapshots).
     pub fn mark_for_repair(&self, tables: &[String]) -> Result<()> {
@@ -882,7 +925,7 @@ fn is_empty_dir(path: &Path) -> bool {
     path.is_dir() && std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
 }
 
-/// Copy a store folder (without the engine's lock file).
+/// Copy a store folder.
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)? {
@@ -890,7 +933,7 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
         let target = to.join(e.file_name());
         if e.file_type()?.is_dir() {
             copy_dir(&e.path(), &target)?;
-        } else if e.file_name() != "lock" {
+        } else {
             std::fs::copy(e.path(), &target)?;
         }
     }

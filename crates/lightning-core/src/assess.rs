@@ -9,19 +9,34 @@ use crate::pipeline::{copy, CopyError, CopyOptions, OnError, Resume, Source};
 use crate::progress::Progress;
 use crate::report::{
     AssessmentReport, ConversionReport, Estimate, Severity, TableAssessment, REPORT_VERSION,
+    WHOLE_DATABASE,
 };
 use crate::schema::TableSchema;
 use crate::sink::StoreSink;
 use crate::store::{Store, StoreError};
 
+// The variants carry their cause in their text, not as a `source`: a report of the
+// error chain would otherwise say the cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum AssessError {
     #[error("cannot create a scratch store for the timed sample: {0}")]
-    Scratch(#[from] std::io::Error),
+    Scratch(std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("timed sample: {0}")]
-    Copy(#[from] CopyError),
+    Copy(CopyError),
+}
+
+impl From<std::io::Error> for AssessError {
+    fn from(e: std::io::Error) -> Self {
+        AssessError::Scratch(e)
+    }
+}
+
+impl From<CopyError> for AssessError {
+    fn from(e: CopyError) -> Self {
+        AssessError::Copy(e)
+    }
 }
 
 /// What the sample copy measured.
@@ -91,29 +106,9 @@ pub struct Assessment<'a> {
 impl Assessment<'_> {
     pub fn report(self) -> AssessmentReport {
         let c = &self.conversion;
-        let manual = c.count(Severity::Manual);
-        let loss = c.count(Severity::Loss);
-        let warnings = c.count(Severity::Warning);
         let rows_total: u64 = self.tables.iter().map(|t| t.rows).sum();
-        let objects = self
-            .schemas
-            .iter()
-            .map(|t| 1 + t.columns.len() + t.indexes.len())
-            .sum::<usize>()
-            + manual;
-        let issues = manual as f64 + loss as f64 + warnings as f64 * 0.5;
-        let score = if objects == 0 {
-            100.0
-        } else {
-            (100.0 * (1.0 - issues / objects as f64)).clamp(0.0, 100.0)
-        };
-        let complexity = if manual > 5 || loss > 5 || rows_total > 100_000_000 {
-            "high"
-        } else if manual > 0 || loss > 0 || warnings > 0 || self.schemas.len() > 50 {
-            "medium"
-        } else {
-            "low"
-        };
+        let (score, complexity) = score_and_complexity(c, self.schemas, rows_total);
+        let manual = c.count(Severity::Manual);
         let mut risks: Vec<String> = c
             .findings
             .iter()
@@ -149,11 +144,105 @@ impl Assessment<'_> {
             database_size_bytes: self.database_size_bytes,
             tables: self.tables,
             findings: self.conversion.findings,
-            compatibility_score: score.round() as u32,
+            compatibility_score: score,
             complexity: complexity.into(),
             risks,
             recommendations: recs,
             estimate: self.sample.estimate,
         }
+    }
+}
+
+/// Findings of one severity, split into those about objects of the schema and those
+/// about the database as a whole (object [`WHOLE_DATABASE`]).
+fn counts(c: &ConversionReport, s: Severity) -> (usize, usize) {
+    let of = |whole: bool| {
+        c.findings
+            .iter()
+            .filter(|f| f.severity == s && (f.object == WHOLE_DATABASE) == whole)
+            .count()
+    };
+    (of(false), of(true))
+}
+
+/// The compatibility score (0-100) and the complexity (`low`, `medium`, `high`),
+/// computed the same way for every source (docs/reports.md says how).
+///
+/// A finding about the database as a whole (a default collation, say) is one
+/// decision for the whole migration: it lowers the score once, and leaves the
+/// complexity alone, which measures how much of the schema needs work. So the same
+/// schema gets the same complexity whichever database it comes from.
+pub fn score_and_complexity(
+    c: &ConversionReport,
+    schemas: &[TableSchema],
+    rows_total: u64,
+) -> (u32, &'static str) {
+    let (manual, manual_db) = counts(c, Severity::Manual);
+    let (loss, loss_db) = counts(c, Severity::Loss);
+    let (warnings, warnings_db) = counts(c, Severity::Warning);
+    let objects = schemas
+        .iter()
+        .map(|t| 1 + t.columns.len() + t.indexes.len())
+        .sum::<usize>()
+        + manual;
+    let issues =
+        (manual + manual_db + loss + loss_db) as f64 + (warnings + warnings_db) as f64 * 0.5;
+    let score = if objects == 0 {
+        100.0
+    } else {
+        (100.0 * (1.0 - issues / objects as f64)).clamp(0.0, 100.0)
+    };
+    let complexity = if manual > 5 || loss > 5 || rows_total > 100_000_000 {
+        "high"
+    } else if manual > 0 || loss > 0 || warnings > 0 || schemas.len() > 50 {
+        "medium"
+    } else {
+        "low"
+    };
+    (score.round() as u32, complexity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Finding;
+    use crate::schema::ColumnSchema;
+    use crate::LightningType;
+
+    fn schemas(n: usize) -> Vec<TableSchema> {
+        (0..n)
+            .map(|i| {
+                let mut t = TableSchema::new(format!("t{i}"));
+                t.columns
+                    .push(ColumnSchema::new("id", LightningType::Integer));
+                t.columns
+                    .push(ColumnSchema::new("name", LightningType::Text));
+                t
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_finding_about_the_whole_database_lowers_the_score_but_not_the_complexity() {
+        let tables = schemas(8);
+        let mut c = ConversionReport::new("tool", "src");
+        assert_eq!(score_and_complexity(&c, &tables, 10), (100, "low"));
+        c.findings.push(Finding::new(
+            Severity::Loss,
+            WHOLE_DATABASE,
+            "case-insensitive default collation",
+        ));
+        // 8 tables × 3 objects = 24; one issue.
+        assert_eq!(score_and_complexity(&c, &tables, 10), (96, "low"));
+        // The same loss on each table: medium at once, high past five.
+        let mut per_table = ConversionReport::new("tool", "src");
+        for t in &tables {
+            per_table
+                .findings
+                .push(Finding::new(Severity::Loss, &t.name, "collation"));
+        }
+        assert_eq!(score_and_complexity(&per_table, &tables, 10).1, "high");
+        per_table.findings.truncate(1);
+        assert_eq!(score_and_complexity(&per_table, &tables, 10).1, "medium");
     }
 }

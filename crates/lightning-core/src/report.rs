@@ -35,10 +35,15 @@ impl Severity {
     }
 }
 
+/// The `object` of a finding about the database as a whole (its default collation,
+/// say) rather than about one of its objects.
+pub const WHOLE_DATABASE: &str = "database";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    /// The object it concerns: `table`, `table.column`, `view v`, `trigger t`.
+    /// The object it concerns: `table`, `table.column`, `view v`, `trigger t`, or
+    /// [`WHOLE_DATABASE`].
     pub object: String,
     pub message: String,
     /// The object's definition in the source, for manual work.

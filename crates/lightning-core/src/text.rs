@@ -19,9 +19,49 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A network error in words, as a person reads it: `connection refused`, without
+/// the `(os error 111)` tail the system adds. `text` is the error's own text, for
+/// the kinds without words here.
+pub fn network_error(kind: std::io::ErrorKind, text: &str) -> String {
+    use std::io::ErrorKind as K;
+    match kind {
+        K::ConnectionRefused => "connection refused".into(),
+        K::ConnectionReset => "connection reset by the server".into(),
+        K::ConnectionAborted => "connection aborted".into(),
+        K::TimedOut => "timed out".into(),
+        K::AddrNotAvailable => "address not available".into(),
+        K::PermissionDenied => "permission denied".into(),
+        K::UnexpectedEof => "the server closed the connection".into(),
+        _ => {
+            let t = match text.find(" (os error") {
+                Some(i) => &text[..i],
+                None => text,
+            };
+            let mut c = t.chars();
+            match c.next() {
+                Some(f) => f.to_lowercase().chain(c).collect(),
+                None => format!("{kind}"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn network_errors_read_as_words() {
+        use std::io::ErrorKind as K;
+        assert_eq!(
+            network_error(K::ConnectionRefused, "Connection refused (os error 111)"),
+            "connection refused"
+        );
+        assert_eq!(
+            network_error(K::Other, "Name or service not known (os error -2)"),
+            "name or service not known"
+        );
+    }
 
     #[test]
     fn control_characters_are_escaped() {

@@ -1,18 +1,23 @@
 //! `assess`: what a MySQL database (or dump) holds and what its migration will take.
 
+use std::collections::BTreeMap;
+
 use lightning_core::assess::{timed_sample, Assessment};
 use lightning_core::pipeline::Source;
 use lightning_core::report::{AssessmentReport, ConversionReport, TableAssessment};
 use lightning_core::TableSchema;
 
+use crate::connect::{quote, ConnSpec, ConnectError};
 use crate::convert::SourceTable;
 
 /// Build the assessment from the converted tables and a timed sample copy made
-/// through `source` (already limited to a few rows per table).
+/// through `source` (already limited to a few rows per table). `zero_dates`: the
+/// zero dates of each column (`table.column`) that has some.
 pub fn assess(
     source_desc: &str,
     tables: &[SourceTable],
     rows: &[u64],
+    zero_dates: &BTreeMap<String, u64>,
     conversion: ConversionReport,
     source: &dyn Source,
     schemas: &[TableSchema],
@@ -41,7 +46,16 @@ pub fn assess(
     if tables.iter().any(SourceTable::keyed_by_position) {
         recs.push("Tables without a primary key are keyed by row position: add a primary key in MySQL first if the application needs to find their rows.".into());
     }
-    recs.push("Decide what zero dates become before migrating: --zero-dates null, sentinel or error (the default).".into());
+    if !zero_dates.is_empty() {
+        let list: Vec<String> = zero_dates
+            .iter()
+            .map(|(column, n)| format!("{column} has {n}"))
+            .collect();
+        recs.push(format!(
+            "Decide what zero dates (a month or day of 0) become before migrating: {}. Use --zero-dates null or sentinel (-infinity); the default, error, refuses their rows.",
+            list.join(", ")
+        ));
+    }
     Ok(Assessment {
         tool: crate::TOOL,
         source: source_desc,
@@ -53,4 +67,53 @@ pub fn assess(
         recommendations: recs,
     }
     .report())
+}
+
+/// The zero dates of each DATE, DATETIME and TIMESTAMP column, counted by the
+/// server (the session's empty sql_mode lets it read them); only columns that have
+/// some are listed.
+pub fn server_zero_dates(
+    spec: &ConnSpec,
+    tables: &[SourceTable],
+) -> Result<BTreeMap<String, u64>, ConnectError> {
+    use mysql::prelude::Queryable;
+    let mut out = BTreeMap::new();
+    let mut conn = None;
+    for t in tables {
+        let cols: Vec<(usize, &str)> = t
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.takes_zero_dates())
+            .map(|(i, _)| (i, t.source_columns[i].as_str()))
+            .collect();
+        if cols.is_empty() {
+            continue;
+        }
+        let conn = match &mut conn {
+            Some(c) => c,
+            None => conn.insert(spec.connect()?),
+        };
+        let counts: Vec<String> = cols
+            .iter()
+            .map(|(_, c)| {
+                let c = quote(c);
+                format!("COUNT(CASE WHEN MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0 THEN 1 END)")
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {}",
+            counts.join(", "),
+            quote(&t.source_name)
+        );
+        let row: Option<mysql::Row> = conn.query_first(sql).map_err(|e| spec.query_error(e))?;
+        let values = row.map(mysql::Row::unwrap).unwrap_or_default();
+        for ((i, _), v) in cols.iter().zip(values) {
+            let n: u64 = mysql::from_value_opt(v).unwrap_or(0);
+            if n > 0 {
+                out.insert(t.columns[*i].object.clone(), n);
+            }
+        }
+    }
+    Ok(out)
 }

@@ -78,7 +78,8 @@ pub fn read(conn: &mut Conn, spec: &ConnSpec) -> Result<MyCatalog, ConnectError>
         conn,
         spec,
         "SELECT TABLE_NAME, TABLE_TYPE, ENGINE, AUTO_INCREMENT, TABLE_ROWS, DATA_LENGTH, INDEX_LENGTH, \
-         CREATE_OPTIONS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
+         CREATE_OPTIONS, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+         ORDER BY TABLE_NAME",
         &db,
     )? {
         let name = text(&r[0]).unwrap_or_default();
@@ -90,6 +91,7 @@ pub fn read(conn: &mut Conn, spec: &ConnSpec) -> Result<MyCatalog, ConnectError>
                     MyTable {
                         name,
                         engine: text(&r[2]),
+                        collation: text(&r[8]).map(|c| c.to_ascii_lowercase()),
                         auto_increment: num(&r[3]),
                         rows_estimate: num(&r[4]).unwrap_or(0),
                         size_bytes: num(&r[5]).unwrap_or(0) + num(&r[6]).unwrap_or(0),

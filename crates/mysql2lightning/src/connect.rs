@@ -10,7 +10,7 @@ use mysql::{Conn, Opts, OptsBuilder};
 pub enum ConnectError {
     #[error("bad connection URL `{url}`: {why}. Write mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, or give the database name and set MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_PWD")]
     BadUrl { url: String, why: String },
-    #[error("cannot connect to {server}: {error}. Check the host, port, user and password (MYSQL_PWD), and that the server is running")]
+    #[error("cannot connect to {server}: {error}")]
     Connect { server: String, error: String },
     #[error("{server}: {error}")]
     Query { server: String, error: String },
@@ -158,9 +158,15 @@ impl ConnSpec {
     /// Open a connection set up for reading: UTF-8 (utf8mb4) text, UTC for
     /// TIMESTAMP values, long network timeouts (a reader may wait on the writer).
     pub fn connect(&self) -> Result<Conn, ConnectError> {
-        let mut conn = Conn::new(self.opts()).map_err(|e| ConnectError::Connect {
-            server: self.describe(),
-            error: self.scrub(&e.to_string()),
+        let mut conn = Conn::new(self.opts()).map_err(|e| {
+            let mut error = self.explain(&e);
+            if let Some(advice) = self.advice(&e) {
+                error = format!("{error}; {advice}");
+            }
+            ConnectError::Connect {
+                server: self.describe(),
+                error,
+            }
         })?;
         use mysql::prelude::Queryable;
         conn.query_drop(
@@ -182,7 +188,68 @@ impl ConnSpec {
     pub fn query_error(&self, e: mysql::Error) -> ConnectError {
         ConnectError::Query {
             server: self.describe(),
-            error: self.scrub(&e.to_string()),
+            error: self.explain(&e),
+        }
+    }
+
+    /// A driver error as the `mysql` client shows it: the server's message with its
+    /// error code and SQLSTATE (`ERROR 1045 (28000): Access denied for user ...`),
+    /// or what went wrong on the way in words; never with the password.
+    pub fn explain(&self, e: &mysql::Error) -> String {
+        use mysql::{DriverError as D, Error as E};
+        let text = match e {
+            E::MySqlError(m) => format!("ERROR {} ({}): {}", m.code, m.state, m.message),
+            E::DriverError(D::CouldNotConnect(Some((addr, desc, kind)))) => format!(
+                "could not connect to {addr}: {}",
+                lightning_core::text::network_error(*kind, desc)
+            ),
+            E::DriverError(D::CouldNotConnect(None)) => {
+                "could not connect: no address to connect to".into()
+            }
+            E::DriverError(D::ConnectTimeout) => {
+                "could not connect: the server did not answer in time".into()
+            }
+            E::DriverError(D::Timeout) => "the server did not answer in time".into(),
+            E::DriverError(D::UnknownAuthPlugin(p)) => format!(
+                "the server asks for the authentication method `{p}`, which this tool does not speak"
+            ),
+            E::DriverError(D::TlsNotSupported) => {
+                "the connection asks for TLS, which the server does not offer".into()
+            }
+            E::DriverError(d) => format!("the connection failed: {d}"),
+            E::IoError(io) => format!(
+                "the connection to the server failed: {}",
+                lightning_core::text::network_error(io.kind(), &io.to_string())
+            ),
+            E::CodecError(c) => format!("the server's reply cannot be read: {c}"),
+            E::UrlError(u) => format!("bad connection URL: {u}"),
+            E::FromValueError(_) | E::FromRowError(_) => {
+                "the server sent a value of an unexpected type".into()
+            }
+        };
+        self.scrub(&text)
+    }
+
+    /// What to check when a connection fails, by what failed.
+    fn advice(&self, e: &mysql::Error) -> Option<String> {
+        use mysql::Error as E;
+        match e {
+            E::MySqlError(m) => match m.code {
+                1045 => Some("check the user and password (in the URL or MYSQL_PWD)".into()),
+                1044 => Some(format!(
+                    "grant the user access to the database `{}`",
+                    self.database
+                )),
+                1049 => Some("check the database name".into()),
+                1130 => Some("the server does not let this user connect from this host".into()),
+                1040 => Some("the server has no connection left; try again later".into()),
+                _ => None,
+            },
+            E::DriverError(_) | E::IoError(_) => Some(format!(
+                "check the host and port ({}:{}), and that the server is running",
+                self.host, self.port
+            )),
+            _ => None,
         }
     }
 }

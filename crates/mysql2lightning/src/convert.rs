@@ -4,7 +4,7 @@
 use lightning_core::cast::CastRules;
 use lightning_core::ddl::quote_ident;
 use lightning_core::report::{
-    ColumnDecision, ConversionReport, Finding, Severity, TableConversion,
+    ColumnDecision, ConversionReport, Finding, Severity, TableConversion, WHOLE_DATABASE,
 };
 use lightning_core::schema::{
     CheckConstraint, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableSchema,
@@ -153,8 +153,35 @@ pub fn convert(
             .findings
             .push(Finding::new(Severity::Info, "source", n.clone()));
     }
-    for t in cat.tables.iter().filter(|t| select(&t.name)) {
-        out.push(convert_table(t, opts, report));
+    let selected: Vec<&MyTable> = cat.tables.iter().filter(|t| select(&t.name)).collect();
+    let n_selected = selected.len();
+    let default = default_collation(&selected);
+    let default_tables = selected
+        .iter()
+        .filter(|t| t.collation.is_some() && t.collation == default)
+        .count();
+    let mut by_default = CollationUse::default();
+    for t in selected {
+        out.push(convert_table(
+            t,
+            opts,
+            default.as_deref(),
+            &mut by_default,
+            report,
+        ));
+    }
+    if let Some(d) = default.as_deref().filter(|d| is_ci(d)) {
+        if by_default.columns > 0 {
+            report.findings.push(Finding::new(
+                Severity::Loss,
+                WHOLE_DATABASE,
+                format!(
+                    "{d}, the default collation of {default_tables} of {n_selected} tables, is case- or accent-insensitive ({} in {} use it): {COMPARED}",
+                    count(by_default.columns, "text column"),
+                    count(by_default.tables, "table"),
+                ),
+            ));
+        }
     }
     for o in &cat.objects {
         if o.kind == "trigger" && !o.table.as_deref().is_some_and(select) {
@@ -188,12 +215,53 @@ pub fn convert(
     out
 }
 
-fn convert_table(t: &MyTable, opts: &Options<'_>, report: &mut ConversionReport) -> SourceTable {
+/// What case- and accent-insensitive comparison means for the copy.
+const COMPARED: &str = "Lightning compares text byte by byte, so ordering, equality and unique keys of text may differ ('a' and 'A' are different values)";
+
+/// The database's default collation, as both inputs show it: the default of most
+/// tables (a dump names no database default; ties go to the first by name).
+fn default_collation(tables: &[&MyTable]) -> Option<String> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for t in tables {
+        if let Some(c) = &t.collation {
+            *counts.entry(c.as_str()).or_default() += 1;
+        }
+    }
+    let most = counts.values().copied().max()?;
+    counts
+        .into_iter()
+        .find(|(_, n)| *n == most)
+        .map(|(c, _)| c.to_string())
+}
+
+/// `3 tables`, `1 table`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Text columns that compare by the database's default collation, and the tables
+/// they are in.
+#[derive(Default)]
+struct CollationUse {
+    columns: usize,
+    tables: usize,
+}
+
+fn convert_table(
+    t: &MyTable,
+    opts: &Options<'_>,
+    db_default: Option<&str>,
+    by_default: &mut CollationUse,
+    report: &mut ConversionReport,
+) -> SourceTable {
     let name = &t.name;
     let mut schema = TableSchema::new(name);
     let mut decisions = Vec::new();
     let mut columns = Vec::new();
+    // Case-insensitive text columns: by the table's own default collation (when it
+    // is not the database's), and by a collation of their own.
     let mut ci_columns = Vec::new();
+    let mut ci_by_default = 0;
     let finding = |report: &mut ConversionReport, sev, obj: String, msg: String| {
         report.findings.push(Finding::new(sev, obj, msg));
     };
@@ -254,9 +322,20 @@ fn convert_table(t: &MyTable, opts: &Options<'_>, report: &mut ConversionReport)
                 );
             }
         }
-        if let Some(coll) = &c.collation {
-            if is_ci(coll) && target == T::Text {
-                ci_columns.push(format!("{} ({coll})", c.name));
+        if let Some(coll) = c.collation.as_deref().filter(|c| is_ci(c)) {
+            if target == T::Text {
+                if Some(coll) == db_default {
+                    ci_by_default += 1;
+                } else if Some(coll) == t.collation.as_deref() {
+                    ci_columns.push(c.name.clone());
+                } else {
+                    finding(
+                        report,
+                        Severity::Loss,
+                        obj.clone(),
+                        format!("collation {coll} is case- or accent-insensitive: {COMPARED}"),
+                    );
+                }
             }
         }
         if let Some(u) = &c.on_update {
@@ -298,8 +377,21 @@ fn convert_table(t: &MyTable, opts: &Options<'_>, report: &mut ConversionReport)
         });
         schema.columns.push(col);
     }
+    if ci_by_default > 0 {
+        by_default.columns += ci_by_default;
+        by_default.tables += 1;
+    }
     if !ci_columns.is_empty() {
-        finding(report, Severity::Loss, name.clone(), format!("case- or accent-insensitive collations: Lightning compares text byte by byte, so ordering and equality may differ: {}", ci_columns.join(", ")));
+        finding(
+            report,
+            Severity::Loss,
+            name.clone(),
+            format!(
+                "the table's default collation {} is case- or accent-insensitive ({}): {COMPARED}",
+                t.collation.as_deref().unwrap_or("?"),
+                ci_columns.join(", ")
+            ),
+        );
     }
     schema.primary_key = t.primary_key.clone();
     if schema.primary_key.is_empty() {

@@ -171,12 +171,15 @@ impl OpenedSource for Opened {
                     ZeroDates::Null,
                     false,
                 );
+                let zero_dates = crate::assess::server_zero_dates(&spec, &me.tables)
+                    .context("counting the zero dates")?;
                 src.limit = Some(sample_rows.max(1));
                 let schemas = src.schemas();
                 crate::assess::assess(
                     &me.description,
                     &me.tables,
                     &rows,
+                    &zero_dates,
                     me.conversion,
                     &src,
                     &schemas,
@@ -194,12 +197,16 @@ impl OpenedSource for Opened {
                 for t in &mut tables {
                     t.size_bytes = src.bytes_of(t);
                 }
+                let zero_dates = src
+                    .zero_dates()
+                    .map_err(|e| anyhow::anyhow!("counting the zero dates: {e}"))?;
                 src.limit = Some(sample_rows.max(1));
                 let schemas = src.schemas();
                 let mut a = crate::assess::assess(
                     &me.description,
                     &tables,
                     &rows,
+                    &zero_dates,
                     me.conversion,
                     &src,
                     &schemas,

@@ -209,6 +209,15 @@ pub struct ColMap {
     pub column_type: String,
 }
 
+impl ColMap {
+    /// A DATE, DATETIME or TIMESTAMP column carried as a date or time: its zero
+    /// dates need a decision (`--zero-dates`).
+    pub fn takes_zero_dates(&self) -> bool {
+        matches!(self.kind, Kind::Date | Kind::DateTime | Kind::Timestamp)
+            && self.resolved.target != T::Text
+    }
+}
+
 /// The bound MySQL puts on a column's values (a dump may hold values the column
 /// could never have held: they are refused, naming the line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

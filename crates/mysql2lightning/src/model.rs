@@ -69,6 +69,8 @@ pub struct MyTable {
     pub foreign_keys: Vec<MyForeignKey>,
     pub checks: Vec<MyCheck>,
     pub engine: Option<String>,
+    /// The table's default collation (`utf8mb4_general_ci`).
+    pub collation: Option<String>,
     /// The next AUTO_INCREMENT value.
     pub auto_increment: Option<u64>,
     pub partitioned: bool,

@@ -172,12 +172,33 @@ impl ServerSource {
     }
 
     fn err(&self, table: &str, e: mysql::Error) -> SourceError {
-        format!(
+        let code = match &e {
+            mysql::Error::MySqlError(m) => m.code,
+            _ => 0,
+        };
+        let mut text = format!(
             "reading table `{table}` from {}: {}",
             self.spec.describe(),
-            self.spec.scrub(&e.to_string())
-        )
-        .into()
+            self.spec.explain(&e)
+        );
+        // 1054 unknown column, 1064 syntax, 1305 no such function, 1146 no such
+        // table, 1582/1583 wrong arguments, 1292/1366 a bad value.
+        let where_codes = [1054, 1064, 1146, 1292, 1305, 1366, 1582, 1583];
+        match self.where_.get(table) {
+            Some(w) if where_codes.contains(&code) => {
+                text.push_str(&format!("; check the --where condition for `{table}`: {w}"));
+            }
+            _ if code == 1142 => {
+                let source = self
+                    .table(table)
+                    .map_or_else(|_| table.to_string(), |(_, t)| t.source_name.clone());
+                text.push_str(&format!(
+                    "; the user needs SELECT on `{source}`: grant it, or leave the table out (--exclude)"
+                ));
+            }
+            _ => {}
+        }
+        text.into()
     }
 
     /// Open the readers' connections inside one snapshot (see the module notes);
@@ -194,7 +215,7 @@ impl ServerSource {
                     tracing::warn!(
                         "cannot take FLUSH TABLES WITH READ LOCK ({}): each reader reads its own snapshot, \
                          so stop writes to the database while migrating, or use --parallel 1",
-                        self.spec.scrub(&e.to_string())
+                        self.spec.explain(&e)
                     );
                     false
                 }

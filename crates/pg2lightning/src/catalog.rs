@@ -28,7 +28,9 @@ pub fn read(client: &mut Client) -> Result<Database, postgres::Error> {
     let mut by_oid: HashMap<u32, usize> = HashMap::new();
     let sql = format!(
         "SELECT c.oid, n.nspname, c.relname, c.relkind::text, \
-                GREATEST(c.reltuples, 0)::int8, pg_catalog.pg_total_relation_size(c.oid), \
+                CASE WHEN c.reltuples < 0 OR (c.relpages = 0 AND pg_catalog.pg_relation_size(c.oid) > 0) \
+                     THEN NULL ELSE c.reltuples::int8 END, \
+                pg_catalog.pg_total_relation_size(c.oid), \
                 CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END, \
                 pn.nspname, pc.relname, pg_catalog.pg_get_expr(c.relpartbound, c.oid) \
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -50,7 +52,8 @@ pub fn read(client: &mut Client) -> Result<Database, postgres::Error> {
                 key: r.get::<_, Option<String>>(6).unwrap_or_default(),
             };
         }
-        t.estimated_rows = Some(r.get::<_, i64>(4).max(0) as u64);
+        // None: the catalog does not know (never analysed or vacuumed, or filled since).
+        t.estimated_rows = r.get::<_, Option<i64>>(4).map(|n| n.max(0) as u64);
         t.bytes = Some(r.get::<_, i64>(5).max(0) as u64);
         if let (Some(ps), Some(pn)) = (r.get::<_, Option<String>>(7), r.get::<_, Option<String>>(8))
         {

@@ -104,6 +104,15 @@ impl DumpSource {
         std::fs::metadata(&self.path).map_or(0, |m| m.len())
     }
 
+    /// Bytes of each table's data in the dump (COPY lines, INSERT statements).
+    pub fn data_bytes(&self) -> HashMap<String, u64> {
+        let mut out: HashMap<String, u64> = HashMap::new();
+        for b in &self.blocks {
+            *out.entry(self.tables[b.table].0.to_string()).or_default() += b.block.bytes;
+        }
+        out
+    }
+
     /// Rows per table, as the scan counted them.
     pub fn row_counts(&self) -> HashMap<String, u64> {
         let mut out: HashMap<String, u64> = HashMap::new();

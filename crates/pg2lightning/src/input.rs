@@ -119,6 +119,7 @@ fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> 
             let info = ConnectInfo::from_source(args.source.as_deref())?;
             let mut client = info.connect()?;
             let db = crate::catalog::read(&mut client)
+                .map_err(crate::connect::PgError::new)
                 .with_context(|| format!("reading the catalog of {}", info.display))?;
             let desc = info.display.clone();
             (Input::Server(Box::new(info)), db, desc)
@@ -238,6 +239,19 @@ pub enum Reader {
 }
 
 impl Loaded {
+    /// The server read, when the input is one.
+    pub fn server(&self) -> Option<&ConnectInfo> {
+        match &self.input {
+            Input::Server(info) => Some(info),
+            Input::Dump { .. } => None,
+        }
+    }
+
+    /// The definitions read.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// `snapshot`: share one exported snapshot across all readers (migrate, export).
     pub fn into_reader(
         self,

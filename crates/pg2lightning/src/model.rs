@@ -267,7 +267,8 @@ pub struct Table {
     pub columns: Vec<Column>,
     pub constraints: Vec<Constraint>,
     pub indexes: Vec<Index>,
-    /// Catalog estimates (live server only).
+    /// Catalog estimates (live server only); no row estimate when the catalog has
+    /// none (the table was never analysed or vacuumed).
     pub estimated_rows: Option<u64>,
     pub bytes: Option<u64>,
 }

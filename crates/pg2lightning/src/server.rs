@@ -13,7 +13,7 @@ use lightning_core::verify::{SkippedRows, VerifySource};
 use lightning_core::{Row, TableSchema};
 use postgres::Client;
 
-use crate::connect::ConnectInfo;
+use crate::connect::{ConnectInfo, PgError, PgResult};
 use crate::convert::ConvertedTable;
 use crate::model::quote_ident;
 use crate::rows::convert_row;
@@ -32,9 +32,12 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn export(conn: &ConnectInfo) -> Result<Snapshot, SourceError> {
         let mut client = conn.connect()?;
-        client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .pg()?;
         let id: String = client
-            .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])?
+            .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
+            .pg()?
             .get(0);
         Ok(Snapshot {
             _client: client,
@@ -120,7 +123,11 @@ pub fn keyless_rowid(leaf: usize, ordinal: i64) -> i64 {
 
 /// Whether an error means the connection went away (worth reconnecting).
 fn is_connection_error(e: &(dyn std::error::Error + 'static)) -> bool {
-    if let Some(pe) = e.downcast_ref::<postgres::Error>() {
+    let pe = e
+        .downcast_ref::<PgError>()
+        .map(|p| &p.error)
+        .or_else(|| e.downcast_ref::<postgres::Error>());
+    if let Some(pe) = pe {
         if pe.is_closed() {
             return true;
         }
@@ -170,20 +177,24 @@ impl ServerSource {
     fn reader(&self) -> Result<(Client, bool), SourceError> {
         let mut client = self.conn.connect()?;
         // Rows must come in ctid order: resuming and keyless row numbers rely on it.
-        client.batch_execute(
-            "SET enable_indexscan = off; SET enable_indexonlyscan = off; \
-             BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-        )?;
+        client
+            .batch_execute(
+                "SET enable_indexscan = off; SET enable_indexonlyscan = off; \
+                 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            )
+            .pg()?;
         if let Some(id) = &self.snapshot {
             if let Err(e) = client.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{id}'")) {
                 // The exporting session is gone (it was terminated): go on in a
                 // snapshot of our own. Rows may then come twice or not at all;
                 // the copy writes them by upsert and repairs the table after.
                 tracing::warn!(
-                    "the shared snapshot is no longer available ({e}); reading in a new one"
+                    "the shared snapshot is no longer available ({}); reading in a new one",
+                    PgError::new(e)
                 );
                 client
-                    .batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+                    .batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .pg()?;
                 return Ok((client, true));
             }
         }
@@ -234,6 +245,40 @@ impl ServerSource {
         sql
     }
 
+    /// The error of the query reading `t`: a condition of `--where` that the server
+    /// refuses is named as the likely cause.
+    fn query_error(&self, t: &ConvertedTable, leaf: usize, e: postgres::Error) -> PgError {
+        let class = e.code().map(|c| c.code().to_string()).unwrap_or_default();
+        let err = PgError::new(e);
+        match self.where_.get(&t.schema.name) {
+            Some(w) if (class.starts_with("42") && class != "42501") || class.starts_with("22") => {
+                err.with_note(&format!(
+                    "check the --where condition for `{}`: {w}",
+                    t.schema.name
+                ))
+            }
+            _ if class == "42501" => err.with_note(&format!(
+                "the user needs SELECT on {}: grant it, or leave the table out (--exclude)",
+                t.sources
+                    .get(leaf)
+                    .map_or_else(|| t.name.sql(), |s| s.sql()),
+            )),
+            _ => err,
+        }
+    }
+
+    /// An error while the rows stream in: the server's, when it sent one.
+    fn read_error(&self, t: &ConvertedTable, leaf: usize, e: std::io::Error) -> SourceError {
+        if !e.get_ref().is_some_and(|i| i.is::<postgres::Error>()) {
+            return Box::new(e);
+        }
+        match e.into_inner().map(|i| i.downcast::<postgres::Error>()) {
+            Some(Ok(pe)) => Box::new(self.query_error(t, leaf, *pe)),
+            Some(Err(other)) => other,
+            None => "the connection failed while the rows were read".into(),
+        }
+    }
+
     /// Read one partition from `start`, handing each row to `visit`; the position
     /// after every row is kept in `pos` so a retry continues from there.
     fn read_range(
@@ -248,14 +293,19 @@ impl ServerSource {
             visit(Event::NewSnapshot)?;
         }
         let sql = self.copy_sql(t, spec, *pos);
-        let reader = client.copy_out(sql.as_str())?;
+        let reader = client
+            .copy_out(sql.as_str())
+            .map_err(|e| self.query_error(t, spec.leaf, e))?;
         let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
         let keyed = !t.schema.primary_key.is_empty();
         let mut line = Vec::with_capacity(1024);
         let mut fields: Vec<Option<String>> = Vec::with_capacity(t.columns.len() + 1);
         loop {
             line.clear();
-            if reader.read_until(b'\n', &mut line)? == 0 {
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| self.read_error(t, spec.leaf, e))?;
+            if n == 0 {
                 break;
             }
             if line.last() == Some(&b'\n') {
@@ -285,7 +335,7 @@ impl ServerSource {
             *pos = Some(here);
         }
         drop(reader);
-        client.batch_execute("COMMIT")?;
+        client.batch_execute("COMMIT").pg()?;
         Ok(())
     }
 
@@ -320,7 +370,8 @@ impl Source for ServerSource {
     fn partitions(&self) -> Result<Vec<Partition>, SourceError> {
         let (mut client, _) = self.reader()?;
         let block_size: i64 = client
-            .query_one("SELECT current_setting('block_size')::int8", &[])?
+            .query_one("SELECT current_setting('block_size')::int8", &[])
+            .pg()?
             .get(0);
         let mut out = Vec::new();
         for (name, t) in &self.tables {
@@ -330,7 +381,7 @@ impl Source for ServerSource {
                     "SELECT GREATEST(c.reltuples, 0)::int8, pg_catalog.pg_relation_size(c.oid) \
                      FROM pg_catalog.pg_class c WHERE c.oid = $1::text::pg_catalog.regclass",
                     &[&src.sql()],
-                )?;
+                ).pg()?;
                 let rows = r.get::<_, i64>(0) as u64;
                 let blocks = (r.get::<_, i64>(1) / block_size.max(1)) as u64;
                 let base = if t.sources.len() == 1 {
@@ -370,7 +421,7 @@ impl Source for ServerSource {
                 }
             }
         }
-        client.batch_execute("COMMIT")?;
+        client.batch_execute("COMMIT").pg()?;
         Ok(out)
     }
 

@@ -464,6 +464,23 @@ fn assess_and_convert_schema_report_in_every_form() {
     );
 }
 
+#[test]
+fn the_portable_schema_is_rated_as_from_every_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../lightning-core/tests/portable-schema.sql"),
+    )
+    .unwrap();
+    let db = sqlite_db(dir.path(), "portable.sqlite", &schema);
+    let r = s2l(&["assess", "--source", p(&db), "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let a: Value = serde_json::from_str(&r.stdout).unwrap();
+    // The same values as from pg2lightning and mysql2lightning's tests of this file.
+    assert_eq!(a["complexity"], "low", "{a}");
+    assert_eq!(a["compatibility_score"], 100, "{a}");
+}
+
 /// The DDL the tool prints is accepted by `lightning execute`.
 fn lightning_core_parse(ddl: &str) -> usize {
     let dir = tempfile::tempdir().unwrap();

@@ -36,6 +36,7 @@ pub fn parse_create_table(stmt: &[u8]) -> Result<MyTable, String> {
         ));
     }
     let mut table_charset: Option<String> = None;
+    let mut table_collation: Option<String> = None;
     let mut unnamed_fk = 0;
     loop {
         let t0 = lx.peek();
@@ -78,6 +79,7 @@ pub fn parse_create_table(stmt: &[u8]) -> Result<MyTable, String> {
                         lx.eat_punct(b'=');
                         table_charset = lx.name().map(|s| s.to_ascii_lowercase());
                     }
+                    "COLLATE" => table_collation = lx.name().map(|s| s.to_ascii_lowercase()),
                     "PARTITION" => {
                         t.partitioned = true;
                         break;
@@ -88,9 +90,15 @@ pub fn parse_create_table(stmt: &[u8]) -> Result<MyTable, String> {
             _ => {}
         }
     }
-    // Columns without their own character set take the table's; MySQL's default
-    // collation of a character set is `<charset>_general_ci` (or `_0900_ai_ci`),
-    // case-insensitive either way.
+    // The table's collation: as given, or its character set's default (the server
+    // names both in its dumps; older ones may give only the character set).
+    let table_charset = table_charset
+        .or_else(|| table_collation.as_deref().map(charset_of))
+        .unwrap_or_else(|| "utf8mb4".into());
+    let table_collation = table_collation.unwrap_or_else(|| default_collation(&table_charset));
+    t.collation = Some(table_collation.clone());
+    // A column takes the table's character set and collation unless it names its
+    // own; a character set named alone comes with its default collation.
     for c in &mut t.columns {
         let kind = crate::mapping::Kind::of(&c.column_type);
         if kind.is_character()
@@ -98,12 +106,16 @@ pub fn parse_create_table(stmt: &[u8]) -> Result<MyTable, String> {
                 kind,
                 crate::mapping::Kind::Decimal | crate::mapping::Kind::Unknown
             )
-            && c.charset.is_none()
         {
-            let cs = table_charset.clone().unwrap_or_else(|| "utf8mb4".into());
-            c.collation
-                .get_or_insert_with(|| format!("{cs}_general_ci"));
-            c.charset = Some(cs);
+            match (&c.charset, &c.collation) {
+                (None, None) => {
+                    c.charset = Some(table_charset.clone());
+                    c.collation = Some(table_collation.clone());
+                }
+                (None, Some(coll)) => c.charset = Some(charset_of(coll)),
+                (Some(cs), None) => c.collation = Some(default_collation(cs)),
+                (Some(_), Some(_)) => {}
+            }
         }
         if matches!(kind, crate::mapping::Kind::Json) {
             c.charset = None;
@@ -112,6 +124,32 @@ pub fn parse_create_table(stmt: &[u8]) -> Result<MyTable, String> {
     }
     crate::convert::finish_table(&mut t);
     Ok(t)
+}
+
+/// The character set a collation belongs to (`utf8mb4_bin` → `utf8mb4`).
+fn charset_of(collation: &str) -> String {
+    if collation == "binary" {
+        return "binary".into();
+    }
+    collation.split('_').next().unwrap_or(collation).to_string()
+}
+
+/// The default collation of a character set, as MariaDB names it (MySQL 8 and
+/// newer MariaDB dumps always name the collation, so this is for older dumps).
+fn default_collation(charset: &str) -> String {
+    let suffix = match charset {
+        "binary" => return "binary".into(),
+        "latin1" | "dec8" | "swe7" => "swedish_ci",
+        "big5" | "gb2312" | "gbk" | "gb18030" => "chinese_ci",
+        "sjis" | "ujis" | "cp932" | "eucjpms" => "japanese_ci",
+        "euckr" => "korean_ci",
+        "tis620" => "thai_ci",
+        "latin5" => "turkish_ci",
+        "hp8" => "english_ci",
+        "utf8" => return "utf8mb3_general_ci".into(),
+        _ => "general_ci",
+    };
+    format!("{charset}_{suffix}")
 }
 
 /// Key columns: (name, prefix length); a `None` name is an expression.

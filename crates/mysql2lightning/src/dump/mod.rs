@@ -722,6 +722,8 @@ fn scan_hashed(input: impl Read, tz: i64) -> Result<DumpIndex, DumpError> {
     while let Some(stmt) = sp.next_statement()? {
         if let Some(v) = sp.server_version.take() {
             lex::dialect_from_header(&v);
+            // The note a server gives of itself, so that both inputs report alike.
+            scan.catalog.notes.push(format!("server {v}"));
         }
         scan.state.split = sp.state.clone();
         let end = sp.offset();
@@ -823,6 +825,21 @@ impl DumpSource {
         self.ranges
             .get(&t.source_name)
             .map_or(0, |r| r.iter().map(|x| x.end - x.offset).sum())
+    }
+
+    /// The zero dates of each DATE, DATETIME and TIMESTAMP column, read from every
+    /// row of the tables that have such columns; only columns with some are listed.
+    pub fn zero_dates(&self) -> Result<std::collections::BTreeMap<String, u64>, SourceError> {
+        let counters = Counters::default();
+        let nothing =
+            &mut |_: Row, _: Option<(String, String, Row)>, _: &dyn Fn() -> String| Ok(());
+        for (_, t) in &self.tables {
+            if t.source.columns.iter().any(|c| c.takes_zero_dates()) {
+                self.read_ranges(&self.path, t, None, &counters, nothing)?;
+            }
+        }
+        let counts = counters.zero_dates.lock().expect("counters").clone();
+        Ok(counts)
     }
 
     /// Rows per selected table, as the scan counted INSERT groups.

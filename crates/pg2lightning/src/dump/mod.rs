@@ -56,6 +56,8 @@ pub struct DataBlock {
     pub line: u64,
     /// Rows counted by the scan.
     pub rows: u64,
+    /// Bytes of the block's data: its COPY lines, or its INSERT statements.
+    pub bytes: u64,
     /// Fields in each row that [`BlockReader`] returns.
     pub fields: usize,
     /// `standard_conforming_strings` for the block's INSERT statements.
@@ -230,6 +232,7 @@ impl Scanner {
         let offset = lexer.lines.next_offset();
         let line = lexer.lines.number() + 1;
         let mut rows = 0u64;
+        let mut bytes = 0u64;
         loop {
             if !lexer.lines.advance()? {
                 return Err(DumpError::new(
@@ -245,6 +248,7 @@ impl Scanner {
             if content == "\\." {
                 break;
             }
+            bytes += lexer.lines.line().len() as u64;
             let number = lexer.lines.number();
             let count = copytext::check_copy_line(content.as_bytes(), &mut self.scratch)
                 .map_err(|e| DumpError::new(number, e.describe(&table)))?;
@@ -268,6 +272,7 @@ impl Scanner {
                 offset,
                 line,
                 rows,
+                bytes,
                 standard_strings: lexer.standard_strings,
                 skip: Vec::new(),
             });
@@ -323,6 +328,8 @@ impl Scanner {
             rows += 1;
         }
         let fields = layout.values - layout.skip.len();
+        // The statement and its `;`.
+        let bytes = text.len() as u64 + 1;
         if self.open_insert {
             if let Some(last) = self.blocks.last_mut() {
                 if last.table == header.table
@@ -330,6 +337,7 @@ impl Scanner {
                     && last.skip == layout.skip
                 {
                     last.rows += rows;
+                    last.bytes += bytes;
                     return Ok(());
                 }
             }
@@ -341,6 +349,7 @@ impl Scanner {
             offset: lexer.offset(),
             line,
             rows,
+            bytes,
             fields,
             standard_strings: std,
             skip: layout.skip,

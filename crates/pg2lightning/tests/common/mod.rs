@@ -155,3 +155,95 @@ pub fn checksums(store: &Path) -> BTreeMap<String, TableChecksum> {
         .map(|t| (t.name.clone(), s.checksum(&t.name).expect("checksum")))
         .collect()
 }
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+pub fn unused_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().expect("its address").port()
+}
+
+/// The one role the tests give a password that the server checks: the local
+/// server trusts every other connection, so an `pg_hba.conf` line asks this role
+/// (and only it) for its password. The line is added once, at the top of the file,
+/// through the server (the test user is a superuser), and the configuration is
+/// reloaded; the test waits until a wrong password is refused.
+pub const PASSWORD_ROLE: &str = "l2t_password_check";
+pub const PASSWORD: &str = "L2t-s3cret-Passw0rd";
+
+pub fn password_role() {
+    let mut a = admin();
+    a.batch_execute(&format!(
+        "DO $$ BEGIN
+           IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{PASSWORD_ROLE}') THEN
+             CREATE ROLE {PASSWORD_ROLE} LOGIN;
+           END IF;
+         EXCEPTION WHEN duplicate_object THEN NULL;
+         END $$;
+         ALTER ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}';"
+    ))
+    .expect("the password role");
+    let rule = format!("host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256");
+    let hba: String = a
+        .query_one(
+            "SELECT pg_catalog.pg_read_file(current_setting('hba_file'))",
+            &[],
+        )
+        .expect("pg_hba.conf is readable by the superuser")
+        .get(0);
+    if !hba.lines().any(|l| l.trim() == rule) {
+        let text = format!(
+            "# The Lightning toolkit's tests: this role must give its password.\n{rule}\n{hba}"
+        );
+        a.batch_execute("BEGIN").unwrap();
+        let oid: u32 = a
+            .query_one(
+                "SELECT pg_catalog.lo_from_bytea(0, pg_catalog.convert_to($1, 'UTF8'))",
+                &[&text],
+            )
+            .expect("a large object")
+            .get(0);
+        a.execute(
+            "SELECT pg_catalog.lo_export($1, current_setting('hba_file'))",
+            &[&oid],
+        )
+        .expect("pg_hba.conf is writable by the server");
+        a.execute("SELECT pg_catalog.lo_unlink($1)", &[&oid])
+            .unwrap();
+        a.batch_execute("COMMIT; SELECT pg_catalog.pg_reload_conf()")
+            .unwrap();
+    }
+    // The reload is asynchronous: wait until the rule is in force.
+    let wrong = format!("postgresql://{PASSWORD_ROLE}:wrong@127.0.0.1:5432/postgres");
+    for _ in 0..100 {
+        if postgres::Client::connect(&wrong, postgres::NoTls).is_err() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the server still lets {PASSWORD_ROLE} in without its password");
+}
+
+/// A role of its own for one test, dropped after the test's databases.
+pub struct TestRole {
+    pub name: String,
+}
+
+impl TestRole {
+    pub fn new(tag: &str) -> TestRole {
+        let name = format!("l2t_role_{tag}_{}", std::process::id());
+        admin()
+            .batch_execute(&format!(
+                "DROP ROLE IF EXISTS {name}; CREATE ROLE {name} LOGIN"
+            ))
+            .expect("create the role");
+        TestRole { name }
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        if let Ok(mut a) = postgres::Client::connect(&server_url(), postgres::NoTls) {
+            let _ = a.batch_execute(&format!("DROP ROLE IF EXISTS {}", self.name));
+        }
+    }
+}

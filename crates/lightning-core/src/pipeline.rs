@@ -303,8 +303,12 @@ pub fn copy(
     let mut work = VecDeque::new();
     let mut total = 0u64;
     let mut done_before = 0u64;
+    // A source that names its content (a dump) and now holds another one: a
+    // checkpoint's position (an offset into the old file) means nothing in it, so
+    // unfinished partitions are read again from their start (written by upsert).
+    let restart = opts.resume == Resume::MayDiffer && source.content_id().is_some();
     for p in partitions {
-        let resume = sink.resume_point(&p.id)?;
+        let resume = sink.resume_point(&p.id)?.filter(|ck| ck.done || !restart);
         total += p.estimated_rows;
         match resume {
             Some(ck) if ck.done => {

@@ -298,13 +298,21 @@ pub fn copy(
         partition: "(planning)".into(),
         error,
     })?;
+    // A source that names its content (a dump) and now holds another one: its old
+    // plan and a checkpoint's position (an offset into the old file) mean nothing
+    // in it, so it is planned anew and unfinished partitions are read again from
+    // their start (written by upsert).
+    let restart = opts.resume == Resume::MayDiffer && source.content_id().is_some();
+    if restart {
+        sink.forget_plans(tables)?;
+    }
     let partitions = sink.settle_plan(partitions)?;
     let written_before = sink.started_tables()?;
     let mut work = VecDeque::new();
     let mut total = 0u64;
     let mut done_before = 0u64;
     for p in partitions {
-        let resume = sink.resume_point(&p.id)?;
+        let resume = sink.resume_point(&p.id)?.filter(|ck| ck.done || !restart);
         total += p.estimated_rows;
         match resume {
             Some(ck) if ck.done => {

@@ -80,6 +80,10 @@ pub trait Sink {
     fn started_tables(&self) -> Result<BTreeSet<String>, SinkError> {
         Ok(BTreeSet::new())
     }
+    /// Forget the plans of these tables (their source's content changed).
+    fn forget_plans(&mut self, _tables: &[TableSchema]) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 pub struct StoreSink {
@@ -174,6 +178,13 @@ impl Sink for StoreSink {
             }
         }
         Ok(out)
+    }
+
+    fn forget_plans(&mut self, tables: &[TableSchema]) -> Result<(), SinkError> {
+        for t in tables {
+            self.store.forget_plan(&t.name)?;
+        }
+        Ok(())
     }
 
     fn started_tables(&self) -> Result<BTreeSet<String>, SinkError> {

@@ -765,6 +765,13 @@ impl Store {
             .map_err(|e| self.write_error(e))
     }
 
+    /// Forget a table's plan (its source's content changed: plan it anew).
+    pub fn forget_plan(&self, table: &str) -> Result<()> {
+        self.meta
+            .remove(meta_key("plan", table.as_bytes()))
+            .map_err(|e| self.write_error(e))
+    }
+
     /// Mark tables as needing a repair: their rows may not all come from the
     /// source as it is now (a resumed copy, or one read in several snapshots).
     pub fn mark_for_repair(&self, tables: &[String]) -> Result<()> {

@@ -4,9 +4,10 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use lightning_core::Store;
 
@@ -175,4 +176,175 @@ pub fn checksums(store: &Path) -> BTreeMap<String, String> {
 /// Parse the JSON report a `--json` run printed.
 pub fn json(r: &Run) -> serde_json::Value {
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr))
+}
+
+/// Run the tool with extra environment variables (fault injection), failing the
+/// test when it runs longer than `limit` (a hang must not hang the suite).
+pub fn m2l_within(args: &[&str], env: &[(&str, &str)], limit: Duration) -> (Run, Duration) {
+    run_within(args, env, None, limit)
+}
+
+/// `m2l_within` with `input` on standard input (at most 120 s).
+pub fn m2l_within_stdin(args: &[&str], env: &[(&str, &str)], input: &[u8]) -> (Run, Duration) {
+    run_within(args, env, Some(input), Duration::from_secs(120))
+}
+
+fn run_within(
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: Option<&[u8]>,
+    limit: Duration,
+) -> (Run, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(tool())
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("MYSQL_PWD")
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tool runs");
+    let feeder = input.map(|data| {
+        let mut pipe = child.stdin.take().unwrap();
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&data);
+        })
+    });
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = err_reader.join().unwrap();
+            panic!(
+                "the run did not end within {limit:?}: {}",
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    if let Some(f) = feeder {
+        f.join().unwrap();
+    }
+    let stdout = out_reader.join().unwrap();
+    let stderr = err_reader.join().unwrap();
+    (
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        },
+        elapsed,
+    )
+}
+
+/// Run the tool with extra environment variables.
+pub fn m2l_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    m2l_within(args, env, Duration::from_secs(120)).0
+}
+
+/// A run of the tool stopped at a fault point (`LIGHTNING_FAULT=pause:POINT`) until
+/// the test lets it go on.
+pub struct Paused {
+    child: Option<Child>,
+    handshake: PathBuf,
+    feeder: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Paused {
+    /// Start the tool and wait until it stands at `point` (at most 60 s).
+    pub fn start(args: &[&str], point: &str, handshake: &Path, stdin: Option<Vec<u8>>) -> Paused {
+        let _ = std::fs::remove_file(handshake);
+        let mut child = Command::new(tool())
+            .args(args)
+            .env("LIGHTNING_FAULT", format!("pause:{point}"))
+            .env("LIGHTNING_FAULT_HANDSHAKE", handshake)
+            .env_remove("MYSQL_PWD")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tool runs");
+        let feeder = stdin.map(|data| {
+            let mut pipe = child.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&data);
+            })
+        });
+        let mut paused = Paused {
+            child: Some(child),
+            handshake: handshake.to_path_buf(),
+            feeder,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !handshake.exists() {
+            let child = paused.child.as_mut().unwrap();
+            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                let run = paused.go_on();
+                panic!(
+                    "the run never paused at `{point}` (exit {}): {}",
+                    run.code, run.stderr
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        paused
+    }
+
+    /// Let the run go on and wait for its end.
+    pub fn go_on(mut self) -> Run {
+        let _ = std::fs::remove_file(&self.handshake);
+        let child = self.child.take().unwrap();
+        let out = child.wait_with_output().unwrap();
+        if let Some(f) = self.feeder.take() {
+            f.join().unwrap();
+        }
+        finish(out)
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        // A failed test must not leave the run waiting.
+        let _ = std::fs::remove_file(&self.handshake);
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The permission bits of a file or folder.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
 }

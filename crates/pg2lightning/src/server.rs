@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::BufRead;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
@@ -50,18 +50,30 @@ pub struct ServerSource {
     conn: ConnectInfo,
     tables: Vec<(Arc<str>, ConvertedTable)>,
     where_: HashMap<String, String>,
-    snapshot: Option<String>,
+    snapshot: Mutex<Shared>,
     /// Read at most this many rows per partition (the assessment's timed sample).
     pub limit: Option<u64>,
     unconvertible: SkippedRows,
+}
+
+/// The snapshot the readers share. When its exporting session is gone, a new one
+/// is exported and shared in turn (the next generation), so that what is read
+/// after — the rest of the copy, the repair, `--verify` — sees one state again.
+struct Shared {
+    id: Option<String>,
+    /// 0 for the snapshot the run started with.
+    generation: u32,
+    /// Keeps a snapshot exported after the first one open.
+    _holder: Option<Snapshot>,
 }
 
 /// What a read hands to its visitor.
 enum Event {
     /// A row, converted or not, and the position after it.
     Row(Option<i64>, Result<Row, crate::rows::BadRow>, Position),
-    /// From here the rows come from another snapshot than the shared one.
-    NewSnapshot,
+    /// From here the rows come from this generation of the shared snapshot (not
+    /// the first one).
+    NewSnapshot(u32),
 }
 
 type Visit<'a> = dyn FnMut(Event) -> Result<(), SourceError> + 'a;
@@ -155,7 +167,11 @@ impl ServerSource {
                 .map(|t| (Arc::from(t.schema.name.as_str()), t))
                 .collect(),
             where_,
-            snapshot,
+            snapshot: Mutex::new(Shared {
+                id: snapshot,
+                generation: 0,
+                _holder: None,
+            }),
             limit: None,
             unconvertible: SkippedRows::default(),
         }
@@ -172,9 +188,9 @@ impl ServerSource {
             .ok_or_else(|| format!("no table `{name}` in the source").into())
     }
 
-    /// A reader session, inside the shared snapshot while it lasts; true when the
-    /// shared snapshot is gone and the session reads in one of its own.
-    fn reader(&self) -> Result<(Client, bool), SourceError> {
+    /// A reader session inside the shared snapshot, with the snapshot's generation
+    /// (0: the one the run started with).
+    fn reader(&self) -> Result<(Client, u32), SourceError> {
         let mut client = self.conn.connect()?;
         // Rows must come in ctid order: resuming and keyless row numbers rely on it.
         client
@@ -183,22 +199,40 @@ impl ServerSource {
                  BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             )
             .pg()?;
-        if let Some(id) = &self.snapshot {
-            if let Err(e) = client.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{id}'")) {
-                // The exporting session is gone (it was terminated): go on in a
-                // snapshot of our own. Rows may then come twice or not at all;
-                // the copy writes them by upsert and repairs the table after.
+        let (id, generation) = {
+            let s = self.snapshot.lock().expect("snapshot");
+            (s.id.clone(), s.generation)
+        };
+        let Some(id) = id else {
+            return Ok((client, 0));
+        };
+        let Err(e) = client.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{id}'")) else {
+            return Ok((client, generation));
+        };
+        // The exporting session is gone (it was terminated): share a new snapshot.
+        // Rows read before and after it may come twice or not at all; the copy
+        // writes them by upsert and repairs the table after, in the new snapshot.
+        client
+            .batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .pg()?;
+        let (id, generation) = {
+            let mut s = self.snapshot.lock().expect("snapshot");
+            if s.generation == generation {
                 tracing::warn!(
                     "the shared snapshot is no longer available ({}); reading in a new one",
                     PgError::new(e)
                 );
-                client
-                    .batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    .pg()?;
-                return Ok((client, true));
+                let next = Snapshot::export(&self.conn)?;
+                s.id = Some(next.id.clone());
+                s.generation += 1;
+                s._holder = Some(next);
             }
-        }
-        Ok((client, false))
+            (s.id.clone().expect("a snapshot"), s.generation)
+        };
+        client
+            .batch_execute(&format!("SET TRANSACTION SNAPSHOT '{id}'"))
+            .pg()?;
+        Ok((client, generation))
     }
 
     fn copy_sql(&self, t: &ConvertedTable, spec: &Spec, after: Option<Position>) -> String {
@@ -288,9 +322,9 @@ impl ServerSource {
         pos: &mut Option<Position>,
         visit: &mut Visit<'_>,
     ) -> Result<(), SourceError> {
-        let (mut client, own_snapshot) = self.reader()?;
-        if own_snapshot {
-            visit(Event::NewSnapshot)?;
+        let (mut client, generation) = self.reader()?;
+        if generation > 0 {
+            visit(Event::NewSnapshot(generation))?;
         }
         let sql = self.copy_sql(t, spec, *pos);
         let reader = client
@@ -448,7 +482,7 @@ impl Source for ServerSource {
             None => None,
         };
         self.read_with_retry(t, &spec, pos, &mut |event| match event {
-            Event::NewSnapshot => {
+            Event::NewSnapshot(_) => {
                 out.snapshot_changed();
                 Ok(())
             }
@@ -473,15 +507,27 @@ impl VerifySource for ServerSource {
         let mut bad = 0;
         for leaf in 0..t.sources.len() {
             let spec = Spec { leaf, blocks: None };
+            let mut read = 0u64;
+            let mut seen: Option<u32> = None;
             self.read_with_retry(t, &spec, None, &mut |event| match event {
+                // The scan began in a later generation of the shared snapshot (the
+                // copy lost the first one): it reads that one throughout.
+                Event::NewSnapshot(g) if read == 0 || seen == Some(g) => {
+                    seen = Some(g);
+                    Ok(())
+                }
                 // A scan must see one state of the table from start to end.
-                Event::NewSnapshot => Err(format!(
+                Event::NewSnapshot(_) => Err(format!(
                     "{}: the snapshot being compared with is gone (its session ended); run the verification again",
                     table.name
                 )
                 .into()),
-                Event::Row(rowid, Ok(row), _) => visit(rowid, row),
+                Event::Row(rowid, Ok(row), _) => {
+                    read += 1;
+                    visit(rowid, row)
+                }
                 Event::Row(_, Err(_), _) => {
+                    read += 1;
                     bad += 1;
                     Ok(())
                 }

@@ -247,3 +247,125 @@ impl Drop for TestRole {
         }
     }
 }
+
+/// The `lightning` binary, built beside this crate's binary (`cargo build --workspace`).
+pub fn lightning() -> PathBuf {
+    let p = tool().with_file_name(format!("lightning{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first (`cargo build --workspace` or `cargo xtask test`)",
+        p.display()
+    );
+    p
+}
+
+pub fn light(args: &[&str]) -> Run {
+    finish(
+        Command::new(lightning())
+            .args(args)
+            .output()
+            .expect("lightning runs"),
+    )
+}
+
+/// `pg2lightning ARGS` with a fault injected (`LIGHTNING_FAULT=SPEC`).
+pub fn p2l_fault(args: &[&str], fault: &str) -> Run {
+    finish(
+        Command::new(tool())
+            .args(args)
+            .env("LIGHTNING_FAULT", fault)
+            .output()
+            .expect("tool runs"),
+    )
+}
+
+/// Send a signal (`INT`, `TERM`, ...) to a process.
+pub fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill")
+        .args(["-s", name, &pid.to_string()])
+        .status()
+        .expect("kill runs")
+        .success();
+    assert!(ok, "kill -s {name} {pid} failed");
+}
+
+/// The runs a store records (`lightning runs --json`).
+pub fn runs(store: &Path) -> Vec<serde_json::Value> {
+    let r = light(&["runs", p(store), "--json"]);
+    assert_eq!(r.code, 0, "lightning runs: {}", r.stderr);
+    serde_json::from_str::<serde_json::Value>(&r.stdout)
+        .expect("runs JSON")
+        .as_array()
+        .expect("a list of runs")
+        .clone()
+}
+
+/// A run of the tool held at a `pause` fault point until the test lets it go on:
+/// the test changes the source, or signals the process, at a known moment.
+pub struct Paused {
+    pub child: std::process::Child,
+    handshake: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Paused {
+    /// Start `cmd` with `LIGHTNING_FAULT=pause:POINT:N` (`at` is `POINT:N`) and wait
+    /// until it is paused there.
+    // The child is waited for on every path but a failing assertion, which ends the test.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(mut cmd: Command, at: &str) -> Paused {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let handshake = dir.path().join("paused");
+        let mut child = cmd
+            .env("LIGHTNING_FAULT", format!("pause:{at}"))
+            .env("LIGHTNING_FAULT_HANDSHAKE", &handshake)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("tool starts");
+        let started = std::time::Instant::now();
+        while !handshake.exists() {
+            if child.try_wait().expect("child state").is_some() {
+                let r = finish(child.wait_with_output().expect("output"));
+                panic!(
+                    "the run ended before pausing at {at} (exit {}): {}",
+                    r.code, r.stderr
+                );
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the run did not pause at {at}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Paused {
+            child,
+            handshake,
+            _dir: dir,
+        }
+    }
+
+    /// A `pg2lightning` command to start paused.
+    pub fn p2l(args: &[&str], at: &str) -> Paused {
+        let mut cmd = Command::new(tool());
+        cmd.args(args);
+        Paused::start(cmd, at)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Let the run go on.
+    pub fn resume(&self) {
+        std::fs::remove_file(&self.handshake).expect("remove the handshake file");
+    }
+
+    /// Let the run go on and wait for its end.
+    pub fn finish(self) -> Run {
+        if self.handshake.exists() {
+            self.resume();
+        }
+        finish(self.child.wait_with_output().expect("output"))
+    }
+}

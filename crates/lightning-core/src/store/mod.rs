@@ -47,7 +47,7 @@ pub enum StoreError {
         found: String,
         hint: &'static str,
     },
-    #[error("{path} is damaged and cannot be read: {detail}. `lightning check {path}` lists what is wrong; migrate again into a new target (or with --fresh) to rebuild it")]
+    #[error("{path} is damaged and cannot be read: {detail}. `lightning check {path}` lists what is wrong; migrate again into a new target to rebuild it")]
     Corrupt { path: PathBuf, detail: String },
     #[error("{path} is in use by another process (a migration or a `lightning` command); wait for it to end")]
     Locked { path: PathBuf },
@@ -566,6 +566,8 @@ impl Store {
             counts.insert(stored.id, count);
             cat.insert(name, TableEntry::new(stored.id, stored.schema, rows, index));
         }
+        drop((cat, counts));
+        self.damage = damage;
         Ok(())
     }
 

@@ -698,8 +698,13 @@ impl Store {
         batch.remove(&self.meta, meta_key("count", &entry.id.to_be_bytes()));
         batch.remove(&self.meta, meta_key("rowid", &entry.id.to_be_bytes()));
         batch.remove(&self.meta, meta_key("repair", name.as_bytes()));
+        // A table made again under this name plans its copy anew.
+        batch.remove(&self.meta, meta_key("plan", name.as_bytes()));
+        let dropped = meta_key("dropped", &entry.id.to_be_bytes());
+        batch.insert(&self.meta, dropped.clone(), Vec::new());
         batch.commit().map_err(|e| self.write_error(e))?;
         self.sync()?;
+        crate::fault::point("dropped");
         self.catalog.write().expect("catalog lock").remove(name);
         self.counts.lock().expect("counts lock").remove(&entry.id);
         self.db
@@ -710,6 +715,7 @@ impl Store {
                 .delete_keyspace(ix)
                 .map_err(|e| self.write_error(e))?;
         }
+        self.meta.remove(dropped).map_err(|e| self.write_error(e))?;
         Ok(())
     }
 

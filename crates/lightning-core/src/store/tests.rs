@@ -493,3 +493,35 @@ fn upsert_and_apply_with_long_keys_replace_delete_and_evict_unique_holders() {
     assert!(report.healthy, "{report:?}");
     assert_eq!(report.tables[0].rows_found, 2);
 }
+
+#[test]
+fn a_dropped_table_leaves_no_plan_checkpoint_or_mark_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create_or_open(dir.path().join("drop.ldb")).unwrap();
+    s.create_table(&users()).unwrap();
+    let plan = vec![PlannedPartition {
+        id: "users#0".into(),
+        spec: "..100".into(),
+        estimated_rows: 100,
+    }];
+    s.set_plan("users", &plan).unwrap();
+    let ck = Checkpoint {
+        partition: "users#0".into(),
+        table: "users".into(),
+        position: Some("1".into()),
+        rows: 1,
+        done: false,
+    };
+    s.write_batch(vec![row(1, "a")], &[ck], BadRows::Abort, WriteMode::Upsert)
+        .unwrap();
+    assert_eq!(s.plan("users").unwrap(), Some(plan));
+    assert_eq!(s.marked_for_repair().unwrap(), vec!["users".to_string()]);
+    s.drop_table("users").unwrap();
+    s.create_table(&users()).unwrap();
+    assert_eq!(s.plan("users").unwrap(), None, "a new copy plans anew");
+    assert!(s.checkpoints().unwrap().is_empty());
+    assert!(s.marked_for_repair().unwrap().is_empty());
+    assert_eq!(s.count("users").unwrap(), 0);
+    assert!(s.get("users", &[Value::Int(1)]).unwrap().is_none());
+    assert!(s.check().healthy);
+}

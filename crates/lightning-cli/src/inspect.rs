@@ -748,10 +748,14 @@ pub fn check(a: &CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         let n: u64 = report.tables.iter().map(|t| t.problem_count).sum::<u64>()
             + report.problems.len() as u64;
-        eprintln!(
-            "{} is damaged: {n} problems; migrate again into a new target (or with --fresh) to rebuild it",
-            a.db.display()
-        );
+        // Damage outside the tables (missing files) keeps the store from opening
+        // for a migration: only a new target rebuilds it.
+        let rebuild = if report.problems.is_empty() {
+            "migrate again into a new target (or with --fresh) to rebuild it"
+        } else {
+            "migrate again into a new target to rebuild it"
+        };
+        eprintln!("{} is damaged: {n} problems; {rebuild}", a.db.display());
         Ok(ExitCode::from(3))
     }
 }

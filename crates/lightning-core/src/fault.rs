@@ -9,7 +9,8 @@
 //!
 //! Points: `reader` (a partition's read starts), `writer` (a batch is about to be
 //! written), `committed` (a batch is committed), `copied` (the copy is done,
-//! before repairs and verification).
+//! before repairs and verification), `dropped` (a dropped table has left the
+//! catalog, its files not yet removed).
 
 #[cfg(debug_assertions)]
 mod active {

@@ -760,4 +760,108 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn differing_values_are_quoted_and_named_by_column() {
+        let mut t = TableSchema::new("people");
+        t.columns = vec![
+            ColumnSchema::new("id", LightningType::BigInt),
+            ColumnSchema::new("city", LightningType::Text),
+            ColumnSchema::new("note", LightningType::Text),
+            ColumnSchema::new("bio", LightningType::Text),
+        ];
+        let long = "x".repeat(100);
+        let source = vec![
+            Value::Int(1),
+            Value::Text("Edinburgh ".into()),
+            Value::Null,
+            Value::Text(format!("{long}a")),
+        ];
+        let target = vec![
+            Value::Int(1),
+            Value::Text("Edinburgh".into()),
+            Value::Text(String::new()),
+            Value::Text(format!("{long}b")),
+        ];
+        let x40 = "x".repeat(40);
+        assert_eq!(
+            describe_values(&t, &source, &target),
+            format!(
+                "city: source \"Edinburgh \" / target \"Edinburgh\"; note: source NULL / target \"\"; bio: source \"{x40}\"… / target \"{x40}\"…"
+            )
+        );
+        assert_eq!(describe_values(&t, &source, &source), "");
+    }
+
+    #[test]
+    fn long_keys_are_verified_and_repaired_by_key_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create_or_open(dir.path().join("long.ldb")).unwrap();
+        let mut t = TableSchema::new("docs");
+        let mut k = ColumnSchema::new("k", LightningType::Text);
+        k.nullable = false;
+        t.columns = vec![k, ColumnSchema::new("v", LightningType::Text)];
+        t.primary_key = vec!["k".into()];
+        store.create_table(&t).unwrap();
+        // Every key shares its first 2,000 bytes: all are stored as the same
+        // prefix and a hash, and the ranges are cut at long keys.
+        let head = "k".repeat(2_000);
+        let key = |i: usize| format!("{head}{i:05}");
+        let rows: Vec<Row> = (0..3_000)
+            .map(|i| vec![Value::Text(key(i)), Value::Text(format!("v{i}"))])
+            .collect();
+        let table: Arc<str> = Arc::from("docs");
+        store
+            .write_batch(
+                rows.iter()
+                    .map(|r| BatchRow {
+                        table: table.clone(),
+                        rowid: None,
+                        row: r.clone(),
+                    })
+                    .collect(),
+                &[],
+                BadRows::Abort,
+                WriteMode::Insert,
+            )
+            .unwrap();
+        let mut source = rows.clone();
+        source[2_500][1] = Value::Text("changed".into());
+        source.remove(1_234);
+        source.remove(17);
+        source.push(vec![Value::Text(head.clone()), Value::Text("new".into())]);
+        source.push(vec![Value::Text(key(99_999)), Value::Text("new".into())]);
+
+        let r = verify_table(&Rows(source.clone()), &t, &store, 0).unwrap();
+        assert!(!r.equal);
+        let mut kinds: Vec<(&str, usize)> = r
+            .differing_keys
+            .iter()
+            .map(|d| (d.kind, d.key.len()))
+            .collect();
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            vec![
+                ("extra_in_target", 2_007),
+                ("extra_in_target", 2_007),
+                ("missing_in_target", 2_002),
+                ("missing_in_target", 2_007),
+                ("values_differ", 2_007),
+            ]
+        );
+        let counts = repair_table(&Rows(source.clone()), &t, &store).unwrap();
+        assert_eq!(
+            counts,
+            RepairCounts {
+                inserted: 2,
+                updated: 1,
+                deleted: 2
+            }
+        );
+        let again = verify_table(&Rows(source), &t, &store, 100).unwrap();
+        assert!(again.equal, "{again:?}");
+        assert_eq!(store.count("docs").unwrap(), 3_000);
+        assert!(store.check().healthy);
+    }
 }

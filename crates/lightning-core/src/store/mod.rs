@@ -47,7 +47,7 @@ pub enum StoreError {
         found: String,
         hint: &'static str,
     },
-    #[error("{path} is damaged and cannot be read: {detail}. `lightning check {path}` lists what is wrong; migrate again into a new target (or with --fresh) to rebuild it")]
+    #[error("{path} is damaged and cannot be read: {detail}. `lightning check {path}` lists what is wrong; migrate again into a new target to rebuild it")]
     Corrupt { path: PathBuf, detail: String },
     #[error("{path} is in use by another process (a migration or a `lightning` command); wait for it to end")]
     Locked { path: PathBuf },
@@ -566,6 +566,8 @@ impl Store {
             counts.insert(stored.id, count);
             cat.insert(name, TableEntry::new(stored.id, stored.schema, rows, index));
         }
+        drop((cat, counts));
+        self.damage = damage;
         Ok(())
     }
 
@@ -696,8 +698,13 @@ impl Store {
         batch.remove(&self.meta, meta_key("count", &entry.id.to_be_bytes()));
         batch.remove(&self.meta, meta_key("rowid", &entry.id.to_be_bytes()));
         batch.remove(&self.meta, meta_key("repair", name.as_bytes()));
+        // A table made again under this name plans its copy anew.
+        batch.remove(&self.meta, meta_key("plan", name.as_bytes()));
+        let dropped = meta_key("dropped", &entry.id.to_be_bytes());
+        batch.insert(&self.meta, dropped.clone(), Vec::new());
         batch.commit().map_err(|e| self.write_error(e))?;
         self.sync()?;
+        crate::fault::point("dropped");
         self.catalog.write().expect("catalog lock").remove(name);
         self.counts.lock().expect("counts lock").remove(&entry.id);
         self.db
@@ -708,6 +715,7 @@ impl Store {
                 .delete_keyspace(ix)
                 .map_err(|e| self.write_error(e))?;
         }
+        self.meta.remove(dropped).map_err(|e| self.write_error(e))?;
         Ok(())
     }
 

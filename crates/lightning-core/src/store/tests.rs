@@ -1,6 +1,8 @@
+use std::ops::Bound;
 use std::sync::Arc;
 
 use super::*;
+use crate::keycode::encode_key;
 use crate::schema::{ColumnSchema, IndexKind, IndexSchema};
 use crate::types::LightningType;
 
@@ -135,4 +137,391 @@ fn refuses_what_is_not_a_store() {
         Store::open(dir.path()),
         Err(StoreError::NotAStore(_))
     ));
+}
+
+// ---- Long keys: stored as a prefix and a hash, every match checked in full ----
+
+/// `docs(k TEXT PRIMARY KEY, u TEXT UNIQUE, tag TEXT)` with a secondary index on `tag`.
+fn docs() -> TableSchema {
+    let mut t = TableSchema::new("docs");
+    let mut k = ColumnSchema::new("k", LightningType::Text);
+    k.nullable = false;
+    t.columns = vec![
+        k,
+        ColumnSchema::new("u", LightningType::Text),
+        ColumnSchema::new("tag", LightningType::Text),
+    ];
+    t.primary_key = vec!["k".into()];
+    t.uniques.push(crate::schema::UniqueConstraint {
+        name: Some("docs_u".into()),
+        columns: vec!["u".into()],
+    });
+    t.indexes.push(IndexSchema {
+        name: "docs_tag".into(),
+        columns: vec!["tag".into()],
+        unique: false,
+        kind: IndexKind::BTree,
+    });
+    t
+}
+
+/// A text of `len` bytes: a shared head of 2,000 bytes, then `tail` repeated.
+fn long_text(tail: char, len: usize) -> String {
+    let mut s = "h".repeat(2_000);
+    while s.len() < len {
+        s.push(tail);
+    }
+    s
+}
+
+fn doc(k: &str, u: Option<&str>, tag: &str) -> BatchRow {
+    BatchRow {
+        table: Arc::from("docs"),
+        rowid: None,
+        row: vec![
+            Value::Text(k.into()),
+            u.map_or(Value::Null, |u| Value::Text(u.into())),
+            Value::Text(tag.into()),
+        ],
+    }
+}
+
+fn text_at(row: &Row, i: usize) -> String {
+    match &row[i] {
+        Value::Text(s) => s.clone(),
+        other => panic!("text expected, got {other:?}"),
+    }
+}
+
+fn scanned_keys(s: &Store, from: Bound<Vec<u8>>, to: Bound<Vec<u8>>) -> Vec<String> {
+    s.scan_range("docs", from, to)
+        .unwrap()
+        .map(|r| {
+            let (key, row) = r.unwrap();
+            assert_eq!(key, encode_key([&row[0]]), "a row comes with its whole key");
+            text_at(&row, 0)
+        })
+        .collect()
+}
+
+/// Keys sharing their first 2,000 bytes (past `LONG_KEY`), differing only after,
+/// some of them 70,000 bytes long, mixed with short keys.
+fn long_keys() -> Vec<String> {
+    let mut keys = vec![
+        long_text('m', 70_000),
+        long_text('a', 2_100),
+        long_text('z', 3_000),
+        long_text('b', 70_000),
+        "short".to_string(),
+        "h".repeat(1_000),
+        "h".repeat(2_000), // the shared head itself: a prefix of every long one
+        long_text('a', 70_000),
+        "zzz".to_string(),
+    ];
+    // Two that differ in their very last byte.
+    let mut x = long_text('q', 69_999);
+    x.push('1');
+    keys.push(x.clone());
+    x.pop();
+    x.push('0');
+    keys.push(x);
+    keys
+}
+
+#[test]
+fn long_keys_are_found_scanned_in_order_and_refused_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create_or_open(dir.path().join("long.ldb")).unwrap();
+    s.create_table(&docs()).unwrap();
+    let keys = long_keys();
+    assert!(keys.iter().filter(|k| k.len() > 60_000).count() >= 4);
+    let rows: Vec<BatchRow> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| doc(k, Some(&format!("{k}#{i}")), &format!("{}{i}", k)))
+        .collect();
+    s.write_batch(rows, &[], BadRows::Abort, WriteMode::Insert)
+        .unwrap();
+    assert_eq!(s.count("docs").unwrap(), keys.len() as u64);
+
+    for (i, k) in keys.iter().enumerate() {
+        let row = s
+            .get("docs", &[Value::Text(k.clone())])
+            .unwrap()
+            .unwrap_or_else(|| panic!("key {i} ({} bytes) not found", k.len()));
+        assert_eq!(&text_at(&row, 0), k);
+        assert_eq!(text_at(&row, 1), format!("{k}#{i}"));
+        // The secondary index finds it by its long value.
+        let found = s
+            .index_lookup("docs", "docs_tag", &[Value::Text(format!("{k}{i}"))])
+            .unwrap();
+        assert_eq!(found.len(), 1, "index lookup of key {i}");
+        let by_unique = s
+            .index_lookup("docs", "docs_u", &[Value::Text(format!("{k}#{i}"))])
+            .unwrap();
+        assert_eq!(by_unique.len(), 1, "unique lookup of key {i}");
+    }
+    // A key that shares the stored prefix of the long ones but is not there.
+    assert!(s
+        .get("docs", &[Value::Text(long_text('c', 70_000))])
+        .unwrap()
+        .is_none());
+
+    // A scan gives the keys in the order of their values.
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(scanned_keys(&s, Bound::Unbounded, Bound::Unbounded), sorted);
+
+    // The same long key again, or a long unique value again, is refused.
+    let err = s
+        .write_batch(
+            vec![doc(&keys[0], Some("fresh"), "t")],
+            &[],
+            BadRows::Abort,
+            WriteMode::Insert,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("duplicate primary key"), "{err}");
+    let err = s
+        .write_batch(
+            vec![doc("new key", Some(&format!("{}#3", keys[3])), "t")],
+            &[],
+            BadRows::Abort,
+            WriteMode::Insert,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("duplicate value for unique index `docs_u`"),
+        "{err}"
+    );
+    // Twice in one batch too (neither is in the table yet).
+    let twin = long_text('t', 70_000);
+    let err = s
+        .write_batch(
+            vec![doc("one", Some(&twin), "t"), doc("two", Some(&twin), "t")],
+            &[],
+            BadRows::Abort,
+            WriteMode::Insert,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("unique index `docs_u`"), "{err}");
+    // Long values that differ only after the stored prefix are not duplicates.
+    s.write_batch(
+        vec![
+            doc("one", Some(&long_text('t', 70_000)), "t"),
+            doc("two", Some(&long_text('u', 70_000)), "t"),
+        ],
+        &[],
+        BadRows::Abort,
+        WriteMode::Insert,
+    )
+    .unwrap();
+    assert_eq!(s.count("docs").unwrap(), keys.len() as u64 + 2);
+    let report = s.check();
+    assert!(report.healthy, "{report:?}");
+}
+
+#[test]
+fn scan_range_with_long_bounds_returns_exactly_the_keys_within_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create_or_open(dir.path().join("range.ldb")).unwrap();
+    s.create_table(&docs()).unwrap();
+    let all = long_keys();
+    s.write_batch(
+        all.iter().map(|k| doc(k, None, "t")).collect(),
+        &[],
+        BadRows::Abort,
+        WriteMode::Insert,
+    )
+    .unwrap();
+    let mut sorted = all.clone();
+    sorted.sort();
+    let enc = |k: &str| encode_key([&Value::Text(k.into())]);
+    // Bounds: every key of the table, and long keys that are not in it (between
+    // two stored ones with the same prefix, and past all of them).
+    let mut bounds: Vec<String> = all.clone();
+    bounds.push(long_text('c', 70_000));
+    bounds.push(long_text('a', 2_050));
+    bounds.push(long_text('~', 5_000));
+    bounds.push("h".repeat(1_500));
+    let bound = |kind: u8, k: &str| match kind {
+        0 => Bound::Included(enc(k)),
+        1 => Bound::Excluded(enc(k)),
+        _ => Bound::Unbounded,
+    };
+    let mut checked = 0;
+    for lo in &bounds {
+        for hi in &bounds {
+            for (lk, hk) in [(0, 1), (1, 0), (0, 0), (1, 1), (2, 1), (0, 2)] {
+                let (from, to) = (bound(lk, lo), bound(hk, hi));
+                let expected: Vec<String> = sorted
+                    .iter()
+                    .filter(|k| keys::within(&enc(k), &from, &to))
+                    .cloned()
+                    .collect();
+                let got = scanned_keys(&s, from, to);
+                assert_eq!(
+                    got.iter().map(String::len).collect::<Vec<_>>(),
+                    expected.iter().map(String::len).collect::<Vec<_>>(),
+                    "bounds of {} ({lk}) and {} ({hk}) bytes",
+                    lo.len(),
+                    hi.len()
+                );
+                assert_eq!(got, expected);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 500);
+}
+
+#[test]
+fn upsert_and_apply_with_long_keys_replace_delete_and_evict_unique_holders() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upsert.ldb");
+    let (a, b, c) = (
+        long_text('a', 70_000),
+        long_text('b', 70_000),
+        long_text('c', 70_000),
+    );
+    let (x, y) = (long_text('x', 70_000), long_text('y', 70_000));
+    {
+        let s = Store::create_or_open(&path).unwrap();
+        s.create_table(&docs()).unwrap();
+        s.write_batch(
+            vec![doc(&a, Some(&x), "first"), doc(&b, Some(&y), "second")],
+            &[],
+            BadRows::Abort,
+            WriteMode::Insert,
+        )
+        .unwrap();
+
+        // Upsert: `a` is replaced (not refused), `c` takes `b`'s unique value, so
+        // the stale row `b` is dropped; the table is marked for a repair.
+        s.write_batch(
+            vec![doc(&a, Some(&x), "changed"), doc(&c, Some(&y), "third")],
+            &[],
+            BadRows::Abort,
+            WriteMode::Upsert,
+        )
+        .unwrap();
+        assert_eq!(s.count("docs").unwrap(), 2);
+        assert_eq!(
+            text_at(
+                &s.get("docs", &[Value::Text(a.clone())]).unwrap().unwrap(),
+                2
+            ),
+            "changed"
+        );
+        assert!(s.get("docs", &[Value::Text(b.clone())]).unwrap().is_none());
+        let holder = s
+            .index_lookup("docs", "docs_u", &[Value::Text(y.clone())])
+            .unwrap();
+        assert_eq!(holder.len(), 1);
+        assert_eq!(text_at(&holder[0], 0), c);
+        assert_eq!(s.marked_for_repair().unwrap(), vec!["docs".to_string()]);
+        assert!(s.check().healthy, "{:?}", s.check());
+
+        // Apply: delete `a` by its whole key, put `b` back with `x` (free now),
+        // move `c` to a new unique value, and put a row that evicts nobody.
+        let puts = vec![
+            (None, doc(&b, Some(&x), "back").row),
+            (None, doc(&c, Some(&long_text('z', 70_000)), "moved").row),
+        ];
+        let counts = s
+            .apply("docs", puts, &[encode_key([&Value::Text(a.clone())])])
+            .unwrap();
+        assert_eq!(
+            counts,
+            RepairCounts {
+                inserted: 1,
+                updated: 1,
+                deleted: 1
+            }
+        );
+        assert_eq!(s.count("docs").unwrap(), 2);
+        // A unique value held by another row: the holder goes, and is counted.
+        let counts = s
+            .apply(
+                "docs",
+                vec![(None, doc("short", Some(&x), "takes x").row)],
+                &[],
+            )
+            .unwrap();
+        assert_eq!(
+            counts,
+            RepairCounts {
+                inserted: 1,
+                updated: 0,
+                deleted: 1
+            }
+        );
+        // Deleting a long key that is not there changes nothing.
+        let none = s
+            .apply("docs", Vec::new(), &[encode_key([&Value::Text(a.clone())])])
+            .unwrap();
+        assert_eq!(none, RepairCounts::default());
+        s.repaired("docs").unwrap();
+        s.flush().unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    let rows: Vec<(String, String)> = s
+        .scan("docs")
+        .unwrap()
+        .map(|r| {
+            let row = r.unwrap().1;
+            (text_at(&row, 0), text_at(&row, 2))
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (c.clone(), "moved".into()),
+            ("short".into(), "takes x".into())
+        ]
+    );
+    assert!(s.get("docs", &[Value::Text(b)]).unwrap().is_none());
+    assert_eq!(
+        s.index_lookup("docs", "docs_u", &[Value::Text(x)])
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(s.marked_for_repair().unwrap().is_empty());
+    let report = s.check();
+    assert!(report.healthy, "{report:?}");
+    assert_eq!(report.tables[0].rows_found, 2);
+}
+
+#[test]
+fn a_dropped_table_leaves_no_plan_checkpoint_or_mark_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create_or_open(dir.path().join("drop.ldb")).unwrap();
+    s.create_table(&users()).unwrap();
+    let plan = vec![PlannedPartition {
+        id: "users#0".into(),
+        spec: "..100".into(),
+        estimated_rows: 100,
+    }];
+    s.set_plan("users", &plan).unwrap();
+    let ck = Checkpoint {
+        partition: "users#0".into(),
+        table: "users".into(),
+        position: Some("1".into()),
+        rows: 1,
+        done: false,
+    };
+    s.write_batch(vec![row(1, "a")], &[ck], BadRows::Abort, WriteMode::Upsert)
+        .unwrap();
+    assert_eq!(s.plan("users").unwrap(), Some(plan));
+    assert_eq!(s.marked_for_repair().unwrap(), vec!["users".to_string()]);
+    s.drop_table("users").unwrap();
+    s.create_table(&users()).unwrap();
+    assert_eq!(s.plan("users").unwrap(), None, "a new copy plans anew");
+    assert!(s.checkpoints().unwrap().is_empty());
+    assert!(s.marked_for_repair().unwrap().is_empty());
+    assert_eq!(s.count("users").unwrap(), 0);
+    assert!(s.get("users", &[Value::Int(1)]).unwrap().is_none());
+    assert!(s.check().healthy);
 }

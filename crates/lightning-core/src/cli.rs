@@ -468,18 +468,7 @@ pub fn run_migrate(
             "bringing `{}` level with the source (it was copied in more than one state of it)",
             crate::text::for_terminal(&t.name)
         );
-        let counts = crate::verify::repair_table(reader.verifier(), t, &store)
-            .with_context(|| format!("repairing table `{}`", t.name))?;
-        store.repaired(&t.name)?;
-        if counts.total() > 0 {
-            eprintln!(
-                "  `{}`: {} rows inserted, {} updated, {} deleted",
-                crate::text::for_terminal(&t.name),
-                counts.inserted,
-                counts.updated,
-                counts.deleted
-            );
-        }
+        let counts = repair_marked(reader.verifier(), &store, t)?;
         run.repaired.insert(t.name.clone(), counts);
     }
     if !run.repaired.is_empty() {
@@ -546,6 +535,26 @@ pub fn run_migrate(
     })
 }
 
+/// Repair a table marked for a repair, clear its mark, and say what changed. The
+/// mark is cleared only once the repair is done: an interrupted one is done again.
+fn repair_marked(
+    source: &dyn VerifySource,
+    store: &Store,
+    t: &TableSchema,
+) -> anyhow::Result<crate::store::RepairCounts> {
+    let counts = crate::verify::repair_table(source, t, store)
+        .with_context(|| format!("repairing table `{}`", t.name))?;
+    store.repaired(&t.name)?;
+    eprintln!(
+        "repaired `{}`: {} rows inserted, {} updated, {} deleted",
+        crate::text::for_terminal(&t.name),
+        counts.inserted,
+        counts.updated,
+        counts.deleted
+    );
+    Ok(counts)
+}
+
 /// Verify each table and build the report.
 pub fn verify_tables(
     tool: &str,
@@ -606,16 +615,7 @@ pub fn run_verify(
                 .find(|s| s.name == t.table)
                 .expect("verified tables come from the source");
             store.mark_for_repair(std::slice::from_ref(&schema.name))?;
-            let counts = crate::verify::repair_table(reader.verifier(), schema, &store)
-                .with_context(|| format!("repairing table `{}`", schema.name))?;
-            store.repaired(&schema.name)?;
-            eprintln!(
-                "repaired `{}`: {} rows inserted, {} updated, {} deleted",
-                crate::text::for_terminal(&schema.name),
-                counts.inserted,
-                counts.updated,
-                counts.deleted
-            );
+            let counts = repair_marked(reader.verifier(), &store, schema)?;
             report.repaired.insert(schema.name.clone(), counts);
             again.push(schema.clone());
         }

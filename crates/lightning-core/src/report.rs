@@ -294,6 +294,26 @@ fn findings_section(findings: &[Finding]) -> Section {
     )
 }
 
+fn repaired_section(
+    heading: &str,
+    repaired: &std::collections::BTreeMap<String, crate::store::RepairCounts>,
+) -> Section {
+    Section::new(heading).table(
+        &["table", "inserted", "updated", "deleted"],
+        repaired
+            .iter()
+            .map(|(t, c)| {
+                vec![
+                    t.clone(),
+                    c.inserted.to_string(),
+                    c.updated.to_string(),
+                    c.deleted.to_string(),
+                ]
+            })
+            .collect(),
+    )
+}
+
 impl Report for ConversionReport {
     fn title(&self) -> String {
         format!("Schema conversion: {}", self.source)
@@ -486,20 +506,7 @@ impl Report for VerificationReport {
         if !self.repaired.is_empty() {
             out.insert(
                 0,
-                Section::new("Repaired before verifying").table(
-                    &["table", "inserted", "updated", "deleted"],
-                    self.repaired
-                        .iter()
-                        .map(|(t, c)| {
-                            vec![
-                                t.clone(),
-                                c.inserted.to_string(),
-                                c.updated.to_string(),
-                                c.deleted.to_string(),
-                            ]
-                        })
-                        .collect(),
-                ),
+                repaired_section("Repaired before verifying", &self.repaired),
             );
         }
         out
@@ -543,22 +550,10 @@ impl Report for MigrationReport {
             s[0].facts.push(("reject file".into(), f.clone()));
         }
         if !self.repaired.is_empty() {
-            s.push(
-                Section::new("Repaired (copied in more than one state of the source)").table(
-                    &["table", "inserted", "updated", "deleted"],
-                    self.repaired
-                        .iter()
-                        .map(|(t, c)| {
-                            vec![
-                                t.clone(),
-                                c.inserted.to_string(),
-                                c.updated.to_string(),
-                                c.deleted.to_string(),
-                            ]
-                        })
-                        .collect(),
-                ),
-            );
+            s.push(repaired_section(
+                "Repaired (copied in more than one state of the source)",
+                &self.repaired,
+            ));
         }
         if !self.notes.is_empty() {
             let mut n = Section::new("Notes");

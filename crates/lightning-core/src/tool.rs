@@ -75,13 +75,18 @@ pub struct CatalogTable {
     pub columns: Vec<String>,
 }
 
+/// What opening a source found and decided, whatever the source.
+pub struct Converted {
+    /// How runs and reports name the source: the same on every run, no credentials.
+    pub description: String,
+    /// Every table the source has.
+    pub catalog: Vec<CatalogTable>,
+    pub conversion: ConversionReport,
+}
+
 /// A source opened, with its selected tables converted.
 pub trait OpenedSource {
-    /// How runs and reports name the source: the same on every run, no credentials.
-    fn description(&self) -> String;
-    /// Every table the source has.
-    fn catalog(&self) -> Vec<CatalogTable>;
-    fn conversion(&self) -> &ConversionReport;
+    fn converted(&self) -> &Converted;
     /// The selected tables, converted.
     fn tables(&self) -> Vec<TableSchema>;
     fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport>;
@@ -211,8 +216,8 @@ fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> 
             if !report.json {
                 print_stdout(&crate::ddl::render_schema(&opened.tables()))?;
             }
-            report.emit(opened.conversion())?;
-            check_strict(strict, opened.conversion())?;
+            report.emit(&opened.converted().conversion)?;
+            check_strict(strict, &opened.converted().conversion)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate {
@@ -227,10 +232,14 @@ fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> 
                 &args.cast,
                 Some(&args.target),
             )?;
-            check_strict(strict, opened.conversion())?;
-            announce_findings::<T>(opened.conversion());
-            let desc = opened.description();
-            let conversion = opened.conversion().clone();
+            let Converted {
+                description: desc,
+                conversion,
+                ..
+            } = opened.converted();
+            check_strict(strict, conversion)?;
+            announce_findings::<T>(conversion);
+            let (desc, conversion) = (desc.clone(), conversion.clone());
             let where_ = where_by_target(opened.as_ref(), &args.where_);
             let reader = opened.reader(&ReadRequest {
                 purpose: Purpose::Migrate,
@@ -242,7 +251,7 @@ fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> 
         }
         Command::Verify { source, args } => {
             let opened = open::<T>(&source, Purpose::Verify, &args.filter, &args.cast, None)?;
-            let desc = opened.description();
+            let desc = opened.converted().description.clone();
             let where_ = where_by_target(opened.as_ref(), &args.where_);
             let reader = opened.reader(&ReadRequest {
                 purpose: Purpose::Verify,
@@ -265,7 +274,7 @@ fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> 
 
 /// `--where` names tables as the source does; readers look them up by target name.
 fn where_by_target(opened: &dyn OpenedSource, where_: &WhereArgs) -> HashMap<String, String> {
-    let catalog = opened.catalog();
+    let catalog = &opened.converted().catalog;
     let names: Vec<&str> = catalog.iter().map(|t| t.name.as_str()).collect();
     let by_name = where_.by_table(&names);
     catalog
@@ -292,18 +301,22 @@ fn open<T: SourceTool>(
             target,
         },
     )?;
-    let catalog = opened.catalog();
-    check_names(&catalog, filter, &rules)?;
+    let Converted {
+        description,
+        catalog,
+        ..
+    } = opened.converted();
+    check_names(catalog, filter, &rules)?;
     let tables = opened.tables();
-    check_collisions(&catalog, filter)?;
+    check_collisions(catalog, filter)?;
     if tables.is_empty() {
         match purpose {
             Purpose::Assess | Purpose::ConvertSchema if catalog.is_empty() => {
-                tracing::warn!("{} has no tables", for_terminal(&opened.description()));
+                tracing::warn!("{} has no tables", for_terminal(description));
             }
             _ if catalog.is_empty() => bail!(
                 "{} has no tables: is it the database you meant? (nothing to do)",
-                for_terminal(&opened.description())
+                for_terminal(description)
             ),
             _ => bail!("--tables and --exclude leave no table to work on"),
         }

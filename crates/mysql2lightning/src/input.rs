@@ -8,7 +8,9 @@ use lightning_core::cli::SourceReader;
 use lightning_core::pipeline::Source;
 use lightning_core::report::{AssessmentReport, ConversionReport};
 use lightning_core::spool::{Spool, Tee};
-use lightning_core::tool::{CatalogTable, OpenRequest, OpenedSource, Purpose, ReadRequest};
+use lightning_core::tool::{
+    CatalogTable, Converted, OpenRequest, OpenedSource, Purpose, ReadRequest,
+};
 use lightning_core::verify::VerifySource;
 use lightning_core::TableSchema;
 
@@ -32,10 +34,8 @@ enum Input {
 
 struct Opened {
     input: Input,
-    description: String,
-    catalog: Vec<CatalogTable>,
     tables: Vec<SourceTable>,
-    conversion: ConversionReport,
+    converted: Converted,
     zero_dates: ZeroDates,
 }
 
@@ -121,10 +121,12 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
     }
     Ok(Box::new(Opened {
         input,
-        description,
-        catalog,
         tables,
-        conversion,
+        converted: Converted {
+            description,
+            catalog,
+            conversion,
+        },
         zero_dates: options.zero_dates,
     }))
 }
@@ -142,16 +144,8 @@ fn catalog_of(cat: &MyCatalog, filter: &lightning_core::cli::TableFilter) -> Vec
 }
 
 impl OpenedSource for Opened {
-    fn description(&self) -> String {
-        self.description.clone()
-    }
-
-    fn catalog(&self) -> Vec<CatalogTable> {
-        self.catalog.clone()
-    }
-
-    fn conversion(&self) -> &ConversionReport {
-        &self.conversion
+    fn converted(&self) -> &Converted {
+        &self.converted
     }
 
     fn tables(&self) -> Vec<TableSchema> {
@@ -176,11 +170,11 @@ impl OpenedSource for Opened {
                 src.limit = Some(sample_rows.max(1));
                 let schemas = src.schemas();
                 crate::assess::assess(
-                    &me.description,
+                    &me.converted.description,
                     &me.tables,
                     &rows,
                     &zero_dates,
-                    me.conversion,
+                    me.converted.conversion,
                     &src,
                     &schemas,
                 )
@@ -203,11 +197,11 @@ impl OpenedSource for Opened {
                 src.limit = Some(sample_rows.max(1));
                 let schemas = src.schemas();
                 let mut a = crate::assess::assess(
-                    &me.description,
+                    &me.converted.description,
                     &tables,
                     &rows,
                     &zero_dates,
-                    me.conversion,
+                    me.converted.conversion,
                     &src,
                     &schemas,
                 )?;

@@ -35,8 +35,8 @@ impl Found {
 /// store and timed to estimate the whole migration.
 pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
     let tool = crate::TOOL;
-    let source = loaded.description.clone();
-    let conversion = loaded.conversion.clone();
+    let source = loaded.converted.description.clone();
+    let conversion = loaded.converted.conversion.clone();
     let partitioned = loaded.tables.iter().filter(|t| t.sources.len() > 1).count();
     // Leaves the catalog has no row estimate for: never analysed nor vacuumed
     // (`reltuples` = -1), or filled since (no pages recorded, yet data on disk).

@@ -12,7 +12,9 @@ use lightning_core::fingerprint::HashingReader;
 use lightning_core::pipeline::Source;
 use lightning_core::report::{AssessmentReport, ConversionReport, Finding, Severity};
 use lightning_core::spool::Spool;
-use lightning_core::tool::{CatalogTable, OpenRequest, OpenedSource, Purpose, ReadRequest};
+use lightning_core::tool::{
+    CatalogTable, Converted, OpenRequest, OpenedSource, Purpose, ReadRequest,
+};
 use lightning_core::verify::VerifySource;
 use lightning_core::TableSchema;
 
@@ -54,11 +56,8 @@ enum Input {
 pub struct Loaded {
     input: Input,
     db: Database,
-    catalog: Vec<CatalogTable>,
     pub tables: Vec<ConvertedTable>,
-    pub conversion: ConversionReport,
-    /// How runs and reports name the source (never with a password).
-    pub description: String,
+    pub converted: Converted,
 }
 
 pub fn open(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn OpenedSource>> {
@@ -159,10 +158,12 @@ fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> 
     Ok(Loaded {
         input,
         db,
-        catalog,
         tables,
-        conversion: report,
-        description,
+        converted: Converted {
+            description,
+            catalog,
+            conversion: report,
+        },
     })
 }
 
@@ -197,16 +198,8 @@ fn drop_generated_columns(db: &mut Database, report: &mut ConversionReport) {
 }
 
 impl OpenedSource for Loaded {
-    fn description(&self) -> String {
-        self.description.clone()
-    }
-
-    fn catalog(&self) -> Vec<CatalogTable> {
-        self.catalog.clone()
-    }
-
-    fn conversion(&self) -> &ConversionReport {
-        &self.conversion
+    fn converted(&self) -> &Converted {
+        &self.converted
     }
 
     fn tables(&self) -> Vec<TableSchema> {

@@ -7,7 +7,9 @@ use anyhow::bail;
 use lightning_core::cli::SourceReader;
 use lightning_core::pipeline::Source;
 use lightning_core::report::{AssessmentReport, ConversionReport};
-use lightning_core::tool::{CatalogTable, OpenRequest, OpenedSource, Purpose, ReadRequest};
+use lightning_core::tool::{
+    CatalogTable, Converted, OpenRequest, OpenedSource, Purpose, ReadRequest,
+};
 use lightning_core::verify::VerifySource;
 use lightning_core::TableSchema;
 use rusqlite::Connection;
@@ -18,9 +20,8 @@ use crate::source::SqliteSource;
 struct Opened {
     path: PathBuf,
     conn: Connection,
-    catalog: Vec<CatalogTable>,
     tables: Vec<SourceTable>,
-    conversion: ConversionReport,
+    converted: Converted,
 }
 
 pub fn open(path: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn OpenedSource>> {
@@ -57,28 +58,23 @@ pub fn open(path: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn Op
     Ok(Box::new(Opened {
         path: path.to_path_buf(),
         conn,
-        catalog: listed,
         tables,
-        conversion,
+        converted: Converted {
+            // The full path: a resumed run is recognised as the same source
+            // whatever directory it starts from.
+            description: std::fs::canonicalize(path)
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+                .to_string(),
+            catalog: listed,
+            conversion,
+        },
     }))
 }
 
 impl OpenedSource for Opened {
-    /// The full path: a resumed run is recognised as the same source whatever
-    /// directory it starts from.
-    fn description(&self) -> String {
-        std::fs::canonicalize(&self.path)
-            .unwrap_or_else(|_| self.path.clone())
-            .display()
-            .to_string()
-    }
-
-    fn catalog(&self) -> Vec<CatalogTable> {
-        self.catalog.clone()
-    }
-
-    fn conversion(&self) -> &ConversionReport {
-        &self.conversion
+    fn converted(&self) -> &Converted {
+        &self.converted
     }
 
     fn tables(&self) -> Vec<TableSchema> {
@@ -87,7 +83,13 @@ impl OpenedSource for Opened {
 
     fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
         let me = *self;
-        crate::assess::assess(&me.path, &me.conn, me.tables, me.conversion, sample_rows)
+        crate::assess::assess(
+            &me.path,
+            &me.conn,
+            me.tables,
+            me.converted.conversion,
+            sample_rows,
+        )
     }
 
     fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>> {

@@ -46,13 +46,7 @@ impl TableCheck {
 impl Store {
     /// Check the whole store (see the module notes).
     pub fn check(&self) -> CheckReport {
-        let entries: Vec<TableEntry> = self
-            .catalog
-            .read()
-            .expect("catalog lock")
-            .values()
-            .cloned()
-            .collect();
+        let entries = self.entries();
         let mut tables = Vec::new();
         for e in &entries {
             tables.push(self.check_table(e));

@@ -608,6 +608,16 @@ impl Store {
         })
     }
 
+    /// Every table's entry, as the catalog holds them now.
+    fn entries(&self) -> Vec<TableEntry> {
+        self.catalog
+            .read()
+            .expect("catalog lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+
     pub fn tables(&self) -> Vec<TableSchema> {
         self.catalog
             .read()
@@ -892,13 +902,7 @@ impl Store {
     /// have to replay the journal (seconds for a large load). Called at the end of
     /// a migration or an import.
     pub fn flush(&self) -> Result<()> {
-        let entries: Vec<TableEntry> = self
-            .catalog
-            .read()
-            .expect("catalog lock")
-            .values()
-            .cloned()
-            .collect();
+        let entries = self.entries();
         for e in &entries {
             e.rows
                 .rotate_memtable_and_wait()

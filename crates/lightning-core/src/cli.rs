@@ -355,11 +355,28 @@ pub fn run_main(f: impl FnOnce() -> anyhow::Result<ExitCode>) -> ExitCode {
     match f() {
         Ok(code) => code,
         Err(e) => {
+            // A copy a signal stopped (an assessment's timed sample, say) ends as
+            // an interruption, not a failure.
+            if let Some(sig) = interrupted_by(&e) {
+                eprintln!("interrupted");
+                return ExitCode::from(crate::interrupt::exit_code(sig));
+            }
             let msg = format!("{e:#}");
             eprintln!("error: {}", msg.replace('\n', " "));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The signal that stopped a copy somewhere in this error's chain.
+fn interrupted_by(e: &anyhow::Error) -> Option<i32> {
+    e.chain().find_map(|c| match c.downcast_ref::<CopyError>() {
+        Some(CopyError::Interrupted(sig)) => Some(*sig),
+        _ => match c.downcast_ref::<crate::assess::AssessError>() {
+            Some(crate::assess::AssessError::Copy(CopyError::Interrupted(sig))) => Some(*sig),
+            _ => None,
+        },
+    })
 }
 
 /// Run `migrate`: copy `source` into the target store, record the run, optionally

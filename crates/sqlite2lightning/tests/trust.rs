@@ -1023,3 +1023,51 @@ fn fresh_drops_the_selected_tables_files_whole_and_leaves_the_others_alone() {
     assert_verified_equal(&db, &target);
     assert_whole(&target);
 }
+
+// ---- Signals outside a migration ----
+
+#[test]
+fn a_signal_during_an_assessment_ends_it_as_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(
+        dir.path(),
+        "a.sqlite",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 30000)
+           INSERT INTO t SELECT x, 'v' || x FROM s;",
+    );
+    // The timed sample pauses after its first commit; the test then sends SIGTERM.
+    let handshake = dir.path().join("paused");
+    let child = Command::new(tool())
+        .args(["assess", "--source", p(&db), "--json"])
+        .env("LIGHTNING_FAULT", "pause:committed:1")
+        .env("LIGHTNING_FAULT_HANDSHAKE", &handshake)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tool runs");
+    let started = std::time::Instant::now();
+    while !handshake.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the sample never paused"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::fs::remove_file(&handshake).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        !stderr.contains("error:"),
+        "an interruption is no failure: {stderr}"
+    );
+}

@@ -5,12 +5,12 @@
 
 use std::fs::{self, File};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 
 use crate::util::{self, program_exists, warn};
 
@@ -49,6 +49,13 @@ const SERVICES: &[Service] = &[
         port: 6379,
         program: "redis-server",
         start: start_redis,
+    },
+    Service {
+        name: "MongoDB (SecantusDB test server)",
+        slug: "mongodb",
+        port: 27017,
+        program: "python3",
+        start: start_secantus,
     },
 ];
 
@@ -122,6 +129,9 @@ fn ensure(service: &Service) -> bool {
 
 /// Runs the start command (its output goes to `log`), then waits for the port.
 fn start(service: &Service, log: &Path) -> Result<Duration> {
+    // A start that fails before its command runs (a failed install) must not show an
+    // earlier run's output as its own.
+    let _ = fs::remove_file(log);
     let cmd = (service.start)()?;
     start_and_wait(cmd, service.port, log, START_TIMEOUT)
 }
@@ -240,6 +250,91 @@ fn start_redis() -> Result<Command> {
         "/var/log/redis/ci.log",
     ]);
     Ok(cmd)
+}
+
+// SecantusDB is GPL: a test server only, run as a separate program, never linked or shipped.
+/// The MongoDB-compatible test server, pinned so that every run tests against the same one.
+const SECANTUS_PACKAGE: &str = "SecantusDB==0.7.0b3";
+/// The first install downloads the server and its dependencies: minutes on a slow network.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn start_secantus() -> Result<Command> {
+    let venv = util::target_dir().join("xtask").join("secantus-venv");
+    let server = install_secantus(&venv)?;
+    Ok(secantus_server(&server, 27017))
+}
+
+/// Installs the server into a virtual environment of its own (the system's Python is
+/// left alone), unless it is already there. Returns the server program.
+fn install_secantus(venv: &Path) -> Result<PathBuf> {
+    let server = venv.join("bin").join("secantusd-py");
+    if server.is_file() {
+        return Ok(server);
+    }
+    eprintln!(
+        "installing {SECANTUS_PACKAGE} into {} (the first time only; this can take a couple \
+         of minutes, pip's output follows)",
+        venv.display()
+    );
+    let began = Instant::now();
+    run_with_timeout(
+        Command::new("python3").args(["-m", "venv"]).arg(venv),
+        INSTALL_TIMEOUT,
+    )?;
+    run_with_timeout(
+        Command::new(venv.join("bin").join("pip")).args(["install", SECANTUS_PACKAGE]),
+        INSTALL_TIMEOUT,
+    )?;
+    ensure!(
+        server.is_file(),
+        "installing {SECANTUS_PACKAGE} did not provide {}",
+        server.display()
+    );
+    eprintln!(
+        "installed {SECANTUS_PACKAGE} in {}",
+        util::format_duration(began.elapsed())
+    );
+    Ok(server)
+}
+
+/// The server's start command. The server does not daemonize itself and must outlive
+/// xtask (and miss the terminal's Ctrl-C), so it runs in a session of its own; `--fork`
+/// makes `setsid` return at once, leaving the server running.
+fn secantus_server(server: &Path, port: u16) -> Command {
+    let mut cmd = Command::new("setsid");
+    cmd.arg("--fork").arg(server).args([
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--storage-path",
+        ":memory:",
+    ]);
+    cmd
+}
+
+/// Runs a command with its output shown as it comes; stops it when it takes longer
+/// than `timeout`.
+fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<()> {
+    let shown = util::describe(cmd);
+    eprintln!("$ {shown}");
+    let deadline = Instant::now() + timeout;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .spawn()
+        .with_context(|| format!("could not run `{shown}`"))?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            ensure!(status.success(), "`{shown}` failed ({status})");
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("`{shown}` did not finish within {} s", timeout.as_secs());
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Makes sure the `sqlite3` command-line shell is installed (the benchmark's reference),
@@ -369,5 +464,23 @@ mod tests {
         start_and_wait(shell("true"), port, &log, Duration::from_secs(5)).unwrap();
         assert!(is_up(port));
         let _ = fs::remove_file(&log);
+    }
+
+    #[test]
+    fn an_installed_test_server_is_not_installed_again() {
+        let venv = std::env::temp_dir().join(format!("xtask-venv-{}", std::process::id()));
+        let bin = venv.join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        fs::write(bin.join("secantusd-py"), "").unwrap();
+        // This environment has no pip: an install would fail, so none may run.
+        assert_eq!(install_secantus(&venv).unwrap(), bin.join("secantusd-py"));
+        let _ = fs::remove_dir_all(&venv);
+    }
+
+    #[test]
+    fn an_install_step_that_hangs_is_stopped() {
+        let err =
+            run_with_timeout(&mut shell("exec sleep 10"), Duration::from_secs(1)).unwrap_err();
+        assert!(format!("{err:#}").contains("did not finish"), "{err:#}");
     }
 }

@@ -13,7 +13,7 @@ use crate::cast::CastRules;
 use crate::pipeline::{copy, CopyError, CopyOptions, OnError, Resume, Source};
 use crate::progress::Progress;
 use crate::reject::RejectLog;
-use crate::report::{self, MigrationReport, Report, VerificationReport};
+use crate::report::{self, MigrationReport, Report, TableVerification, VerificationReport};
 use crate::schema::TableSchema;
 use crate::sink::{StoreSink, StreamSink};
 use crate::store::Store;
@@ -28,6 +28,16 @@ pub trait SourceReader {
     /// Notes for the end of a migration (counts of values decided by an option).
     fn notes(&self) -> Vec<String> {
         Vec::new()
+    }
+    /// How the source was read into tables, for sources that decide it from their
+    /// data (a document source's mapping): kept in the store by `migrate`.
+    fn mapping(&self) -> Option<String> {
+        None
+    }
+    /// Checks of whole source records rebuilt from the target, for sources whose
+    /// records become rows of several tables: one entry per record set.
+    fn verify_records(&self, _store: &Store) -> anyhow::Result<Vec<TableVerification>> {
+        Ok(Vec::new())
     }
 }
 
@@ -429,6 +439,9 @@ pub fn run_migrate(
     } else {
         Resume::MayDiffer
     };
+    if let Some(mapping) = reader.mapping() {
+        store.set_source_mapping(tool, &mapping)?;
+    }
     let run_id = store.start_run(tool, &source_desc)?;
     let mut run = store.run(run_id)?;
     run.content_id = content_id;
@@ -506,7 +519,7 @@ pub fn run_migrate(
             &source_desc,
             &args.target,
             &store,
-            reader.verifier(),
+            reader,
             &tables,
             args.sample,
         )?)
@@ -578,12 +591,14 @@ pub fn verify_tables(
     source_desc: &str,
     target: &Path,
     store: &Store,
-    source: &dyn VerifySource,
+    reader: &dyn SourceReader,
     tables: &[TableSchema],
     sample: usize,
 ) -> anyhow::Result<VerificationReport> {
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let results = crate::verify::verify_tables(source, tables, store, sample, parallel)?;
+    let mut results =
+        crate::verify::verify_tables(reader.verifier(), tables, store, sample, parallel)?;
+    results.extend(reader.verify_records(store)?);
     Ok(VerificationReport::new(
         tool,
         &redact(source_desc),
@@ -611,13 +626,17 @@ pub fn run_verify(
         source_desc,
         &args.target,
         &store,
-        reader.verifier(),
+        reader,
         &tables,
         args.sample,
     )?;
     if args.repair && !report.equal {
         let mut again = Vec::new();
         for t in report.tables.iter().filter(|t| !t.equal) {
+            // Records rebuilt from several tables are repaired through their tables.
+            let Some(schema) = tables.iter().find(|s| s.name == t.table) else {
+                continue;
+            };
             if !t.schema_differences.is_empty() {
                 eprintln!(
                     "cannot repair `{}` row by row ({}): copy it again with `migrate --fresh --tables {}`",
@@ -627,10 +646,6 @@ pub fn run_verify(
                 );
                 continue;
             }
-            let schema = tables
-                .iter()
-                .find(|s| s.name == t.table)
-                .expect("verified tables come from the source");
             store.mark_for_repair(std::slice::from_ref(&schema.name))?;
             let counts = repair_marked(reader.verifier(), &store, schema)?;
             report.repaired.insert(schema.name.clone(), counts);
@@ -640,7 +655,8 @@ pub fn run_verify(
         let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
         let second =
             crate::verify::verify_tables(reader.verifier(), &again, &store, args.sample, parallel)?;
-        for v in second {
+        let records = reader.verify_records(&store)?;
+        for v in second.into_iter().chain(records) {
             if let Some(slot) = report.tables.iter_mut().find(|t| t.table == v.table) {
                 *slot = v;
             }

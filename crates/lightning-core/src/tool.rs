@@ -42,6 +42,16 @@ pub trait SourceTool {
         options: &Self::Options,
         request: &OpenRequest<'_>,
     ) -> anyhow::Result<Box<dyn OpenedSource>>;
+
+    /// Commands of this tool alone, beside the five every tool has.
+    fn extra_commands() -> Vec<clap::Command> {
+        Vec::new()
+    }
+
+    /// Run one of `extra_commands`.
+    fn run_extra(name: &str, _matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
+        bail!("unknown command `{name}`")
+    }
 }
 
 /// The command a source is opened for.
@@ -59,8 +69,11 @@ pub struct OpenRequest<'a> {
     pub filter: &'a TableFilter,
     /// The tool's defaults with the user's rules in front.
     pub rules: &'a CastRules,
-    /// The store a migration writes: what is spooled goes beside it.
+    /// The store a migration writes or a verification reads: what is spooled goes
+    /// beside it.
     pub target: Option<&'a Path>,
+    /// `migrate --fresh`: what an earlier run decided is not reused.
+    pub fresh: bool,
 }
 
 /// A table of the source, before any selection.
@@ -171,12 +184,20 @@ enum Command<O: Args> {
 /// The whole `main` of a source tool.
 pub fn main<T: SourceTool>() -> ExitCode {
     run_main(|| {
+        let extra = T::extra_commands();
+        let extra_names: Vec<String> = extra.iter().map(|c| c.get_name().to_string()).collect();
         let matches = Cli::<T::Options>::command()
             .name(T::NAME)
             .bin_name(T::NAME)
             .about(T::ABOUT)
             .long_about(T::LONG_ABOUT)
+            .subcommands(extra)
             .get_matches();
+        if let Some((name, sub)) = matches.subcommand() {
+            if extra_names.iter().any(|n| n == name) {
+                return T::run_extra(name, sub);
+            }
+        }
         let cli = Cli::<T::Options>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
         if cli.print_casts {
             let mut text = T::default_casts().describe_defaults();
@@ -200,7 +221,7 @@ fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> 
             sample_rows,
             report,
         } => {
-            let opened = open::<T>(&source, Purpose::Assess, &filter, &cast, None)?;
+            let opened = open::<T>(&source, Purpose::Assess, &filter, &cast, None, false)?;
             let a = opened.assess(sample_rows)?;
             report.emit(&a)?;
             Ok(ExitCode::SUCCESS)
@@ -212,7 +233,7 @@ fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> 
             strict,
             report,
         } => {
-            let opened = open::<T>(&source, Purpose::ConvertSchema, &filter, &cast, None)?;
+            let opened = open::<T>(&source, Purpose::ConvertSchema, &filter, &cast, None, false)?;
             if !report.json {
                 print_stdout(&crate::ddl::render_schema(&opened.tables()))?;
             }
@@ -231,6 +252,7 @@ fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> 
                 &args.filter,
                 &args.cast,
                 Some(&args.target),
+                args.fresh,
             )?;
             let Converted {
                 description: desc,
@@ -250,7 +272,14 @@ fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> 
             Ok(code)
         }
         Command::Verify { source, args } => {
-            let opened = open::<T>(&source, Purpose::Verify, &args.filter, &args.cast, None)?;
+            let opened = open::<T>(
+                &source,
+                Purpose::Verify,
+                &args.filter,
+                &args.cast,
+                Some(&args.target),
+                false,
+            )?;
             let desc = opened.converted().description.clone();
             let where_ = where_by_target(opened.as_ref(), &args.where_);
             let reader = opened.reader(&ReadRequest {
@@ -261,7 +290,14 @@ fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> 
             run_verify(T::NAME, &desc, reader.as_ref(), &args)
         }
         Command::Export { source, args } => {
-            let opened = open::<T>(&source, Purpose::Export, &args.filter, &args.cast, None)?;
+            let opened = open::<T>(
+                &source,
+                Purpose::Export,
+                &args.filter,
+                &args.cast,
+                None,
+                false,
+            )?;
             let reader = opened.reader(&ReadRequest {
                 purpose: Purpose::Export,
                 where_: HashMap::new(),
@@ -290,6 +326,7 @@ fn open<T: SourceTool>(
     filter: &TableFilter,
     cast: &CastArgs,
     target: Option<&Path>,
+    fresh: bool,
 ) -> anyhow::Result<Box<dyn OpenedSource>> {
     let rules = cast.rules(T::default_casts())?;
     let opened = T::open(
@@ -299,6 +336,7 @@ fn open<T: SourceTool>(
             filter,
             rules: &rules,
             target,
+            fresh,
         },
     )?;
     let Converted {

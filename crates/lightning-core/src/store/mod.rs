@@ -790,6 +790,24 @@ impl Store {
             .map_err(|e| self.write_error(e))
     }
 
+    /// How a source tool read its source into tables (a document source's mapping),
+    /// kept so that later runs, verifications and readers read it the same way.
+    pub fn source_mapping(&self, tool: &str) -> Result<Option<String>> {
+        Ok(self
+            .meta
+            .get(meta_key("mapping", tool.as_bytes()))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn set_source_mapping(&self, tool: &str, text: &str) -> Result<()> {
+        self.meta
+            .insert(
+                meta_key("mapping", tool.as_bytes()),
+                text.as_bytes().to_vec(),
+            )
+            .map_err(|e| self.write_error(e))
+    }
+
     /// Mark tables as needing a repair: their rows may not all come from the
     /// source as it is now (a resumed copy, or one read in several snapshots).
     pub fn mark_for_repair(&self, tables: &[String]) -> Result<()> {

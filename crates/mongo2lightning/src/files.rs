@@ -1,0 +1,288 @@
+//! Documents from files: `mongoexport` output (one Extended JSON document per
+//! line, relaxed or canonical) and `mongodump` `.bson` files (documents one after
+//! another). Read as a stream; every error names the file and the line or the
+//! document's place.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use bson::{Bson, Document};
+
+/// The largest document read (MongoDB's own limit is 16 MiB).
+const MAX_DOCUMENT: usize = 48 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Extended JSON, one document per line.
+    Json,
+    /// BSON documents one after another.
+    Bson,
+}
+
+impl Format {
+    /// The format a file's name says, if it says one.
+    pub fn of_path(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".metadata.json") {
+            return None;
+        }
+        match path
+            .extension()?
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "json" | "jsonl" | "ndjson" => Some(Format::Json),
+            "bson" => Some(Format::Bson),
+            _ => None,
+        }
+    }
+
+    /// The format of content that starts with `head`: JSON starts with `{`.
+    pub fn sniff(head: &[u8]) -> Format {
+        match head.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') | Some(b'[') => Format::Json,
+            _ => Format::Bson,
+        }
+    }
+}
+
+/// A file of one collection's documents.
+#[derive(Debug, Clone)]
+pub struct DocumentFile {
+    pub collection: String,
+    pub path: PathBuf,
+    /// How the file is named in messages (`-` is standard input).
+    pub shown: String,
+    pub format: Format,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{file} line {line}: {reason}")]
+    Line {
+        file: String,
+        line: u64,
+        reason: String,
+    },
+    #[error("{file} document {number} (at byte {offset}): {reason}")]
+    Document {
+        file: String,
+        number: u64,
+        offset: u64,
+        reason: String,
+    },
+}
+
+/// Visit every document of a file, in file order. The visitor's error stops it.
+pub fn read<E: From<FileError>>(
+    file: &DocumentFile,
+    input: impl Read,
+    visit: &mut dyn FnMut(Document) -> Result<(), E>,
+) -> Result<(), E> {
+    match file.format {
+        Format::Json => read_json(file, input, visit),
+        Format::Bson => read_bson(file, input, visit),
+    }
+}
+
+pub fn open(file: &DocumentFile) -> Result<File, FileError> {
+    File::open(&file.path).map_err(|source| FileError::Io {
+        file: file.shown.clone(),
+        source,
+    })
+}
+
+fn read_json<E: From<FileError>>(
+    file: &DocumentFile,
+    input: impl Read,
+    visit: &mut dyn FnMut(Document) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut reader = BufReader::with_capacity(256 * 1024, input);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    let bad = |line: u64, reason: String| FileError::Line {
+        file: file.shown.clone(),
+        line,
+        reason,
+    };
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| FileError::Io {
+                file: file.shown.clone(),
+                source,
+            })?;
+        if n == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        if number == 1 && text.starts_with(b"[") {
+            return Err(bad(
+                1,
+                "the file is one JSON array (`mongoexport --jsonArray`): export without --jsonArray, one document per line".into(),
+            )
+            .into());
+        }
+        let json: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+            let hint = if line.last() != Some(&b'\n') {
+                " (the last line is cut short: is the file complete?)"
+            } else {
+                ""
+            };
+            bad(number, format!("not JSON: {e}{hint}"))
+        })?;
+        let doc = match Bson::try_from(json) {
+            Ok(Bson::Document(d)) => d,
+            Ok(other) => {
+                return Err(bad(
+                    number,
+                    format!(
+                        "a document is expected, not {}",
+                        crate::kind::type_name(&other)
+                    ),
+                )
+                .into())
+            }
+            Err(e) => return Err(bad(number, format!("not Extended JSON: {e}")).into()),
+        };
+        visit(doc)?;
+    }
+}
+
+fn read_bson<E: From<FileError>>(
+    file: &DocumentFile,
+    input: impl Read,
+    visit: &mut dyn FnMut(Document) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut reader = BufReader::with_capacity(256 * 1024, input);
+    let mut offset = 0u64;
+    let mut number = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        number += 1;
+        let bad = |reason: String| FileError::Document {
+            file: file.shown.clone(),
+            number,
+            offset,
+            reason,
+        };
+        let mut len = [0u8; 4];
+        match read_full(&mut reader, &mut len).map_err(|source| FileError::Io {
+            file: file.shown.clone(),
+            source,
+        })? {
+            0 => return Ok(()),
+            4 => {}
+            _ => return Err(bad("the file ends inside a document: is it complete?".into()).into()),
+        }
+        let size = i32::from_le_bytes(len);
+        if size < 5 || size as usize > MAX_DOCUMENT {
+            return Err(bad(format!(
+                "a document cannot be {size} bytes long: is this a .bson file from mongodump?"
+            ))
+            .into());
+        }
+        buf.clear();
+        buf.extend_from_slice(&len);
+        buf.resize(size as usize, 0);
+        let got = read_full(&mut reader, &mut buf[4..]).map_err(|source| FileError::Io {
+            file: file.shown.clone(),
+            source,
+        })?;
+        if got < size as usize - 4 {
+            return Err(bad("the file ends inside a document: is it complete?".into()).into());
+        }
+        let doc = bson::RawDocument::from_bytes(&buf)
+            .map_err(|e| e.to_string())
+            .and_then(|raw| Document::try_from(raw).map_err(|e| e.to_string()))
+            .map_err(|e| bad(format!("not a BSON document: {e}")))?;
+        visit(doc)?;
+        offset += size as u64;
+    }
+}
+
+/// Read until `buf` is full or the input ends; the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    fn file(format: Format) -> DocumentFile {
+        DocumentFile {
+            collection: "c".into(),
+            path: "c".into(),
+            shown: "c.json".into(),
+            format,
+        }
+    }
+
+    fn all(format: Format, bytes: &[u8]) -> Result<Vec<Document>, FileError> {
+        let mut out = Vec::new();
+        read(&file(format), bytes, &mut |d| {
+            out.push(d);
+            Ok::<(), FileError>(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn relaxed_and_canonical_lines_read_alike() {
+        let text = br#"{"_id":{"$oid":"5f0c3b1a9d1e8b0001a1b2c3"},"n":{"$numberLong":"5"},"d":{"$date":{"$numberLong":"-1000"}}}
+
+{"_id":2,"p":{"$numberDecimal":"1.50"},"f":1.0}
+"#;
+        let docs = all(Format::Json, text).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].get("n"), Some(&Bson::Int64(5)));
+        assert_eq!(docs[1].get("f"), Some(&Bson::Double(1.0)));
+    }
+
+    #[test]
+    fn a_bad_line_is_named() {
+        let err = all(Format::Json, b"{\"_id\":1}\n{\"_id\":2,\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with("c.json line 2: not JSON"),
+            "{err}"
+        );
+        let err = all(Format::Json, b"[{\"_id\":1}]\n").unwrap_err();
+        assert!(err.to_string().contains("--jsonArray"), "{err}");
+    }
+
+    #[test]
+    fn bson_documents_follow_each_other_and_a_cut_one_is_named() {
+        let mut bytes = Vec::new();
+        for i in 0..3 {
+            doc! {"_id": i, "s": "x"}.to_writer(&mut bytes).unwrap();
+        }
+        assert_eq!(all(Format::Bson, &bytes).unwrap().len(), 3);
+        let err = all(Format::Bson, &bytes[..bytes.len() - 3]).unwrap_err();
+        assert!(err.to_string().contains("document 3"), "{err}");
+        assert!(err.to_string().contains("is it complete"), "{err}");
+    }
+}

@@ -1,0 +1,550 @@
+//! The MongoDB source opened for a command: a live database or files, each
+//! collection's mapping (from a file, from the target's earlier run, or decided
+//! from a sample), and the rows read through `MongoSource`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use bson::{Bson, Document};
+use lightning_core::cli::SourceReader;
+use lightning_core::pipeline::Source;
+use lightning_core::report::{
+    AssessmentReport, ColumnDecision, ConversionReport, Finding, Severity, TableConversion,
+    TableVerification,
+};
+use lightning_core::schema::{IndexKind, IndexSchema};
+use lightning_core::spool::Spool;
+use lightning_core::store::Store;
+use lightning_core::tool::{
+    CatalogTable, Converted, OpenRequest, OpenedSource, Purpose, ReadRequest, SourceTool,
+};
+use lightning_core::verify::VerifySource;
+use lightning_core::TableSchema;
+
+use crate::files::{DocumentFile, Format};
+use crate::infer::CollectionStats;
+use crate::kind::parse_json_text;
+use crate::live::Live;
+use crate::mapping::{decide, findings, CollectionMap, FieldMap, Mapping, Target, FORMAT};
+use crate::rows::Plan;
+use crate::source::{files_content_id, MongoSource, Origin};
+use crate::{Mongo, Options};
+
+/// A collection of the source, as opened.
+pub struct Collection {
+    pub name: String,
+    pub map: CollectionMap,
+    pub stats: Option<CollectionStats>,
+    pub schemas: Vec<TableSchema>,
+}
+
+pub struct Opened {
+    origin: Origin,
+    /// The selected collections.
+    collections: Vec<Collection>,
+    converted: Converted,
+    /// The mapping of every selected collection, as a mapping file holds it.
+    mapping: Mapping,
+    _spool: Option<Spool>,
+}
+
+pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn OpenedSource>> {
+    if !request.rules.user.is_empty() {
+        bail!("--cast does not apply to documents: write the mapping with `convert-schema --write-mapping FILE`, change a field's \"type\" there, and give it back with --mapping FILE");
+    }
+    let mut spool = None;
+    let (origin, names, description) = if is_url(&options.source) {
+        let live = Live::connect(&options.source)?;
+        let names = live.collections()?;
+        let description = live.description.clone();
+        (Origin::Live(live), names, description)
+    } else {
+        let files = document_files(options, request, &mut spool)?;
+        let content_id = files_content_id(&files)?;
+        let names = files.iter().map(|f| f.collection.clone()).collect();
+        let description = describe_files(&options.source);
+        (Origin::Files { files, content_id }, names, description)
+    };
+    let filter = request.filter;
+    let catalog: Vec<CatalogTable> = names
+        .iter()
+        .map(|n| CatalogTable {
+            name: n.clone(),
+            source_name: n.clone(),
+            target: filter.target_name(n, n),
+            columns: Vec::new(),
+        })
+        .collect();
+    let given = match &options.mapping {
+        Some(path) => Some(read_mapping(path)?),
+        None => stored_mapping(request)?,
+    };
+    let mut conversion = ConversionReport::new(Mongo::NAME, &description);
+    let mut taken: HashSet<String> = catalog
+        .iter()
+        .filter(|t| !filter.selects(&t.name))
+        .map(|t| t.target.clone())
+        .collect();
+    if let Some(m) = &given {
+        for c in &m.collections {
+            for t in c.tables().map_err(anyhow::Error::msg)? {
+                taken.insert(t.schema.name);
+            }
+        }
+    }
+    let mut collections = Vec::new();
+    for t in catalog.iter().filter(|t| filter.selects(&t.name)) {
+        let known = given.as_ref().and_then(|m| m.collection(&t.name)).cloned();
+        let (map, stats) = match known {
+            Some(mut map) => {
+                map.table = t.target.clone();
+                (map, None)
+            }
+            None => {
+                let stats = sample(&origin, &t.name, options.sample_size)?;
+                let map = decide(&t.name, &t.target, &stats, &mut taken);
+                (map, Some(stats))
+            }
+        };
+        let mut schemas: Vec<TableSchema> = map
+            .tables()
+            .map_err(|e| anyhow::anyhow!("collection `{}`: {e}", t.name))?
+            .into_iter()
+            .map(|m| m.schema)
+            .collect();
+        let indexes = source_indexes(&origin, &t.name)?;
+        map_indexes(&map, &indexes, &mut schemas[0], &mut conversion);
+        findings(&map, stats.as_ref(), &mut conversion);
+        for s in &schemas {
+            conversion.tables.push(TableConversion {
+                table: s.name.clone(),
+                columns: s
+                    .columns
+                    .iter()
+                    .map(|c| ColumnDecision {
+                        column: c.name.clone(),
+                        source_type: c.source_type.clone().unwrap_or_default(),
+                        lightning_type: c.ty.to_string(),
+                        rule: "mapping".into(),
+                        reason: None,
+                        transform: None,
+                    })
+                    .collect(),
+            });
+        }
+        if let Some(s) = &stats {
+            describe_sample(&map, s, &mut conversion);
+        }
+        collections.push(Collection {
+            name: t.name.clone(),
+            map,
+            stats,
+            schemas,
+        });
+    }
+    let mapping = Mapping {
+        format: FORMAT,
+        collections: collections.iter().map(|c| c.map.clone()).collect(),
+    };
+    if let Some(path) = &options.write_mapping {
+        std::fs::write(path, mapping.to_text())
+            .with_context(|| format!("cannot write the mapping to {}", path.display()))?;
+        eprintln!(
+            "wrote the mapping to {} (edit it, then give it to migrate with --mapping)",
+            path.display()
+        );
+    }
+    Ok(Box::new(Opened {
+        origin,
+        collections,
+        converted: Converted {
+            description,
+            catalog,
+            conversion,
+        },
+        mapping,
+        _spool: spool,
+    }))
+}
+
+fn is_url(source: &str) -> bool {
+    source.starts_with("mongodb://") || source.starts_with("mongodb+srv://")
+}
+
+/// How reports name files: the full path, the same whatever folder a run starts in.
+fn describe_files(source: &str) -> String {
+    if source == "-" {
+        return "standard input".into();
+    }
+    std::fs::canonicalize(source)
+        .unwrap_or_else(|_| PathBuf::from(source))
+        .display()
+        .to_string()
+}
+
+/// The files `--source` names: one file, a folder of them, or standard input.
+fn document_files(
+    options: &Options,
+    request: &OpenRequest<'_>,
+    spool: &mut Option<Spool>,
+) -> anyhow::Result<Vec<DocumentFile>> {
+    let source = &options.source;
+    if source == "-" {
+        let Some(collection) = options.collection.clone() else {
+            bail!("standard input holds one collection: name it with --collection NAME");
+        };
+        let s = Spool::create(request.target)?;
+        let mut file = s.file()?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut file).context("reading standard input")?;
+        let path = s.path().to_path_buf();
+        let format = match options.format {
+            Some(f) => f.into(),
+            None => {
+                let mut head = [0u8; 64];
+                let n = std::io::Read::read(&mut std::fs::File::open(&path)?, &mut head)?;
+                Format::sniff(&head[..n])
+            }
+        };
+        *spool = Some(s);
+        return Ok(vec![DocumentFile {
+            collection,
+            path,
+            shown: "standard input".into(),
+            format,
+        }]);
+    }
+    let path = Path::new(source);
+    let meta = std::fs::metadata(path).with_context(|| {
+        format!("--source {source}: no such file or folder (a URL starts with mongodb://)")
+    })?;
+    if meta.is_dir() {
+        if options.collection.is_some() {
+            bail!("--collection names the collection of one file; a folder's files are named after their collections");
+        }
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(path)? {
+            let p = entry?.path();
+            if let Some(format) = Format::of_path(&p) {
+                files.push(DocumentFile {
+                    collection: stem(&p),
+                    shown: p.display().to_string(),
+                    path: p,
+                    format,
+                });
+            }
+        }
+        files.sort_by(|a, b| a.collection.cmp(&b.collection));
+        if let Some(w) = files
+            .windows(2)
+            .find(|w| w[0].collection == w[1].collection)
+        {
+            bail!(
+                "{} and {} hold the same collection `{}`: keep one of them in the folder",
+                w[0].shown,
+                w[1].shown,
+                w[0].collection
+            );
+        }
+        return Ok(files);
+    }
+    let format = match (options.format, Format::of_path(path)) {
+        (Some(f), _) => f.into(),
+        (None, Some(f)) => f,
+        (None, None) => bail!(
+            "{source}: say whether it is JSON lines or BSON with --format (its name ends in neither .json nor .bson)"
+        ),
+    };
+    Ok(vec![DocumentFile {
+        collection: options.collection.clone().unwrap_or_else(|| stem(path)),
+        path: path.to_path_buf(),
+        shown: source.clone(),
+        format,
+    }])
+}
+
+/// `orders.json` and `orders.bson` hold `orders`.
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn read_mapping(path: &Path) -> anyhow::Result<Mapping> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the mapping file {}", path.display()))?;
+    Mapping::parse(&text).map_err(|e| anyhow::anyhow!("mapping file {}: {e}", path.display()))
+}
+
+/// The mapping an earlier run kept in the target: a resumed copy and a
+/// verification must read documents as the first run did.
+fn stored_mapping(request: &OpenRequest<'_>) -> anyhow::Result<Option<Mapping>> {
+    let Some(target) = request.target else {
+        return Ok(None);
+    };
+    if request.fresh || !target.exists() {
+        return Ok(None);
+    }
+    let Ok(store) = Store::open_to_read(target) else {
+        return Ok(None);
+    };
+    match store.source_mapping(Mongo::NAME)? {
+        Some(text) => {
+            let m = Mapping::parse(&text)
+                .map_err(|e| anyhow::anyhow!("the mapping kept in {}: {e}", target.display()))?;
+            tracing::info!(
+                "reading documents with the mapping kept in {} by its first run",
+                target.display()
+            );
+            Ok(Some(m))
+        }
+        None => Ok(None),
+    }
+}
+
+fn sample(origin: &Origin, collection: &str, size: u64) -> anyhow::Result<CollectionStats> {
+    match origin {
+        Origin::Live(live) => live.sample(collection, size),
+        Origin::Files { files, .. } => {
+            // A file is read whole: its first pass sees every document.
+            let file = files
+                .iter()
+                .find(|f| f.collection == collection)
+                .expect("a file per collection");
+            let mut stats = CollectionStats::default();
+            crate::files::read(file, crate::files::open(file)?, &mut |d| {
+                stats.add(&d);
+                Ok::<(), crate::files::FileError>(())
+            })?;
+            Ok(stats)
+        }
+    }
+}
+
+/// Index definitions: `listIndexes` live; a dump's `NAME.metadata.json` beside its file.
+fn source_indexes(origin: &Origin, collection: &str) -> anyhow::Result<Vec<Document>> {
+    match origin {
+        Origin::Live(live) => live.indexes(collection),
+        Origin::Files { files, .. } => {
+            let Some(f) = files.iter().find(|f| f.collection == collection) else {
+                return Ok(Vec::new());
+            };
+            let meta = f.path.with_file_name(format!("{collection}.metadata.json"));
+            let Ok(text) = std::fs::read_to_string(&meta) else {
+                return Ok(Vec::new());
+            };
+            let doc = match parse_json_text(&text) {
+                Ok(Bson::Document(d)) => d,
+                _ => bail!("{}: not a mongodump metadata file", meta.display()),
+            };
+            Ok(doc
+                .get_array("indexes")
+                .map(|a| a.iter().filter_map(|i| i.as_document().cloned()).collect())
+                .unwrap_or_default())
+        }
+    }
+}
+
+/// The column a top-level or flattened field path is mapped to.
+fn column_of(fields: &[FieldMap], path: &str) -> Option<String> {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    let f = fields.iter().find(|f| f.field == head)?;
+    match (&f.to, rest) {
+        (Target::Column { column, .. }, None) => Some(column.clone()),
+        (Target::Flatten { flatten }, Some(rest)) => column_of(flatten, rest),
+        _ => None,
+    }
+}
+
+/// Single-field and compound indexes on mapped columns become Lightning indexes;
+/// the others are reported as manual work with their definitions.
+fn map_indexes(
+    map: &CollectionMap,
+    indexes: &[Document],
+    root: &mut TableSchema,
+    report: &mut ConversionReport,
+) {
+    for ix in indexes {
+        let name = ix.get_str("name").unwrap_or("?").to_string();
+        if name == "_id_" {
+            continue;
+        }
+        let definition = crate::kind::json_text(&Bson::Document(ix.clone()));
+        let object = format!("{}.{name}", root.name);
+        let manual = |why: String| {
+            Finding::new(Severity::Manual, object.clone(), why).with_definition(definition.clone())
+        };
+        let keys = ix.get_document("key").cloned().unwrap_or_default();
+        let special = [
+            "partialFilterExpression",
+            "expireAfterSeconds",
+            "collation",
+            "weights",
+        ]
+        .into_iter()
+        .find(|k| ix.contains_key(*k));
+        if let Some(k) = special {
+            let what = match k {
+                "partialFilterExpression" => "a partial index",
+                "expireAfterSeconds" => "a TTL index (documents expire)",
+                "collation" => "an index with a collation",
+                _ => "a text index",
+            };
+            report
+                .findings
+                .push(manual(format!("{what}: recreate it by hand")));
+            continue;
+        }
+        let mut columns = Vec::new();
+        let mut why = None;
+        for (path, dir) in &keys {
+            let plain = matches!(dir, Bson::Int32(1 | -1) | Bson::Int64(1 | -1))
+                || matches!(dir, Bson::Double(d) if *d == 1.0 || *d == -1.0);
+            if !plain {
+                why = Some(format!(
+                    "a {} index on `{path}`: recreate it by hand",
+                    crate::kind::json_text(dir)
+                ));
+                break;
+            }
+            match column_of(&map.fields, path) {
+                Some(c) if path != "_id" => columns.push(c),
+                _ if path == "_id" => columns.push("_id".into()),
+                _ => {
+                    why = Some(format!("`{path}` is not a column of `{}` (an array's field, or kept as JSON): index it by hand", root.name));
+                    break;
+                }
+            }
+        }
+        match why {
+            Some(w) => report.findings.push(manual(w)),
+            None if !columns.is_empty() => {
+                let unique = matches!(ix.get("unique"), Some(Bson::Boolean(true)));
+                if unique && matches!(ix.get("sparse"), Some(Bson::Boolean(true))) {
+                    report.findings.push(Finding::new(
+                        Severity::Warning,
+                        object.clone(),
+                        "a sparse unique index: documents without the field are not indexed in MongoDB; in Lightning NULLs never collide, so it holds the same",
+                    ));
+                }
+                root.indexes.push(IndexSchema {
+                    name: name.clone(),
+                    columns,
+                    unique,
+                    kind: IndexKind::BTree,
+                });
+            }
+            None => {}
+        }
+    }
+}
+
+fn describe_sample(map: &CollectionMap, s: &CollectionStats, report: &mut ConversionReport) {
+    report.findings.push(Finding::new(
+        Severity::Info,
+        map.table.clone(),
+        format!(
+            "mapped from {} sampled documents: {} shapes, nesting depth {}, arrays of up to {} elements",
+            s.documents,
+            s.shapes(),
+            s.depth(),
+            s.max_array()
+        ),
+    ));
+}
+
+impl OpenedSource for Opened {
+    fn converted(&self) -> &Converted {
+        &self.converted
+    }
+
+    fn tables(&self) -> Vec<TableSchema> {
+        self.collections
+            .iter()
+            .flat_map(|c| c.schemas.clone())
+            .collect()
+    }
+
+    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
+        let me = *self;
+        crate::assess::assess(me.origin, me.collections, me.converted, sample_rows)
+    }
+
+    fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>> {
+        let me = *self;
+        let mut filters = HashMap::new();
+        for c in &me.collections {
+            let table = &c.map.table;
+            if let Some(text) = request.where_.get(table) {
+                if request.purpose == Purpose::Export {
+                    bail!("export reads every document: --where is for migrate and verify");
+                }
+                if !matches!(me.origin, Origin::Live(_)) {
+                    bail!("--where filters a live database's collections; a file is read whole");
+                }
+                let filter = match parse_json_text(text) {
+                    Ok(Bson::Document(d)) => d,
+                    _ => bail!(
+                        "--where {}: a MongoDB query filter as JSON is expected (for example {{\"status\": \"A\"}})",
+                        c.name
+                    ),
+                };
+                filters.insert(c.name.clone(), filter);
+            }
+        }
+        let plans = me
+            .collections
+            .iter()
+            .map(|c| Plan::new(&c.map).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let plans = plans
+            .into_iter()
+            .zip(&me.collections)
+            .map(|(mut p, c)| {
+                // The indexes found in the source go with the table.
+                p.tables[0].schema = c.schemas[0].clone();
+                p
+            })
+            .collect();
+        Ok(Box::new(Reader {
+            source: MongoSource::new(me.origin, plans, filters, request.parallel),
+            mapping: me.mapping.to_text(),
+            _spool: me._spool,
+        }))
+    }
+}
+
+struct Reader {
+    source: MongoSource,
+    mapping: String,
+    _spool: Option<Spool>,
+}
+
+impl SourceReader for Reader {
+    fn source(&self) -> &dyn Source {
+        &self.source
+    }
+
+    fn verifier(&self) -> &dyn VerifySource {
+        &self.source
+    }
+
+    fn schemas(&self) -> Vec<TableSchema> {
+        self.source.schemas()
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.source.notes()
+    }
+
+    fn mapping(&self) -> Option<String> {
+        Some(self.mapping.clone())
+    }
+
+    fn verify_records(&self, store: &Store) -> anyhow::Result<Vec<TableVerification>> {
+        self.source.verify_documents(store)
+    }
+}

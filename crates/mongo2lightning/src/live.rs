@@ -1,0 +1,230 @@
+//! A live MongoDB database: its collections, samples, sizes, indexes, and
+//! documents read in `_id` order.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use bson::{doc, Bson, Document};
+use mongodb::options::{ClientOptions, ConnectionString, HostInfo};
+use mongodb::sync::{Client, Database};
+
+use crate::infer::CollectionStats;
+
+pub struct Live {
+    db: Database,
+    /// `mongodb://host:port/db`: the URL without credentials or options.
+    pub description: String,
+}
+
+/// How long finding a server may take before the run gives up on it.
+const SELECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Live {
+    pub fn connect(url: &str) -> anyhow::Result<Live> {
+        let parsed = ConnectionString::parse(url)
+            .map_err(|e| anyhow::anyhow!("{}", redact(&e.to_string(), url)))
+            .context("the --source URL is not a MongoDB connection string (mongodb://host:port/database)")?;
+        let Some(db_name) = parsed.default_database.clone() else {
+            bail!("name the database in the --source URL: mongodb://host:port/DATABASE");
+        };
+        let hosts = match &parsed.host_info {
+            HostInfo::HostIdentifiers(h) => h
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            HostInfo::DnsRecord(name) => name.clone(),
+            _ => "?".into(),
+        };
+        let scheme = if matches!(parsed.host_info, HostInfo::DnsRecord(_)) {
+            "mongodb+srv"
+        } else {
+            "mongodb"
+        };
+        let mut options = ClientOptions::parse(url)
+            .run()
+            .map_err(|e| anyhow::anyhow!("{}", redact(&e.to_string(), url)))?;
+        options
+            .server_selection_timeout
+            .get_or_insert(SELECT_TIMEOUT);
+        options.connect_timeout.get_or_insert(SELECT_TIMEOUT);
+        options
+            .app_name
+            .get_or_insert_with(|| "mongo2lightning".into());
+        let client = Client::with_options(options)?;
+        let description = format!("{scheme}://{hosts}/{db_name}");
+        let db = client.database(&db_name);
+        db.run_command(doc! {"ping": 1})
+            .run()
+            .map_err(|e| anyhow::anyhow!("{}", redact(&e.to_string(), url)))
+            .with_context(|| {
+                format!("cannot reach {description}: is the server running, and the URL right?")
+            })?;
+        Ok(Live { db, description })
+    }
+
+    /// The collections of the database (views and `system.*` left out), by name.
+    pub fn collections(&self) -> anyhow::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for spec in self
+            .db
+            .list_collections()
+            .filter(doc! {"type": "collection"})
+            .run()?
+        {
+            let spec = spec?;
+            if !spec.name.starts_with("system.") {
+                names.push(spec.name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn coll(&self, name: &str) -> mongodb::sync::Collection<Document> {
+        self.db.collection(name)
+    }
+
+    pub fn count(&self, coll: &str) -> anyhow::Result<u64> {
+        Ok(self.coll(coll).estimated_document_count().run()?)
+    }
+
+    /// What `size` documents drawn at random hold; every document when the
+    /// collection has no more than that.
+    pub fn sample(&self, coll: &str, size: u64) -> anyhow::Result<CollectionStats> {
+        let mut stats = CollectionStats::default();
+        let count = self.count(coll)?;
+        let cursor = if count <= size {
+            self.coll(coll).find(doc! {}).sort(doc! {"_id": 1}).run()?
+        } else {
+            self.coll(coll)
+                .aggregate([doc! {"$sample": {"size": size as i64}}])
+                .run()?
+        };
+        for d in cursor {
+            stats.add(&d.with_context(|| format!("sampling `{coll}`"))?);
+        }
+        Ok(stats)
+    }
+
+    /// `collStats`: (documents, data size, storage size, index size) in bytes.
+    pub fn sizes(&self, coll: &str) -> anyhow::Result<(u64, u64, u64, u64)> {
+        let s = self.db.run_command(doc! {"collStats": coll}).run()?;
+        let n = |k: &str| match s.get(k) {
+            Some(Bson::Int32(v)) => *v as u64,
+            Some(Bson::Int64(v)) => *v as u64,
+            Some(Bson::Double(v)) => *v as u64,
+            _ => 0,
+        };
+        Ok((n("count"), n("size"), n("storageSize"), n("totalIndexSize")))
+    }
+
+    /// The collection's indexes as `listIndexes` gives them.
+    pub fn indexes(&self, coll: &str) -> anyhow::Result<Vec<Document>> {
+        let mut out = Vec::new();
+        let cursor = self.db.run_command(doc! {"listIndexes": coll}).run()?;
+        if let Ok(batch) = cursor
+            .get_document("cursor")
+            .and_then(|c| c.get_array("firstBatch"))
+        {
+            for ix in batch {
+                if let Bson::Document(d) = ix {
+                    out.push(d.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Values of `_id` that cut the collection into `parts` ranges of about the
+    /// same size, or none when its `_id`s are not all of one type (a range of one
+    /// type would miss the others).
+    pub fn split_points(&self, coll: &str, count: u64, parts: u64) -> anyhow::Result<Vec<Bson>> {
+        let edge = |dir: i32| -> anyhow::Result<Option<Bson>> {
+            let mut c = self
+                .coll(coll)
+                .find(doc! {})
+                .sort(doc! {"_id": dir})
+                .limit(1)
+                .projection(doc! {"_id": 1})
+                .run()?;
+            Ok(c.next().transpose()?.and_then(|d| d.get("_id").cloned()))
+        };
+        let (Some(lo), Some(hi)) = (edge(1)?, edge(-1)?) else {
+            return Ok(Vec::new());
+        };
+        if lo.element_type() != hi.element_type()
+            || matches!(lo, Bson::Document(_) | Bson::Array(_))
+        {
+            return Ok(Vec::new());
+        }
+        let step = count / parts;
+        let mut points = Vec::new();
+        for k in 1..parts {
+            let mut c = self
+                .coll(coll)
+                .find(doc! {})
+                .sort(doc! {"_id": 1})
+                .skip(k * step)
+                .limit(1)
+                .projection(doc! {"_id": 1})
+                .run()?;
+            if let Some(d) = c.next().transpose()? {
+                if let Some(id) = d.get("_id") {
+                    if points.last() != Some(id) {
+                        points.push(id.clone());
+                    }
+                }
+            }
+        }
+        Ok(points)
+    }
+
+    /// Visit the documents that match `filter`, in `_id` order.
+    pub fn find(
+        &self,
+        coll: &str,
+        filter: Document,
+        limit: Option<u64>,
+        visit: &mut dyn FnMut(Document) -> Result<(), lightning_core::pipeline::SourceError>,
+    ) -> Result<(), lightning_core::pipeline::SourceError> {
+        let collection = self.coll(coll);
+        let mut find = collection
+            .find(filter)
+            .sort(doc! {"_id": 1})
+            .batch_size(1000);
+        if let Some(n) = limit {
+            find = find.limit(n as i64);
+        }
+        let cursor = find.run()?;
+        for d in cursor {
+            visit(d?)?;
+        }
+        Ok(())
+    }
+}
+
+/// An error message with the URL's password taken out, wherever it appears.
+fn redact(message: &str, url: &str) -> String {
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty());
+    match password {
+        Some(p) => message.replace(p, "****"),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_taken_out_of_messages() {
+        assert_eq!(
+            super::redact("bad auth for s3cret", "mongodb://u:s3cret@h/db"),
+            "bad auth for ****"
+        );
+    }
+}

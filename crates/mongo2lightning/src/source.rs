@@ -1,0 +1,457 @@
+//! Documents read into rows for the copy and the verification, from a live
+//! database or from files; and whole documents compared with those rebuilt from
+//! the store.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bson::{doc, Bson, Document};
+use lightning_core::checksum::TableChecksum;
+use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
+use lightning_core::report::{KeyDifference, TableVerification};
+use lightning_core::store::{Checkpoint, Store};
+use lightning_core::value::{Row, Value};
+use lightning_core::verify::{SkippedRows, VerifySource};
+use lightning_core::TableSchema;
+use xxhash_rust::xxh3::xxh3_128;
+
+use crate::files::{self, DocumentFile, FileError};
+use crate::kind::{canonical_text, json_text, parse_json_text};
+use crate::live::Live;
+use crate::rows::Plan;
+
+/// Where the documents come from.
+pub enum Origin {
+    Live(Live),
+    /// One file per collection, and the identity of their content.
+    Files {
+        files: Vec<DocumentFile>,
+        content_id: String,
+    },
+}
+
+pub struct MongoSource {
+    origin: Origin,
+    plans: Vec<Plan>,
+    /// `--where` filters by collection (live only).
+    filters: HashMap<String, Document>,
+    parallel: usize,
+    skipped: SkippedRows,
+    /// Values kept in `_extra` because no column held them, by table.
+    extras: Vec<AtomicU64>,
+    /// Documents read per collection at most (an assessment's timed sample).
+    pub limit: Option<u64>,
+}
+
+/// Ends a file's reading early once `limit` documents are read.
+#[derive(Debug)]
+struct Enough;
+
+impl std::fmt::Display for Enough {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("enough documents read")
+    }
+}
+
+impl std::error::Error for Enough {}
+
+/// Collections with more documents than this are read in `_id` ranges.
+const SPLIT_ABOVE: u64 = 100_000;
+/// Documents per range when a collection is split.
+const RANGE_DOCS: u64 = 250_000;
+/// Differing documents named in a verification.
+const MAX_LISTED: usize = 100;
+
+impl MongoSource {
+    pub fn new(
+        origin: Origin,
+        plans: Vec<Plan>,
+        filters: HashMap<String, Document>,
+        parallel: usize,
+    ) -> Self {
+        let tables: usize = plans.iter().map(|p| p.tables.len()).sum();
+        MongoSource {
+            origin,
+            plans,
+            filters,
+            parallel,
+            skipped: SkippedRows::default(),
+            extras: (0..tables).map(|_| AtomicU64::new(0)).collect(),
+            limit: None,
+        }
+    }
+
+    pub fn schemas(&self) -> Vec<TableSchema> {
+        self.plans.iter().flat_map(|p| p.schemas()).collect()
+    }
+
+    fn plan_of_table(&self, table: &str) -> Option<(usize, usize)> {
+        self.plans.iter().enumerate().find_map(|(i, p)| {
+            p.tables
+                .iter()
+                .position(|t| &*t.name == table)
+                .map(|t| (i, t))
+        })
+    }
+
+    /// Index of a plan's first table among all tables (for `extras`).
+    fn table_base(&self, plan: usize) -> usize {
+        self.plans[..plan].iter().map(|p| p.tables.len()).sum()
+    }
+
+    /// Visit the documents of a collection in source order (`_id` order live).
+    fn each_document(
+        &self,
+        plan: &Plan,
+        extra_filter: Option<Document>,
+        visit: &mut dyn FnMut(Document) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        match &self.origin {
+            Origin::Live(live) => {
+                let mut filter = self
+                    .filters
+                    .get(&plan.collection)
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(f) = extra_filter {
+                    filter = if filter.is_empty() {
+                        f
+                    } else {
+                        doc! {"$and": [filter, f]}
+                    };
+                }
+                live.find(&plan.collection, filter, self.limit, visit)
+            }
+            Origin::Files { files, .. } => {
+                let file = files
+                    .iter()
+                    .find(|f| f.collection == plan.collection)
+                    .ok_or("no file for the collection")?;
+                let input = files::open(file)?;
+                let mut left = self.limit.unwrap_or(u64::MAX);
+                let read = files::read(file, input, &mut |d| {
+                    if left == 0 {
+                        return Err(Box::new(Enough) as SourceError);
+                    }
+                    left -= 1;
+                    visit(d)
+                });
+                match read {
+                    Err(e) if e.is::<Enough>() => Ok(()),
+                    other => other,
+                }
+            }
+        }
+    }
+
+    /// Notes for the migration report: values kept in `_extra`.
+    pub fn notes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        for p in &self.plans {
+            for t in &p.tables {
+                let n = self.extras[i].load(Ordering::Relaxed);
+                if n > 0 {
+                    out.push(format!(
+                        "{}: {n} rows keep values in `_extra` (fields the mapping does not name, values of another type than their column, explicit nulls)",
+                        t.name
+                    ));
+                }
+                i += 1;
+            }
+        }
+        out
+    }
+}
+
+/// A partition's `_id` range, as its spec holds it (canonical Extended JSON).
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Range {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+}
+
+impl Source for MongoSource {
+    fn partitions(&self) -> Result<Vec<Partition>, SourceError> {
+        let mut out = Vec::new();
+        for p in &self.plans {
+            let table = p.tables[0].name.clone();
+            let whole = |estimated_rows| Partition {
+                id: table.to_string(),
+                table: table.clone(),
+                estimated_rows,
+                spec: serde_json::to_string(&Range::default()).expect("range"),
+            };
+            match &self.origin {
+                Origin::Live(live) => {
+                    let count = live.count(&p.collection)?;
+                    let points = if count > SPLIT_ABOVE
+                        && self.parallel > 1
+                        && !self.filters.contains_key(&p.collection)
+                    {
+                        live.split_points(&p.collection, count, count.div_ceil(RANGE_DOCS).max(2))?
+                    } else {
+                        Vec::new()
+                    };
+                    if points.is_empty() {
+                        out.push(whole(count));
+                        continue;
+                    }
+                    let parts = points.len() as u64 + 1;
+                    let mut from: Option<String> = None;
+                    for (i, point) in points.iter().map(Some).chain([None]).enumerate() {
+                        let to = point.map(canonical_text);
+                        out.push(Partition {
+                            id: format!("{table}#{i}"),
+                            table: table.clone(),
+                            estimated_rows: count / parts,
+                            spec: serde_json::to_string(&Range {
+                                from: from.clone(),
+                                to: to.clone(),
+                            })
+                            .expect("range"),
+                        });
+                        from = to;
+                    }
+                }
+                Origin::Files { .. } => out.push(whole(0)),
+            }
+        }
+        Ok(out)
+    }
+
+    fn read(
+        &self,
+        partition: &Partition,
+        resume: Option<&Checkpoint>,
+        out: &mut RowEmitter<'_>,
+    ) -> Result<(), SourceError> {
+        let (pi, _) = self
+            .plan_of_table(&partition.table)
+            .ok_or("partition of an unknown table")?;
+        let plan = &self.plans[pi];
+        let base = self.table_base(pi);
+        let range: Range = serde_json::from_str(&partition.spec)?;
+        let mut bounds = Document::new();
+        if let Some(from) = &range.from {
+            bounds.insert("$gte", parse_json_text(from)?);
+        }
+        if let Some(to) = &range.to {
+            bounds.insert("$lt", parse_json_text(to)?);
+        }
+        let position = resume.and_then(|c| c.position.as_deref());
+        match (&self.origin, position) {
+            (Origin::Live(_), Some(after)) => {
+                bounds.insert("$gt", parse_json_text(after)?);
+            }
+            (Origin::Files { .. }, _) => out.skip_records(resume.map_or(0, |c| c.rows)),
+            _ => {}
+        }
+        let filter = (!bounds.is_empty()).then(|| doc! {"_id": bounds});
+        let live = matches!(self.origin, Origin::Live(_));
+        self.each_document(plan, filter, &mut |d| {
+            let mut extra = vec![false; plan.tables.len()];
+            let result = plan.rows(&d, &mut |t, row: Row| {
+                if !row.last().is_none_or(Value::is_null) {
+                    extra[t] = true;
+                }
+                out.row(&plan.tables[t].name, None, row)
+            });
+            match result {
+                Ok(()) => {
+                    for (t, had) in extra.iter().enumerate() {
+                        if *had {
+                            self.extras[base + t].fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Err(bad) => out.reject(
+                    &plan.tables[0].name,
+                    bad.key,
+                    bad.reason,
+                    vec![Value::Json(json_text(&Bson::Document(d.clone())))],
+                ),
+            }
+            let id = d.get("_id").cloned();
+            out.end_record(|| {
+                if live {
+                    id.as_ref().map(canonical_text)
+                } else {
+                    None
+                }
+            })
+        })
+    }
+
+    fn content_id(&self) -> Option<String> {
+        match &self.origin {
+            Origin::Live(_) => None,
+            Origin::Files { content_id, .. } => Some(content_id.clone()),
+        }
+    }
+}
+
+impl VerifySource for MongoSource {
+    fn scan(
+        &self,
+        table: &TableSchema,
+        visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let (pi, ti) = self
+            .plan_of_table(&table.name)
+            .ok_or_else(|| format!("no collection fills the table `{}`", table.name))?;
+        let plan = &self.plans[pi];
+        let mut bad = 0;
+        self.each_document(plan, None, &mut |d| {
+            let mut err = None;
+            let result = plan.rows(&d, &mut |t, row| {
+                if t == ti && err.is_none() {
+                    if let Err(e) = visit(None, row) {
+                        err = Some(e);
+                    }
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+            if result.is_err() && ti == 0 {
+                bad += 1;
+            }
+            Ok(())
+        })?;
+        self.skipped.record(&table.name, bad);
+        Ok(())
+    }
+
+    fn unconvertible(&self, table: &str) -> u64 {
+        self.skipped.get(table)
+    }
+}
+
+impl MongoSource {
+    /// Each collection's documents compared with those rebuilt from the store.
+    pub fn verify_documents(&self, store: &Store) -> anyhow::Result<Vec<TableVerification>> {
+        let mut out = Vec::new();
+        for plan in &self.plans {
+            if self.filters.contains_key(&plan.collection) {
+                continue; // a filtered source cannot be compared with whole tables
+            }
+            out.push(self.verify_collection(plan, store)?);
+        }
+        Ok(out)
+    }
+
+    fn verify_collection(&self, plan: &Plan, store: &Store) -> anyhow::Result<TableVerification> {
+        let hash = |d: &Document| xxh3_128(canonical_text(&Bson::Document(d.clone())).as_bytes());
+        let id_of = |d: &Document| d.get("_id").map(canonical_text).unwrap_or_default();
+        let mut source = TableChecksum::default();
+        let mut unconvertible = 0u64;
+        self.each_document(plan, None, &mut |d| {
+            // Documents a migration could not carry (`--on-error skip`) are counted apart.
+            if plan.rows(&d, &mut |_, _| {}).is_err() {
+                unconvertible += 1;
+            } else {
+                source.add(hash(&d));
+            }
+            Ok(())
+        })
+        .map_err(|e| anyhow::anyhow!("reading `{}`: {e}", plan.collection))?;
+        let mut target = TableChecksum::default();
+        let mut broken: Vec<KeyDifference> = Vec::new();
+        crate::rebuild::documents(store, plan, &mut |r| {
+            match r {
+                Ok(d) => target.add(hash(&d)),
+                Err((key, why)) => {
+                    target.rows += 1;
+                    broken.push(KeyDifference {
+                        key,
+                        kind: "values_differ",
+                        columns: Some(why),
+                    })
+                }
+            }
+            Ok(())
+        })?;
+        let equal = broken.is_empty() && source == target;
+        let mut differing = broken;
+        if !equal && differing.len() < MAX_LISTED {
+            // Name the documents: each side's hash by `_id`.
+            let mut by_id: HashMap<String, u128> = HashMap::new();
+            self.each_document(plan, None, &mut |d| {
+                if plan.rows(&d, &mut |_, _| {}).is_ok() {
+                    by_id.insert(id_of(&d), hash(&d));
+                }
+                Ok(())
+            })
+            .map_err(|e| anyhow::anyhow!("reading `{}`: {e}", plan.collection))?;
+            crate::rebuild::documents(store, plan, &mut |r| {
+                if let Ok(d) = r {
+                    match by_id.remove(&id_of(&d)) {
+                        None => differing.push(KeyDifference {
+                            key: format!("_id={}", json_text(d.get("_id").unwrap_or(&Bson::Null))),
+                            kind: "extra_in_target",
+                            columns: None,
+                        }),
+                        Some(h) if h != hash(&d) => differing.push(KeyDifference {
+                            key: format!("_id={}", json_text(d.get("_id").unwrap_or(&Bson::Null))),
+                            kind: "values_differ",
+                            columns: Some(
+                                "the document rebuilt from the tables differs from the source's"
+                                    .into(),
+                            ),
+                        }),
+                        Some(_) => {}
+                    }
+                }
+                Ok(())
+            })?;
+            let mut missing: Vec<String> = by_id.into_keys().collect();
+            missing.sort();
+            for id in missing {
+                let shown = parse_json_text(&id).map(|b| json_text(&b)).unwrap_or(id);
+                differing.push(KeyDifference {
+                    key: format!("_id={shown}"),
+                    kind: "missing_in_target",
+                    columns: None,
+                });
+            }
+        }
+        let truncated = differing.len() > MAX_LISTED;
+        differing.truncate(MAX_LISTED);
+        let mut notes = Vec::new();
+        if unconvertible > 0 {
+            notes.push(format!(
+                "{unconvertible} source documents cannot be carried (their `_id` does not fit the key) and are not compared"
+            ));
+        }
+        Ok(TableVerification {
+            table: format!("{} (documents)", plan.tables[0].name),
+            source_rows: source.rows,
+            target_rows: target.rows,
+            schema_differences: Vec::new(),
+            sampled_rows: 0,
+            sample_mismatches: notes,
+            source_checksum: source,
+            target_checksum: target,
+            differing_keys: differing,
+            differing_keys_truncated: truncated,
+            equal,
+        })
+    }
+}
+
+/// The content identity of files: their bytes hashed in order.
+pub fn files_content_id(files: &[DocumentFile]) -> Result<String, FileError> {
+    let mut parts = Vec::new();
+    for f in files {
+        let mut r = lightning_core::fingerprint::HashingReader::new(files::open(f)?);
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(|source| FileError::Io {
+            file: f.shown.clone(),
+            source,
+        })?;
+        parts.push(format!("{}={}", f.collection, r.content_id()));
+    }
+    Ok(parts.join(";"))
+}

@@ -485,14 +485,7 @@ impl OpenedSource for Opened {
                 if !matches!(me.origin, Origin::Live(_)) {
                     bail!("--where filters a live database's collections; a file is read whole");
                 }
-                let filter = match parse_json_text(text) {
-                    Ok(Bson::Document(d)) => d,
-                    _ => bail!(
-                        "--where {}: a MongoDB query filter as JSON is expected (for example {{\"status\": \"A\"}})",
-                        c.name
-                    ),
-                };
-                filters.insert(c.name.clone(), filter);
+                filters.insert(c.name.clone(), query_filter(&c.name, text)?);
             }
         }
         let plans = me
@@ -515,6 +508,31 @@ impl OpenedSource for Opened {
             _spool: me._spool,
         }))
     }
+}
+
+/// `--where` conditions as the core joins them (`(A) AND (B)`), each a MongoDB
+/// query filter in Extended JSON, into one filter.
+fn query_filter(collection: &str, text: &str) -> anyhow::Result<Document> {
+    let inner = text
+        .strip_prefix('(')
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(text);
+    let mut filters = Vec::new();
+    for part in inner.split(") AND (") {
+        match parse_json_text(part) {
+            Ok(Bson::Document(d)) => filters.push(Bson::Document(d)),
+            _ => bail!(
+                "--where {collection}:{part}: a MongoDB query filter in JSON is expected, for example --where '{collection}:{{\"status\": \"A\"}}'"
+            ),
+        }
+    }
+    Ok(match filters.len() {
+        1 => match filters.pop() {
+            Some(Bson::Document(d)) => d,
+            _ => unreachable!("one filter"),
+        },
+        _ => bson::doc! {"$and": filters},
+    })
 }
 
 struct Reader {

@@ -24,9 +24,7 @@ impl Live {
         let parsed = ConnectionString::parse(url)
             .map_err(|e| anyhow::anyhow!("{}", redact(&e.to_string(), url)))
             .context("the --source URL is not a MongoDB connection string (mongodb://host:port/database)")?;
-        let Some(db_name) = parsed.default_database.clone() else {
-            bail!("name the database in the --source URL: mongodb://host:port/DATABASE");
-        };
+        let db_name = parsed.default_database.clone();
         let hosts = match &parsed.host_info {
             HostInfo::HostIdentifiers(h) => h
                 .iter()
@@ -52,6 +50,27 @@ impl Live {
             .app_name
             .get_or_insert_with(|| "mongo2lightning".into());
         let client = Client::with_options(options)?;
+        let Some(db_name) = db_name else {
+            // Say which databases there are, when the server tells.
+            let names = client
+                .list_database_names()
+                .run()
+                .map(|n| {
+                    n.into_iter()
+                        .filter(|d| !["admin", "local", "config"].contains(&d.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            bail!(
+                "name the database in the --source URL: {scheme}://{hosts}/DATABASE{}",
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (this server has: {names})")
+                }
+            );
+        };
         let description = format!("{scheme}://{hosts}/{db_name}");
         let db = client.database(&db_name);
         db.run_command(doc! {"ping": 1})

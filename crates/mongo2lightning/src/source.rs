@@ -59,6 +59,8 @@ impl std::error::Error for Enough {}
 const SPLIT_ABOVE: u64 = 100_000;
 /// Documents per range when a collection is split.
 const RANGE_DOCS: u64 = 250_000;
+/// Times a partition's reading is tried again after its connection failed.
+const RETRIES: u32 = 3;
 /// Differing documents named in a verification.
 const MAX_LISTED: usize = 100;
 
@@ -164,6 +166,19 @@ impl MongoSource {
     }
 }
 
+/// Whether an error is the connection's (worth trying again), not the data's.
+fn is_connection_error(e: &SourceError) -> bool {
+    use mongodb::error::ErrorKind;
+    e.downcast_ref::<mongodb::error::Error>().is_some_and(|m| {
+        matches!(
+            *m.kind,
+            ErrorKind::Io(_)
+                | ErrorKind::ConnectionPoolCleared { .. }
+                | ErrorKind::ServerSelection { .. }
+        )
+    })
+}
+
 /// A partition's `_id` range, as its spec holds it (canonical Extended JSON).
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct Range {
@@ -249,40 +264,61 @@ impl Source for MongoSource {
             (Origin::Files { .. }, _) => out.skip_records(resume.map_or(0, |c| c.rows)),
             _ => {}
         }
-        let filter = (!bounds.is_empty()).then(|| doc! {"_id": bounds});
         let live = matches!(self.origin, Origin::Live(_));
-        self.each_document(plan, filter, &mut |d| {
-            let mut extra = vec![false; plan.tables.len()];
-            let result = plan.rows(&d, &mut |t, row: Row| {
-                if !row.last().is_none_or(Value::is_null) {
-                    extra[t] = true;
-                }
-                out.row(&plan.tables[t].name, None, row)
-            });
-            match result {
-                Ok(()) => {
-                    for (t, had) in extra.iter().enumerate() {
-                        if *had {
-                            self.extras[base + t].fetch_add(1, Ordering::Relaxed);
+        // The last `_id` read: a dropped connection is retried from after it.
+        let mut last: Option<Bson> = None;
+        let mut attempt = 0;
+        loop {
+            let mut bounds = bounds.clone();
+            if let Some(id) = &last {
+                bounds.insert("$gt", id.clone());
+            }
+            let filter = (!bounds.is_empty()).then(|| doc! {"_id": bounds});
+            let result = self.each_document(plan, filter, &mut |d| {
+                let mut extra = vec![false; plan.tables.len()];
+                let result = plan.rows(&d, &mut |t, row: Row| {
+                    if !row.last().is_none_or(Value::is_null) {
+                        extra[t] = true;
+                    }
+                    out.row(&plan.tables[t].name, None, row)
+                });
+                match result {
+                    Ok(()) => {
+                        for (t, had) in extra.iter().enumerate() {
+                            if *had {
+                                self.extras[base + t].fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
+                    Err(bad) => out.reject(
+                        &plan.tables[0].name,
+                        bad.key,
+                        bad.reason,
+                        vec![Value::Json(json_text(&Bson::Document(d.clone())))],
+                    ),
                 }
-                Err(bad) => out.reject(
-                    &plan.tables[0].name,
-                    bad.key,
-                    bad.reason,
-                    vec![Value::Json(json_text(&Bson::Document(d.clone())))],
-                ),
+                let id = d.get("_id").cloned();
+                last.clone_from(&id);
+                out.end_record(|| {
+                    if live {
+                        id.as_ref().map(canonical_text)
+                    } else {
+                        None
+                    }
+                })
+            });
+            match result {
+                Err(e) if live && attempt < RETRIES && is_connection_error(&e) => {
+                    attempt += 1;
+                    tracing::warn!(
+                        table = %partition.table,
+                        "the connection to the server failed ({e}): reading again after the last document read (attempt {attempt} of {RETRIES})"
+                    );
+                    std::thread::sleep(std::time::Duration::from_secs(attempt as u64));
+                }
+                other => return other,
             }
-            let id = d.get("_id").cloned();
-            out.end_record(|| {
-                if live {
-                    id.as_ref().map(canonical_text)
-                } else {
-                    None
-                }
-            })
-        })
+        }
     }
 
     fn content_id(&self) -> Option<String> {

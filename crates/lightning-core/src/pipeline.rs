@@ -19,6 +19,20 @@ use crate::value::Row;
 /// An error from a source, whatever the database.
 pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Ends a source's reading early on purpose (an assessment's sample has all the rows
+/// it wants): a row visitor returns it, and the reader that started the visit takes
+/// it as a normal end.
+#[derive(Debug)]
+pub struct Enough;
+
+impl std::fmt::Display for Enough {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("enough rows read")
+    }
+}
+
+impl std::error::Error for Enough {}
+
 /// A unit of work one reader copies on its own: a whole table or a key range of one.
 #[derive(Debug, Clone)]
 pub struct Partition {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bson::{doc, Bson, Document};
 use lightning_core::checksum::TableChecksum;
-use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
+use lightning_core::pipeline::{Enough, Partition, RowEmitter, Source, SourceError};
 use lightning_core::report::{KeyDifference, TableVerification};
 use lightning_core::store::{Checkpoint, Store};
 use lightning_core::value::{Row, Value};
@@ -42,18 +42,6 @@ pub struct MongoSource {
     /// Documents read per collection at most (an assessment's timed sample).
     pub limit: Option<u64>,
 }
-
-/// Ends a file's reading early once `limit` documents are read.
-#[derive(Debug)]
-struct Enough;
-
-impl std::fmt::Display for Enough {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("enough documents read")
-    }
-}
-
-impl std::error::Error for Enough {}
 
 /// Collections with more documents than this are read in `_id` ranges.
 const SPLIT_ABOVE: u64 = 100_000;

@@ -759,16 +759,6 @@ pub struct DumpSource {
     pub limit: Option<u64>,
 }
 
-/// Ends a read early once `limit` rows were read.
-#[derive(Debug)]
-struct Stop;
-impl std::fmt::Display for Stop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("sample complete")
-    }
-}
-impl std::error::Error for Stop {}
-
 fn dump_table(source: SourceTable, t: &MyTable) -> DumpTable {
     DumpTable {
         charsets: t.columns.iter().map(|c| c.charset.clone()).collect(),
@@ -994,7 +984,7 @@ impl Source for DumpSource {
         let limit = self.limit;
         let outcome = self.read_ranges(path, t, resume_at, &self.counters, &mut |row, bad, pos| {
             if limit.is_some_and(|l| out.records() >= l) {
-                return Err(Box::new(Stop));
+                return Err(Box::new(lightning_core::pipeline::Enough));
             }
             let rowid = if t.source.keyed_by_position() {
                 Some(out.records() as i64 + 1)
@@ -1008,7 +998,7 @@ impl Source for DumpSource {
             out.end_record(|| Some(pos()))
         });
         match outcome {
-            Err(e) if e.is::<Stop>() => Ok(()),
+            Err(e) if e.is::<lightning_core::pipeline::Enough>() => Ok(()),
             other => other,
         }
     }

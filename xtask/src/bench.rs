@@ -24,6 +24,13 @@ pub enum BenchSource {
     Postgres,
     /// mysql2lightning against `mariadb-dump --quick`
     Mariadb,
+    /// mongo2lightning, both MongoDB cases (live server and files)
+    #[value(alias = "mongodb")]
+    Mongo,
+    /// mongo2lightning from the test server against draining a `find()` cursor
+    MongoLive,
+    /// mongo2lightning from mongoexport/mongodump files against parsing them
+    MongoFiles,
     /// Every case
     All,
 }
@@ -42,6 +49,15 @@ pub struct BenchArgs {
     /// MariaDB case: total rows (60% narrow, 30% wide, 10% UUID-keyed)
     #[arg(long, default_value_t = 5_000_000)]
     mariadb_rows: u64,
+    /// MongoDB case: documents loaded into the test server (`lightning_bench.orders`)
+    #[arg(long, default_value_t = 30_000)]
+    mongo_docs: u64,
+    /// MongoDB case: documents in the generated orders.json and orders.bson files
+    #[arg(long, default_value_t = 150_000)]
+    mongo_file_docs: u64,
+    /// MongoDB case: interleaved rounds of each step and its reference (medians are reported)
+    #[arg(long, default_value_t = 3)]
+    mongo_rounds: u32,
     /// Keep the migrated stores (target/bench/*.ldb) after the run
     #[arg(long)]
     keep: bool,
@@ -99,6 +115,26 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     if matches!(args.source, BenchSource::Mariadb | BenchSource::All) {
         crate::bench_mariadb::run(args.mariadb_rows, args.keep, args.parallel)?;
+    }
+    let mongo_live = matches!(
+        args.source,
+        BenchSource::Mongo | BenchSource::MongoLive | BenchSource::All
+    );
+    let mongo_files = matches!(
+        args.source,
+        BenchSource::Mongo | BenchSource::MongoFiles | BenchSource::All
+    );
+    if mongo_live || mongo_files {
+        crate::bench_mongo::MongoBench {
+            live: mongo_live,
+            files: mongo_files,
+            docs: args.mongo_docs,
+            file_docs: args.mongo_file_docs,
+            rounds: args.mongo_rounds,
+            keep: args.keep,
+            parallel: args.parallel,
+        }
+        .run()?;
     }
     Ok(())
 }

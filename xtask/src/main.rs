@@ -5,11 +5,13 @@
 //! - `test`: starts the local services the tests use when they are down, then runs
 //!   `cargo fmt --check`, `cargo clippy` and the whole test suite.
 //! - `bench`: measures each tool against its source's own dump tool on a generated
-//!   database (`sqlite3 .dump`, `pg_dump`, `mariadb-dump`).
+//!   database (`sqlite3 .dump`, `pg_dump`, `mariadb-dump`; for MongoDB, the driver
+//!   draining a `find()` cursor and the `bson` crate parsing the files).
 //! - `fixtures`: regenerates the bundled sample database `examples/shop.sqlite`.
 
 mod bench;
 mod bench_mariadb;
+mod bench_mongo;
 mod bench_pg;
 mod bench_server;
 mod fixtures;

@@ -71,6 +71,15 @@ pub fn prepare() -> Vec<&'static str> {
     down
 }
 
+/// Makes sure the MongoDB-compatible test server answers on 127.0.0.1:27017, starting
+/// it when it does not (the MongoDB benchmark needs it). Returns whether it is up.
+pub fn ensure_mongodb() -> bool {
+    SERVICES
+        .iter()
+        .find(|service| service.slug == "mongodb")
+        .is_some_and(ensure)
+}
+
 fn is_up(port: u16) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).is_ok()

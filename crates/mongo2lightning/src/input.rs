@@ -67,19 +67,27 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
         (Origin::Files { files, content_id }, names, description)
     };
     let filter = request.filter;
-    let catalog: Vec<CatalogTable> = names
-        .iter()
-        .map(|n| CatalogTable {
-            name: n.clone(),
-            source_name: n.clone(),
-            target: filter.target_name(n, n),
-            columns: Vec::new(),
-        })
-        .collect();
     let given = match &options.mapping {
         Some(path) => Some(read_mapping(path)?),
         None => stored_mapping(request)?,
     };
+    // A collection's table: as `--rename` says, else as the mapping says.
+    let catalog: Vec<CatalogTable> = names
+        .iter()
+        .map(|n| {
+            let mapped = given.as_ref().and_then(|m| m.collection(n));
+            let target = match filter.target_name(n, n) {
+                renamed if renamed != *n => renamed,
+                _ => mapped.map_or_else(|| n.clone(), |c| c.table.clone()),
+            };
+            CatalogTable {
+                name: n.clone(),
+                source_name: n.clone(),
+                target,
+                columns: Vec::new(),
+            }
+        })
+        .collect();
     let mut conversion = ConversionReport::new(Mongo::NAME, &description);
     let mut taken: HashSet<String> = catalog
         .iter()
@@ -216,7 +224,9 @@ fn document_files(
     }
     let path = Path::new(source);
     let meta = std::fs::metadata(path).with_context(|| {
-        format!("--source {source}: no such file or folder (a URL starts with mongodb://)")
+        // A URL mistyped (`mongdb://user:password@...`) may hold a password.
+        let shown = crate::live::redact(source, source);
+        format!("--source {shown}: no such file or folder (a URL starts with mongodb://)")
     })?;
     if meta.is_dir() {
         if options.collection.is_some() {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bson::{doc, Bson, Document};
+use mongodb::error::ErrorKind;
 use mongodb::options::{ClientOptions, ConnectionString, HostInfo};
 use mongodb::sync::{Client, Database};
 
@@ -22,7 +23,7 @@ const SELECT_TIMEOUT: Duration = Duration::from_secs(10);
 impl Live {
     pub fn connect(url: &str) -> anyhow::Result<Live> {
         let parsed = ConnectionString::parse(url)
-            .map_err(|e| anyhow::anyhow!("{}", redact(&e.to_string(), url)))
+            .map_err(|e| anyhow::anyhow!("{}", redact(&DriverError(e).to_string(), url)))
             .context("the --source URL is not a MongoDB connection string (mongodb://host:port/database)")?;
         let db_name = parsed.default_database.clone();
         let hosts = match &parsed.host_info {
@@ -41,7 +42,7 @@ impl Live {
         };
         let mut options = ClientOptions::parse(url)
             .run()
-            .map_err(|e| anyhow::anyhow!("{}", redact(&e.to_string(), url)))?;
+            .map_err(|e| anyhow::anyhow!("{}", redact(&DriverError(e).to_string(), url)))?;
         options
             .server_selection_timeout
             .get_or_insert(SELECT_TIMEOUT);
@@ -49,7 +50,7 @@ impl Live {
         options
             .app_name
             .get_or_insert_with(|| "mongo2lightning".into());
-        let client = Client::with_options(options)?;
+        let client = Client::with_options(options).map_err(DriverError)?;
         let Some(db_name) = db_name else {
             // Say which databases there are, when the server tells.
             let names = client
@@ -75,7 +76,7 @@ impl Live {
         let db = client.database(&db_name);
         db.run_command(doc! {"ping": 1})
             .run()
-            .map_err(|e| anyhow::anyhow!("{}", redact(&e.to_string(), url)))
+            .map_err(|e| anyhow::anyhow!("{}", redact(&DriverError(e).to_string(), url)))
             .with_context(|| {
                 format!("cannot reach {description}: is the server running, and the URL right?")
             })?;
@@ -89,9 +90,10 @@ impl Live {
             .db
             .list_collections()
             .filter(doc! {"type": "collection"})
-            .run()?
+            .run()
+            .map_err(DriverError)?
         {
-            let spec = spec?;
+            let spec = spec.map_err(DriverError)?;
             if !spec.name.starts_with("system.") {
                 names.push(spec.name);
             }
@@ -105,7 +107,11 @@ impl Live {
     }
 
     pub fn count(&self, coll: &str) -> anyhow::Result<u64> {
-        Ok(self.coll(coll).estimated_document_count().run()?)
+        Ok(self
+            .coll(coll)
+            .estimated_document_count()
+            .run()
+            .map_err(DriverError)?)
     }
 
     /// What `size` documents drawn at random hold; every document when the
@@ -114,21 +120,33 @@ impl Live {
         let mut stats = CollectionStats::default();
         let count = self.count(coll)?;
         let cursor = if count <= size {
-            self.coll(coll).find(doc! {}).sort(doc! {"_id": 1}).run()?
+            self.coll(coll)
+                .find(doc! {})
+                .sort(doc! {"_id": 1})
+                .run()
+                .map_err(DriverError)?
         } else {
             self.coll(coll)
                 .aggregate([doc! {"$sample": {"size": size as i64}}])
-                .run()?
+                .run()
+                .map_err(DriverError)?
         };
         for d in cursor {
-            stats.add(&d.with_context(|| format!("sampling `{coll}`"))?);
+            stats.add(
+                &d.map_err(DriverError)
+                    .with_context(|| format!("sampling `{coll}`"))?,
+            );
         }
         Ok(stats)
     }
 
     /// `collStats`: (documents, data size, storage size, index size) in bytes.
     pub fn sizes(&self, coll: &str) -> anyhow::Result<(u64, u64, u64, u64)> {
-        let s = self.db.run_command(doc! {"collStats": coll}).run()?;
+        let s = self
+            .db
+            .run_command(doc! {"collStats": coll})
+            .run()
+            .map_err(DriverError)?;
         let n = |k: &str| match s.get(k) {
             Some(Bson::Int32(v)) => *v as u64,
             Some(Bson::Int64(v)) => *v as u64,
@@ -141,7 +159,11 @@ impl Live {
     /// The collection's indexes as `listIndexes` gives them.
     pub fn indexes(&self, coll: &str) -> anyhow::Result<Vec<Document>> {
         let mut out = Vec::new();
-        let cursor = self.db.run_command(doc! {"listIndexes": coll}).run()?;
+        let cursor = self
+            .db
+            .run_command(doc! {"listIndexes": coll})
+            .run()
+            .map_err(DriverError)?;
         if let Ok(batch) = cursor
             .get_document("cursor")
             .and_then(|c| c.get_array("firstBatch"))
@@ -166,8 +188,12 @@ impl Live {
                 .sort(doc! {"_id": dir})
                 .limit(1)
                 .projection(doc! {"_id": 1})
-                .run()?;
-            Ok(c.next().transpose()?.and_then(|d| d.get("_id").cloned()))
+                .run()
+                .map_err(DriverError)?;
+            Ok(c.next()
+                .transpose()
+                .map_err(DriverError)?
+                .and_then(|d| d.get("_id").cloned()))
         };
         let (Some(lo), Some(hi)) = (edge(1)?, edge(-1)?) else {
             return Ok(Vec::new());
@@ -187,8 +213,9 @@ impl Live {
                 .skip(k * step)
                 .limit(1)
                 .projection(doc! {"_id": 1})
-                .run()?;
-            if let Some(d) = c.next().transpose()? {
+                .run()
+                .map_err(DriverError)?;
+            if let Some(d) = c.next().transpose().map_err(DriverError)? {
                 if let Some(id) = d.get("_id") {
                     if points.last() != Some(id) {
                         points.push(id.clone());
@@ -215,16 +242,44 @@ impl Live {
         if let Some(n) = limit {
             find = find.limit(n as i64);
         }
-        let cursor = find.run()?;
+        let cursor = find.run().map_err(DriverError)?;
         for d in cursor {
-            visit(d?)?;
+            visit(d.map_err(DriverError)?)?;
         }
         Ok(())
     }
 }
 
+/// A driver error said plainly (the driver's own text reads `Kind: ..., labels: {},
+/// source: None, server response: None`).
+#[derive(Debug)]
+pub struct DriverError(mongodb::error::Error);
+
+impl DriverError {
+    /// The connection's error (worth trying again), not the data's.
+    pub fn is_connection(&self) -> bool {
+        matches!(
+            *self.0.kind,
+            ErrorKind::Io(_)
+                | ErrorKind::ConnectionPoolCleared { .. }
+                | ErrorKind::ServerSelection { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for DriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &*self.0.kind {
+            ErrorKind::Io(e) => write!(f, "the connection to the server was lost ({e})"),
+            kind => write!(f, "{kind}"),
+        }
+    }
+}
+
+impl std::error::Error for DriverError {}
+
 /// An error message with the URL's password taken out, wherever it appears.
-fn redact(message: &str, url: &str) -> String {
+pub fn redact(message: &str, url: &str) -> String {
     let password = url
         .split_once("://")
         .and_then(|(_, rest)| rest.split_once('@'))

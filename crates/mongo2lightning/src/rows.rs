@@ -174,11 +174,20 @@ impl Plan {
         })?;
         let key = self.id.to_value(id).ok_or_else(|| BadDocument {
             key: Plan::describe_id(doc),
-            reason: format!(
-                "`_id` is {}, but the key column holds {} (decided from the sample): map `id` as \"json\" in a mapping file (--mapping) to hold every type",
-                type_name(id),
-                self.id
-            ),
+            reason: if type_name(id) == self.id.name() {
+                // A decimal such as `1E+3`, a date too far away for microseconds.
+                format!(
+                    "this {} has no exact form in the key column ({}): map `id` as \"json\" in a mapping file (--mapping) to hold every value",
+                    self.id,
+                    self.id.column_type()
+                )
+            } else {
+                format!(
+                    "`_id` is {}, but the key column holds {} (decided from the sample): map `id` as \"json\" in a mapping file (--mapping) to hold every type",
+                    type_name(id),
+                    self.id
+                )
+            },
         })?;
         let root = &self.tables[0];
         let mut row = vec![Value::Null; root.schema.columns.len()];
@@ -488,5 +497,15 @@ mod tests {
         let err = plan.rows(&doc! {"_id": "x"}, &mut |_, _| {}).unwrap_err();
         assert_eq!(err.key, r#"_id="x""#);
         assert!(err.reason.contains("`_id` is string"), "{}", err.reason);
+        let mut s = CollectionStats::default();
+        s.add(&doc! {"_id": Bson::Decimal128("1.5".parse().unwrap())});
+        let plan = Plan::new(&decide("c", "c", &s, &mut Default::default())).unwrap();
+        let id = Bson::Decimal128("1E+3".parse().unwrap());
+        let err = plan.rows(&doc! {"_id": id}, &mut |_, _| {}).unwrap_err();
+        assert!(
+            err.reason.starts_with("this decimal has no exact form"),
+            "{}",
+            err.reason
+        );
     }
 }

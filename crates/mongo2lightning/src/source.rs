@@ -17,7 +17,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::files::{self, DocumentFile, FileError};
 use crate::kind::{canonical_text, json_text, parse_json_text};
-use crate::live::Live;
+use crate::live::{DriverError, Live};
 use crate::rows::Plan;
 
 /// Where the documents come from.
@@ -51,6 +51,19 @@ const RANGE_DOCS: u64 = 250_000;
 const RETRIES: u32 = 3;
 /// Differing documents named in a verification.
 const MAX_LISTED: usize = 100;
+
+/// `SPLIT_ABOVE`, which debug builds take from `MONGO2LIGHTNING_SPLIT_ABOVE` when
+/// it is set (the tests split small collections).
+fn split_above() -> u64 {
+    #[cfg(debug_assertions)]
+    if let Some(n) = std::env::var("MONGO2LIGHTNING_SPLIT_ABOVE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return n;
+    }
+    SPLIT_ABOVE
+}
 
 impl MongoSource {
     pub fn new(
@@ -156,15 +169,8 @@ impl MongoSource {
 
 /// Whether an error is the connection's (worth trying again), not the data's.
 fn is_connection_error(e: &SourceError) -> bool {
-    use mongodb::error::ErrorKind;
-    e.downcast_ref::<mongodb::error::Error>().is_some_and(|m| {
-        matches!(
-            *m.kind,
-            ErrorKind::Io(_)
-                | ErrorKind::ConnectionPoolCleared { .. }
-                | ErrorKind::ServerSelection { .. }
-        )
-    })
+    e.downcast_ref::<DriverError>()
+        .is_some_and(DriverError::is_connection)
 }
 
 /// A partition's `_id` range, as its spec holds it (canonical Extended JSON).
@@ -190,7 +196,7 @@ impl Source for MongoSource {
             match &self.origin {
                 Origin::Live(live) => {
                     let count = live.count(&p.collection)?;
-                    let points = if count > SPLIT_ABOVE
+                    let points = if count > split_above()
                         && self.parallel > 1
                         && !self.filters.contains_key(&p.collection)
                     {
@@ -245,23 +251,29 @@ impl Source for MongoSource {
             bounds.insert("$lt", parse_json_text(to)?);
         }
         let position = resume.and_then(|c| c.position.as_deref());
+        // The last `_id` read: reading goes on after it (a checkpoint's, then the
+        // last one read before a dropped connection).
+        let mut last: Option<Bson> = None;
         match (&self.origin, position) {
-            (Origin::Live(_), Some(after)) => {
-                bounds.insert("$gt", parse_json_text(after)?);
-            }
+            (Origin::Live(_), Some(after)) => last = Some(parse_json_text(after)?),
             (Origin::Files { .. }, _) => out.skip_records(resume.map_or(0, |c| c.rows)),
             _ => {}
         }
         let live = matches!(self.origin, Origin::Live(_));
-        // The last `_id` read: a dropped connection is retried from after it.
-        let mut last: Option<Bson> = None;
         let mut attempt = 0;
         loop {
-            let mut bounds = bounds.clone();
-            if let Some(id) = &last {
-                bounds.insert("$gt", id.clone());
+            let mut filters = Vec::new();
+            if !bounds.is_empty() {
+                filters.push(doc! {"_id": bounds.clone()});
             }
-            let filter = (!bounds.is_empty()).then(|| doc! {"_id": bounds});
+            if let Some(id) = &last {
+                filters.push(ids_after(id.clone()));
+            }
+            let filter = match filters.len() {
+                0 => None,
+                1 => filters.pop(),
+                _ => Some(doc! {"$and": filters}),
+            };
             let result = self.each_document(plan, filter, &mut |d| {
                 let mut extra = vec![false; plan.tables.len()];
                 let result = plan.rows(&d, &mut |t, row: Row| {
@@ -300,7 +312,7 @@ impl Source for MongoSource {
                     attempt += 1;
                     tracing::warn!(
                         table = %partition.table,
-                        "the connection to the server failed ({e}): reading again after the last document read (attempt {attempt} of {RETRIES})"
+                        "{e}: reading again after the last document read (attempt {attempt} of {RETRIES})"
                     );
                     std::thread::sleep(std::time::Duration::from_secs(attempt as u64));
                 }
@@ -314,6 +326,73 @@ impl Source for MongoSource {
             Origin::Live(_) => None,
             Origin::Files { content_id, .. } => Some(content_id.clone()),
         }
+    }
+}
+
+/// The documents whose `_id` sorts after `after` in a collection read in `_id`
+/// order. A comparison in a query matches only values of its own type (`{"$gt": 5}`
+/// matches no string), but the order goes through the types one after another
+/// (numbers, strings, documents, binaries, ObjectIds, ...): the `_id`s of the types
+/// sorting later than `after`'s are all after it.
+fn ids_after(after: Bson) -> Document {
+    let rank = sort_rank(&after);
+    let later: Vec<&str> = SORT_ORDER
+        .iter()
+        .filter(|(r, _)| *r > rank)
+        .map(|(_, name)| *name)
+        .collect();
+    if later.is_empty() {
+        doc! {"_id": {"$gt": after}}
+    } else {
+        doc! {"$or": [{"_id": {"$gt": after}}, {"_id": {"$type": later}}]}
+    }
+}
+
+/// MongoDB's order of the BSON types when it compares values of different types:
+/// the rank of each `$type` name.
+const SORT_ORDER: [(u8, &str); 21] = [
+    (0, "minKey"),
+    (1, "undefined"),
+    (2, "null"),
+    (3, "double"),
+    (3, "int"),
+    (3, "long"),
+    (3, "decimal"),
+    (4, "string"),
+    (4, "symbol"),
+    (5, "object"),
+    (6, "array"),
+    (7, "binData"),
+    (8, "objectId"),
+    (9, "bool"),
+    (10, "date"),
+    (11, "timestamp"),
+    (12, "regex"),
+    (13, "dbPointer"),
+    (14, "javascript"),
+    (15, "javascriptWithScope"),
+    (16, "maxKey"),
+];
+
+fn sort_rank(b: &Bson) -> u8 {
+    match b {
+        Bson::MinKey => 0,
+        Bson::Undefined => 1,
+        Bson::Null => 2,
+        Bson::Double(_) | Bson::Int32(_) | Bson::Int64(_) | Bson::Decimal128(_) => 3,
+        Bson::String(_) | Bson::Symbol(_) => 4,
+        Bson::Document(_) => 5,
+        Bson::Array(_) => 6,
+        Bson::Binary(_) => 7,
+        Bson::ObjectId(_) => 8,
+        Bson::Boolean(_) => 9,
+        Bson::DateTime(_) => 10,
+        Bson::Timestamp(_) => 11,
+        Bson::RegularExpression(_) => 12,
+        Bson::DbPointer(_) => 13,
+        Bson::JavaScriptCode(_) => 14,
+        Bson::JavaScriptCodeWithScope(_) => 15,
+        Bson::MaxKey => 16,
     }
 }
 
@@ -398,7 +477,8 @@ impl MongoSource {
             }
             Ok(())
         })?;
-        let equal = broken.is_empty() && source == target;
+        // Documents set aside are not in the store: as for the tables, a difference.
+        let equal = broken.is_empty() && source == target && unconvertible == 0;
         let mut differing = broken;
         if !equal && differing.len() < MAX_LISTED {
             // Name the documents: each side's hash by `_id`.
@@ -478,4 +558,27 @@ pub fn files_content_id(files: &[DocumentFile]) -> Result<String, FileError> {
         parts.push(format!("{}={}", f.collection, r.content_id()));
     }
     Ok(parts.join(";"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_after_one_include_the_types_sorting_later() {
+        let f = ids_after(Bson::Int32(5));
+        let or = f.get_array("$or").unwrap();
+        assert_eq!(or[0], Bson::Document(doc! {"_id": {"$gt": 5}}));
+        let later = or[1].as_document().unwrap().get_document("_id").unwrap();
+        let later: Vec<&str> = later
+            .get_array("$type")
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert!(later.contains(&"string") && later.contains(&"objectId"));
+        assert!(!later.contains(&"int") && !later.contains(&"double"));
+        assert!(!later.contains(&"null") && !later.contains(&"minKey"));
+        assert_eq!(ids_after(Bson::MaxKey), doc! {"_id": {"$gt": Bson::MaxKey}});
+    }
 }

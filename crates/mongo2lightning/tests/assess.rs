@@ -1,0 +1,125 @@
+//! `assess` of a live database and of a folder of files, and `--where` on a live
+//! migration.
+
+mod common;
+
+use bson::doc;
+use common::*;
+use serde_json::Value;
+
+fn table<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["tables"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tables: {report:#}"))
+        .iter()
+        .find(|t| t["table"] == name)
+        .unwrap_or_else(|| panic!("no table {name}: {report:#}"))
+}
+
+/// An assessment's tables, their rows, and an estimate.
+fn assert_assessment(report: &Value, orders: u64, items: u64) {
+    assert_eq!(report["kind"], "assessment", "{report:#}");
+    assert_eq!(table(report, "orders")["rows"], orders, "{report:#}");
+    assert_eq!(table(report, "orders_items")["rows"], items, "{report:#}");
+    assert_eq!(table(report, "every_type")["rows"], 5, "{report:#}");
+    assert_eq!(table(report, "every_type_items")["rows"], 4, "{report:#}");
+    assert_eq!(
+        table(report, "every_type_items_parts")["rows"],
+        2,
+        "{report:#}"
+    );
+    assert!(table(report, "orders")["size_bytes"].as_u64().unwrap() > 0);
+    // The estimate comes from a timed read of a sample of the documents.
+    let estimate = &report["estimate"];
+    assert!(estimate["sampled_rows"].as_u64().unwrap() > 0, "{report:#}");
+    assert!(
+        estimate["estimated_secs"].as_f64().unwrap() > 0.0,
+        "{report:#}"
+    );
+    assert!(report["database_size_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn assess_reports_the_tables_documents_and_an_estimate_of_a_live_database() {
+    let db = TestDb::new("assess");
+    let (docs, items) = orders(400);
+    db.insert("orders", &docs);
+    db.insert("every_type", &every_type());
+    let r = m2l_ok(&["assess", "--source", &db.url, "--json"]);
+    assert_assessment(&r.json(), 400, items);
+}
+
+#[test]
+fn assess_reports_the_tables_documents_and_an_estimate_of_a_folder_of_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (docs, items) = orders(400);
+    write_json_lines(&dir.path().join("orders.json"), &docs);
+    std::fs::copy(
+        fixture("every_type.bson"),
+        dir.path().join("every_type.bson"),
+    )
+    .unwrap();
+    let r = m2l_ok(&["assess", "--source", p(dir.path()), "--json"]);
+    assert_assessment(&r.json(), 400, items);
+}
+
+#[test]
+fn where_copies_only_the_matching_documents_of_a_live_collection() {
+    let db = TestDb::new("where");
+    let (docs, _) = orders(300);
+    db.insert("orders", &docs);
+    db.insert("other", &[doc! {"_id": 1, "status": "B"}]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("a.ldb");
+    let report = migrate_verified(
+        &db.url,
+        &target,
+        &[
+            "--where",
+            r#"orders:{"status": "A", "total": {"$gte": 150}}"#,
+        ],
+    );
+    let expected: Vec<_> = docs
+        .iter()
+        .filter(|d| d.get_str("status").unwrap() == "A" && d.get_f64("total").unwrap() >= 150.0)
+        .collect();
+    let items: u64 = expected
+        .iter()
+        .map(|d| d.get_array("items").unwrap().len() as u64)
+        .sum();
+    assert!(!expected.is_empty() && expected.len() < docs.len());
+    let c = counts(&target);
+    assert_eq!(c["orders"], expected.len() as u64, "{c:?}");
+    assert_eq!(c["orders_items"], items, "{c:?}");
+    assert_eq!(c["other"], 1, "{c:?}");
+    assert_eq!(
+        documents(&target, "orders"),
+        expected.iter().map(|d| canonical(d)).collect::<Vec<_>>()
+    );
+    // The filtered tables are verified against the filtered source.
+    assert!(verified_tables(&report).contains(&"orders".to_string()));
+    // Two conditions on one collection: both must match.
+    let both = dir.path().join("both.ldb");
+    migrate_verified(
+        &db.url,
+        &both,
+        &[
+            "--where",
+            r#"orders:{"status": "A"}"#,
+            "--where",
+            r#"orders:{"total": {"$gte": 150}}"#,
+        ],
+    );
+    assert_eq!(counts(&both), c);
+    // A filter that is not a JSON query is refused, naming the collection.
+    let r = m2l(&[
+        "migrate",
+        "--source",
+        &db.url,
+        "--target",
+        p(&dir.path().join("b.ldb")),
+        "--where",
+        "orders:status = 'A'",
+    ]);
+    assert_clean_error(&r, "--where orders");
+}

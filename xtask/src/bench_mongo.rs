@@ -153,7 +153,7 @@ impl MongoBench {
         fs::create_dir_all(&bench_dir)?;
 
         section("Building mongo2lightning and the drain example (release)");
-        util::run(build_cargo().args([
+        util::run(cargo().args([
             "build",
             "--release",
             "-p",
@@ -369,28 +369,6 @@ impl MongoBench {
         });
         Ok((md, value))
     }
-}
-
-/// `cargo` without the variables that `cargo run` set for xtask itself
-/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...): build scripts that watch them (ring's,
-/// under the driver's TLS) would otherwise run again, and everything above them be
-/// rebuilt, each time the release build alternates between `cargo xtask bench` and a
-/// plain `cargo build`.
-fn build_cargo() -> Command {
-    let mut cmd = cargo();
-    for (name, _) in std::env::vars_os() {
-        let text = name.to_string_lossy();
-        if text.starts_with("CARGO_PKG_")
-            || text.starts_with("CARGO_MANIFEST_")
-            || matches!(
-                &*text,
-                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
-            )
-        {
-            cmd.env_remove(&name);
-        }
-    }
-    cmd
 }
 
 /// A path below the workspace root as seen from there (the measured children run

@@ -26,10 +26,27 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// A `cargo` command run from the workspace root, using the same cargo that runs us.
+///
+/// Without the variables `cargo run` set for xtask itself (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, ...): build scripts that watch them (ring's, under the MongoDB
+/// driver's TLS) would otherwise run again, and everything above them be rebuilt,
+/// each time a build alternates between `cargo xtask` and a plain `cargo build`.
 pub fn cargo() -> Command {
     let program = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut cmd = Command::new(program);
     cmd.current_dir(repo_root());
+    for (name, _) in std::env::vars_os() {
+        let text = name.to_string_lossy();
+        if text.starts_with("CARGO_PKG_")
+            || text.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                &*text,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(&name);
+        }
+    }
     cmd
 }
 

@@ -17,6 +17,11 @@ use crate::mapping::Mapping;
 use crate::rows::Plan;
 use crate::Mongo;
 
+/// The output was closed by its reader.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output closed")]
+struct Closed;
+
 #[derive(Args)]
 struct DocumentsArgs {
     /// The Lightning store a migration wrote.
@@ -89,7 +94,7 @@ pub fn run(matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             }
             None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
         };
-        crate::rebuild::documents(&store, &plan, &mut |r| {
+        let written = crate::rebuild::documents(&store, &plan, &mut |r| {
             match r {
                 Ok(d) => {
                     let d = Bson::Document(d);
@@ -98,7 +103,13 @@ pub fn run(matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                     } else {
                         json_text(&d)
                     };
-                    writeln!(out, "{line}")?;
+                    if let Err(e) = writeln!(out, "{line}") {
+                        // A reader that stopped (`| head`) ends the command, not an error.
+                        if e.kind() == std::io::ErrorKind::BrokenPipe {
+                            return Err(Closed.into());
+                        }
+                        return Err(e.into());
+                    }
                 }
                 Err((key, why)) => {
                     broken += 1;
@@ -106,8 +117,15 @@ pub fn run(matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(())
-        })?;
-        out.flush()?;
+        });
+        match written {
+            Err(e) if e.is::<Closed>() => return Ok(ExitCode::SUCCESS),
+            other => other?,
+        }
+        match out.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+            other => other?,
+        }
     }
     if broken > 0 {
         bail!("{broken} documents could not be rebuilt (named above): verify the store against its source");

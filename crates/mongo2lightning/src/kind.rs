@@ -214,19 +214,26 @@ pub fn type_name(b: &Bson) -> &'static str {
     }
 }
 
-/// A value as Extended JSON text: relaxed where it reads back as the same value
-/// (`{"a": 1}`), canonical where it would not (`{"$numberLong": "1"}`).
+/// A value as Extended JSON text: each value relaxed where that reads back as the
+/// same value (`{"a": 1, "d": {"$date": "2024-01-01T00:00:00Z"}}`), canonical where
+/// it would not (a long that an int could hold: `{"$numberLong": "1"}`).
 pub fn json_text(b: &Bson) -> String {
-    let canonical = b.clone().into_canonical_extjson();
-    let relaxed = b.clone().into_relaxed_extjson();
-    if relaxed != canonical {
-        if let Ok(back) = Bson::try_from(relaxed.clone()) {
-            if back.into_canonical_extjson() == canonical {
-                return relaxed.to_string();
-            }
-        }
+    readable_json(b).to_string()
+}
+
+fn readable_json(b: &Bson) -> serde_json::Value {
+    match b {
+        Bson::Document(d) => serde_json::Value::Object(
+            d.iter()
+                .map(|(k, v)| (k.clone(), readable_json(v)))
+                .collect(),
+        ),
+        Bson::Array(items) => serde_json::Value::Array(items.iter().map(readable_json).collect()),
+        // Relaxed, it would read back as an int.
+        Bson::Int64(i) if i32::try_from(*i).is_ok() => b.clone().into_canonical_extjson(),
+        // Relaxed dates, NaN and infinities fall back to canonical forms by themselves.
+        other => other.clone().into_relaxed_extjson(),
     }
-    canonical.to_string()
 }
 
 /// Extended JSON text (relaxed or canonical) back to its value.
@@ -317,6 +324,20 @@ mod tests {
     fn json_text_is_relaxed_only_where_it_reads_back_the_same() {
         assert_eq!(json_text(&Bson::Document(doc! {"a": 1})), r#"{"a":1}"#);
         assert_eq!(json_text(&Bson::Int64(1)), r#"{"$numberLong":"1"}"#);
+        assert_eq!(json_text(&Bson::Int64(1 << 40)), "1099511627776");
         assert_eq!(json_text(&Bson::Double(1.0)), "1.0");
+        let mixed = Bson::Document(doc! {
+            "n": 1_i64,
+            "d": bson::DateTime::from_millis(0),
+            "old": bson::DateTime::from_millis(-1),
+            "x": [f64::NAN, -0.0, 1e300],
+        });
+        assert_eq!(
+            json_text(&mixed),
+            r#"{"d":{"$date":"1970-01-01T00:00:00Z"},"n":{"$numberLong":"1"},"old":{"$date":{"$numberLong":"-1"}},"x":[{"$numberDouble":"NaN"},-0.0,1e+300]}"#
+        );
+        // Every value reads back as itself.
+        let back = parse_json_text(&json_text(&mixed)).unwrap();
+        assert_eq!(canonical_text(&back), canonical_text(&mixed));
     }
 }

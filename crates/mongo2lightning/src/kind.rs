@@ -246,7 +246,20 @@ pub fn parse_json_text(text: &str) -> Result<Bson, String> {
 /// A document's identity for comparisons: canonical Extended JSON with the fields
 /// of every document in name order (field order is not carried by tables).
 pub fn canonical_text(b: &Bson) -> String {
-    b.clone().into_canonical_extjson().to_string()
+    fn sorted(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut fields: Vec<(String, serde_json::Value)> = m.into_iter().collect();
+                fields.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(sorted).collect())
+            }
+            other => other,
+        }
+    }
+    sorted(b.clone().into_canonical_extjson()).to_string()
 }
 
 #[cfg(test)]
@@ -334,8 +347,13 @@ mod tests {
         });
         assert_eq!(
             json_text(&mixed),
-            r#"{"d":{"$date":"1970-01-01T00:00:00Z"},"n":{"$numberLong":"1"},"old":{"$date":{"$numberLong":"-1"}},"x":[{"$numberDouble":"NaN"},-0.0,1e+300]}"#
+            r#"{"n":{"$numberLong":"1"},"d":{"$date":"1970-01-01T00:00:00Z"},"old":{"$date":{"$numberLong":"-1"}},"x":[{"$numberDouble":"NaN"},-0.0,1e+300]}"#
         );
+        // Fields keep their order: documents that differ only in it stay apart.
+        let ab = json_text(&Bson::Document(doc! {"a": 1, "b": 2}));
+        assert_eq!(ab, r#"{"a":1,"b":2}"#);
+        assert_eq!(json_text(&parse_json_text(&ab).unwrap()), ab);
+        assert_eq!(json_text(&Bson::Document(doc! {"b": 2, "a": 1})), r#"{"b":2,"a":1}"#);
         // Every value reads back as itself.
         let back = parse_json_text(&json_text(&mixed)).unwrap();
         assert_eq!(canonical_text(&back), canonical_text(&mixed));

@@ -490,6 +490,21 @@ mod tests {
     }
 
     #[test]
+    fn document_ids_that_differ_only_in_field_order_are_two_keys() {
+        let docs = [doc! {"_id": {"a": 1, "b": 2}}, doc! {"_id": {"b": 2, "a": 1}}];
+        let mut s = CollectionStats::default();
+        docs.iter().for_each(|d| s.add(d));
+        let plan = Plan::new(&decide("c", "c", &s, &mut Default::default())).unwrap();
+        let key = |d: &Document| {
+            let mut k = None;
+            plan.rows(d, &mut |_, r| k = Some(r[0].clone())).unwrap();
+            k.unwrap()
+        };
+        assert_ne!(key(&docs[0]), key(&docs[1]));
+        round_trip(&docs, &docs);
+    }
+
+    #[test]
     fn an_id_that_does_not_fit_the_key_is_a_bad_document() {
         let mut s = CollectionStats::default();
         s.add(&doc! {"_id": 1});

@@ -108,10 +108,22 @@ pub fn every_type() -> Vec<Document> {
     docs
 }
 
-/// Canonical Extended JSON with every document's fields in name order (the JSON
-/// maps of `serde_json` keep their keys sorted).
+/// Canonical Extended JSON with every document's fields in name order (tables do
+/// not carry field order).
 pub fn canonical(d: &Document) -> serde_json::Value {
-    Bson::Document(d.clone()).into_canonical_extjson()
+    sorted(Bson::Document(d.clone()).into_canonical_extjson())
+}
+
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut fields: Vec<_> = m.into_iter().collect();
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            fields.into_iter().map(|(k, v)| (k, sorted(v))).collect()
+        }
+        serde_json::Value::Array(items) => items.into_iter().map(sorted).collect(),
+        other => other,
+    }
 }
 
 /// Extended JSON lines as canonical values, fields in name order.
@@ -121,7 +133,7 @@ pub fn canonical_lines(text: &str) -> Vec<serde_json::Value> {
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
             let b = Bson::try_from(v).expect("Extended JSON");
-            b.into_canonical_extjson()
+            sorted(b.into_canonical_extjson())
         })
         .collect()
 }

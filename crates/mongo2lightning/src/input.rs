@@ -26,9 +26,11 @@ use crate::files::{DocumentFile, Format};
 use crate::infer::CollectionStats;
 use crate::kind::parse_json_text;
 use crate::live::Live;
-use crate::mapping::{decide, findings, CollectionMap, FieldMap, Mapping, Target, FORMAT};
+use crate::mapping::{
+    decide, findings, rows_per_document, CollectionMap, FieldMap, Mapping, Target, FORMAT,
+};
 use crate::rows::Plan;
-use crate::source::{files_content_id, MongoSource, Origin};
+use crate::source::{first_pass, MongoSource, Origin};
 use crate::{Mongo, Options};
 
 /// A collection of the source, as opened.
@@ -53,7 +55,14 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
     if !request.rules.user.is_empty() {
         bail!("--cast does not apply to documents: write the mapping with `convert-schema --write-mapping FILE`, change a field's \"type\" there, and give it back with --mapping FILE");
     }
+    let filter = request.filter;
+    let given = match &options.mapping {
+        Some(path) => Some(read_mapping(path)?),
+        None => stored_mapping(request)?,
+    };
     let mut spool = None;
+    // What a file's first pass found of its documents, by collection.
+    let mut profiles: HashMap<String, CollectionStats> = HashMap::new();
     let (origin, names, description) = if is_url(&options.source) {
         let live = Live::connect(&options.source)?;
         let names = live.collections()?;
@@ -61,15 +70,21 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
         (Origin::Live(live), names, description)
     } else {
         let files = document_files(options, request, &mut spool)?;
-        let content_id = files_content_id(&files)?;
+        let mut parts = Vec::new();
+        for f in &files {
+            let decided = given
+                .as_ref()
+                .is_some_and(|m| m.collection(&f.collection).is_some());
+            let (id, stats) = first_pass(f, filter.selects(&f.collection) && !decided)?;
+            parts.push(id);
+            if let Some(s) = stats {
+                profiles.insert(f.collection.clone(), s);
+            }
+        }
+        let content_id = parts.join(";");
         let names = files.iter().map(|f| f.collection.clone()).collect();
         let description = describe_files(&options.source);
         (Origin::Files { files, content_id }, names, description)
-    };
-    let filter = request.filter;
-    let given = match &options.mapping {
-        Some(path) => Some(read_mapping(path)?),
-        None => stored_mapping(request)?,
     };
     // A collection's table: as `--rename` says, else as the mapping says.
     let catalog: Vec<CatalogTable> = names
@@ -110,7 +125,10 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
                 (map, None)
             }
             None => {
-                let stats = sample(&origin, &t.name, options.sample_size)?;
+                let stats = match profiles.remove(&t.name) {
+                    Some(s) => s,
+                    None => sample(&origin, &t.name, options.sample_size)?,
+                };
                 let map = decide(&t.name, &t.target, &stats, &mut taken);
                 (map, Some(stats))
             }
@@ -509,6 +527,12 @@ impl OpenedSource for Opened {
             .map(|(mut p, c)| {
                 // The indexes found in the source go with the table.
                 p.tables[0].schema = c.schemas[0].clone();
+                if let Some(stats) = &c.stats {
+                    p.rows_per_document = rows_per_document(&c.map, stats);
+                    if matches!(me.origin, Origin::Files { .. }) {
+                        p.documents = Some(stats.documents);
+                    }
+                }
                 p
             })
             .collect();

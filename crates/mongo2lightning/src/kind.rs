@@ -353,7 +353,10 @@ mod tests {
         let ab = json_text(&Bson::Document(doc! {"a": 1, "b": 2}));
         assert_eq!(ab, r#"{"a":1,"b":2}"#);
         assert_eq!(json_text(&parse_json_text(&ab).unwrap()), ab);
-        assert_eq!(json_text(&Bson::Document(doc! {"b": 2, "a": 1})), r#"{"b":2,"a":1}"#);
+        assert_eq!(
+            json_text(&Bson::Document(doc! {"b": 2, "a": 1})),
+            r#"{"b":2,"a":1}"#
+        );
         // Every value reads back as itself.
         let back = parse_json_text(&json_text(&mixed)).unwrap();
         assert_eq!(canonical_text(&back), canonical_text(&mixed));

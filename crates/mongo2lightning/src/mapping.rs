@@ -375,6 +375,32 @@ fn add_fields(
     Ok(())
 }
 
+/// Rows a document gives on average: its own, and one per element of the arrays
+/// that child tables hold, as the sample saw them.
+pub fn rows_per_document(map: &CollectionMap, stats: &CollectionStats) -> f64 {
+    fn elements(fields: &[FieldMap], s: &FieldStats) -> u64 {
+        fields
+            .iter()
+            .map(|f| {
+                let Some((_, sub)) = s.fields.iter().find(|(n, _)| *n == f.field) else {
+                    return 0;
+                };
+                match &f.to {
+                    Target::Column { .. } => 0,
+                    Target::Flatten { flatten } => elements(flatten, sub),
+                    Target::Child { fields, .. } => {
+                        sub.total_len + sub.elements.as_ref().map_or(0, |e| elements(fields, e))
+                    }
+                }
+            })
+            .sum()
+    }
+    if stats.documents == 0 {
+        return 1.0;
+    }
+    1.0 + elements(&map.fields, &stats.root) as f64 / stats.documents as f64
+}
+
 /// Findings of a collection's mapping: fields with several types, what goes to JSON.
 pub fn findings(c: &CollectionMap, stats: Option<&CollectionStats>, report: &mut ConversionReport) {
     fn walk(fields: &[FieldMap], table: &str, path: &str, report: &mut ConversionReport) {

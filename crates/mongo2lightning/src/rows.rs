@@ -59,6 +59,11 @@ pub struct Plan {
     pub collection: String,
     pub id: Kind,
     pub tables: Vec<TablePlan>,
+    /// Rows a document gives on average (its own and its arrays' elements), as the
+    /// sample says: for progress and estimates.
+    pub rows_per_document: f64,
+    /// The collection's documents, when a first pass counted them (files).
+    pub documents: Option<u64>,
 }
 
 /// A document that cannot be carried at all (its `_id` does not fit the key).
@@ -75,6 +80,8 @@ impl Plan {
             collection: map.collection.clone(),
             id: map.id,
             tables: Vec::new(),
+            rows_per_document: 1.0,
+            documents: None,
         };
         let by_name: HashMap<String, TableSchema> = schemas
             .into_iter()
@@ -491,7 +498,10 @@ mod tests {
 
     #[test]
     fn document_ids_that_differ_only_in_field_order_are_two_keys() {
-        let docs = [doc! {"_id": {"a": 1, "b": 2}}, doc! {"_id": {"b": 2, "a": 1}}];
+        let docs = [
+            doc! {"_id": {"a": 1, "b": 2}},
+            doc! {"_id": {"b": 2, "a": 1}},
+        ];
         let mut s = CollectionStats::default();
         docs.iter().for_each(|d| s.add(d));
         let plan = Plan::new(&decide("c", "c", &s, &mut Default::default())).unwrap();

@@ -204,8 +204,9 @@ impl Source for MongoSource {
                     } else {
                         Vec::new()
                     };
+                    let rows = (count as f64 * p.rows_per_document) as u64;
                     if points.is_empty() {
-                        out.push(whole(count));
+                        out.push(whole(rows));
                         continue;
                     }
                     let parts = points.len() as u64 + 1;
@@ -215,7 +216,7 @@ impl Source for MongoSource {
                         out.push(Partition {
                             id: format!("{table}#{i}"),
                             table: table.clone(),
-                            estimated_rows: count / parts,
+                            estimated_rows: rows / parts,
                             spec: serde_json::to_string(&Range {
                                 from: from.clone(),
                                 to: to.clone(),
@@ -225,7 +226,9 @@ impl Source for MongoSource {
                         from = to;
                     }
                 }
-                Origin::Files { .. } => out.push(whole(0)),
+                Origin::Files { .. } => out.push(whole(
+                    (p.documents.unwrap_or(0) as f64 * p.rows_per_document) as u64,
+                )),
             }
         }
         Ok(out)
@@ -546,18 +549,28 @@ impl MongoSource {
     }
 }
 
-/// The content identity of files: their bytes hashed in order.
-pub fn files_content_id(files: &[DocumentFile]) -> Result<String, FileError> {
-    let mut parts = Vec::new();
-    for f in files {
-        let mut r = lightning_core::fingerprint::HashingReader::new(files::open(f)?);
+/// A file's first pass: the identity of its bytes, and, when `profile`, what its
+/// documents hold (every document: a file is read whole).
+pub fn first_pass(
+    f: &DocumentFile,
+    profile: bool,
+) -> Result<(String, Option<crate::infer::CollectionStats>), FileError> {
+    let mut r = lightning_core::fingerprint::HashingReader::new(files::open(f)?);
+    let stats = if profile {
+        let mut stats = crate::infer::CollectionStats::default();
+        files::read(f, &mut r, &mut |d| {
+            stats.add(&d);
+            Ok::<(), FileError>(())
+        })?;
+        Some(stats)
+    } else {
         std::io::copy(&mut r, &mut std::io::sink()).map_err(|source| FileError::Io {
             file: f.shown.clone(),
             source,
         })?;
-        parts.push(format!("{}={}", f.collection, r.content_id()));
-    }
-    Ok(parts.join(";"))
+        None
+    };
+    Ok((format!("{}={}", f.collection, r.content_id()), stats))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use bson::{doc, Bson, Document};
+use bson::{doc, Bson, Document, Timestamp};
 use mongodb::error::ErrorKind;
 use mongodb::options::{ClientOptions, ConnectionString, HostInfo};
 use mongodb::sync::{Client, Database};
@@ -12,6 +12,7 @@ use mongodb::sync::{Client, Database};
 use crate::infer::CollectionStats;
 
 pub struct Live {
+    client: Client,
     db: Database,
     /// `mongodb://host:port/db`: the URL without credentials or options.
     pub description: String,
@@ -80,7 +81,11 @@ impl Live {
             .with_context(|| {
                 format!("cannot reach {description}: is the server running, and the URL right?")
             })?;
-        Ok(Live { db, description })
+        Ok(Live {
+            client,
+            db,
+            description,
+        })
     }
 
     /// The collections of the database (views and `system.*` left out), by name.
@@ -227,11 +232,13 @@ impl Live {
     }
 
     /// Visit the documents that match `filter`, in `_id` order.
+    /// With `at`, the documents as they were at that point in time (a snapshot read).
     pub fn find(
         &self,
         coll: &str,
         filter: Document,
         limit: Option<u64>,
+        at: Option<Timestamp>,
         visit: &mut dyn FnMut(Document) -> Result<(), lightning_core::pipeline::SourceError>,
     ) -> Result<(), lightning_core::pipeline::SourceError> {
         let collection = self.coll(coll);
@@ -242,11 +249,44 @@ impl Live {
         if let Some(n) = limit {
             find = find.limit(n as i64);
         }
-        let cursor = find.run().map_err(DriverError)?;
-        for d in cursor {
+        let Some(at) = at else {
+            for d in find.run().map_err(DriverError)? {
+                visit(d.map_err(DriverError)?)?;
+            }
+            return Ok(());
+        };
+        let mut session = self
+            .client
+            .start_session()
+            .snapshot(true)
+            .snapshot_time(at)
+            .run()
+            .map_err(DriverError)?;
+        let mut cursor = find.session(&mut session).run().map_err(DriverError)?;
+        while let Some(d) = cursor.next(&mut session) {
             visit(d.map_err(DriverError)?)?;
         }
         Ok(())
+    }
+
+    /// A point in time to read a collection at, the same for all its readers; `None`
+    /// when the server gives no snapshot reads (a standalone server, say).
+    pub fn snapshot_point(&self, coll: &str) -> Option<Timestamp> {
+        let mut session = self.client.start_session().snapshot(true).run().ok()?;
+        let mut cursor = self
+            .coll(coll)
+            .find(doc! {})
+            .limit(1)
+            .session(&mut session)
+            .run()
+            .ok()?;
+        if let Some(Err(_)) = cursor.next(&mut session) {
+            return None;
+        }
+        drop(cursor);
+        // The blocking session keeps its snapshot time in the session it wraps.
+        let inner: &mut mongodb::ClientSession = (&mut session).into();
+        inner.snapshot_time()
     }
 }
 
@@ -264,6 +304,14 @@ impl DriverError {
                 | ErrorKind::ConnectionPoolCleared { .. }
                 | ErrorKind::ServerSelection { .. }
         )
+    }
+}
+
+impl DriverError {
+    /// The server refused a command (a snapshot read it cannot give any more:
+    /// SnapshotTooOld after the 5 minutes of history it keeps by default, ...).
+    pub fn is_refused(&self) -> bool {
+        matches!(&*self.0.kind, ErrorKind::Command(_))
     }
 }
 

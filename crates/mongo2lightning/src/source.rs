@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
-use bson::{doc, Bson, Document};
+use bson::{doc, Bson, Document, Timestamp};
 use lightning_core::checksum::TableChecksum;
 use lightning_core::pipeline::{Enough, Partition, RowEmitter, Source, SourceError};
 use lightning_core::report::{KeyDifference, TableVerification};
@@ -39,6 +40,9 @@ pub struct MongoSource {
     skipped: SkippedRows,
     /// Values kept in `_extra` because no column held them, by table.
     extras: Vec<AtomicU64>,
+    /// The point in time each collection is read at (live), once its first reader
+    /// has asked; `None` where the server gives no snapshot reads.
+    snapshots: Mutex<HashMap<String, Option<Timestamp>>>,
     /// Documents read per collection at most (an assessment's timed sample).
     pub limit: Option<u64>,
 }
@@ -81,6 +85,7 @@ impl MongoSource {
             skipped: SkippedRows::default(),
             extras: (0..tables).map(|_| AtomicU64::new(0)).collect(),
             limit: None,
+            snapshots: Mutex::new(HashMap::new()),
         }
     }
 
@@ -107,6 +112,7 @@ impl MongoSource {
         &self,
         plan: &Plan,
         extra_filter: Option<Document>,
+        at: Option<Timestamp>,
         visit: &mut dyn FnMut(Document) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         match &self.origin {
@@ -123,7 +129,7 @@ impl MongoSource {
                         doc! {"$and": [filter, f]}
                     };
                 }
-                live.find(&plan.collection, filter, self.limit, visit)
+                live.find(&plan.collection, filter, self.limit, at, visit)
             }
             Origin::Files { files, .. } => {
                 let file = files
@@ -147,6 +153,23 @@ impl MongoSource {
         }
     }
 
+    /// The point in time every reader of a collection reads it at.
+    fn snapshot_of(&self, collection: &str) -> Option<Timestamp> {
+        let Origin::Live(live) = &self.origin else {
+            return None;
+        };
+        let mut known = self.snapshots.lock().expect("snapshots");
+        *known.entry(collection.to_string()).or_insert_with(|| {
+            let at = live.snapshot_point(collection);
+            if at.is_none() {
+                tracing::warn!(
+                    "the server gives no snapshot reads (a standalone server?): each document of `{collection}` is read as it is when read"
+                );
+            }
+            at
+        })
+    }
+
     /// Notes for the migration report: values kept in `_extra`.
     pub fn notes(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -165,6 +188,11 @@ impl MongoSource {
         }
         out
     }
+}
+
+fn is_refused(e: &SourceError) -> bool {
+    e.downcast_ref::<DriverError>()
+        .is_some_and(DriverError::is_refused)
 }
 
 /// Whether an error is the connection's (worth trying again), not the data's.
@@ -200,7 +228,12 @@ impl Source for MongoSource {
                         && self.parallel > 1
                         && !self.filters.contains_key(&p.collection)
                     {
-                        live.split_points(&p.collection, count, count.div_ceil(RANGE_DOCS).max(2))?
+                        live.split_points(
+                            &p.collection,
+                            count,
+                            // Ranges enough for every reader to have work to the end.
+                            count.div_ceil(RANGE_DOCS).max(2 * self.parallel as u64),
+                        )?
                     } else {
                         Vec::new()
                     };
@@ -254,6 +287,9 @@ impl Source for MongoSource {
             bounds.insert("$lt", parse_json_text(to)?);
         }
         let position = resume.and_then(|c| c.position.as_deref());
+        // One point in time for every reader of the collection, where the server
+        // keeps one.
+        let mut at = self.snapshot_of(&plan.collection);
         // The last `_id` read: reading goes on after it (a checkpoint's, then the
         // last one read before a dropped connection).
         let mut last: Option<Bson> = None;
@@ -277,7 +313,7 @@ impl Source for MongoSource {
                 1 => filters.pop(),
                 _ => Some(doc! {"$and": filters}),
             };
-            let result = self.each_document(plan, filter, &mut |d| {
+            let result = self.each_document(plan, filter, at, &mut |d| {
                 let mut extra = vec![false; plan.tables.len()];
                 let result = plan.rows(&d, &mut |t, row: Row| {
                     if !row.last().is_none_or(Value::is_null) {
@@ -311,6 +347,13 @@ impl Source for MongoSource {
                 })
             });
             match result {
+                Err(e) if at.is_some() && is_refused(&e) => {
+                    // Go on reading the documents as they are now; the table is
+                    // brought level with the source after the copy.
+                    tracing::warn!(table = %partition.table, "{e}: reading on without the snapshot");
+                    out.snapshot_changed();
+                    at = None;
+                }
                 Err(e) if live && attempt < RETRIES && is_connection_error(&e) => {
                     attempt += 1;
                     tracing::warn!(
@@ -410,7 +453,7 @@ impl VerifySource for MongoSource {
             .ok_or_else(|| format!("no collection fills the table `{}`", table.name))?;
         let plan = &self.plans[pi];
         let mut bad = 0;
-        self.each_document(plan, None, &mut |d| {
+        self.each_document(plan, None, None, &mut |d| {
             let mut err = None;
             let result = plan.rows(&d, &mut |t, row| {
                 if t == ti && err.is_none() {
@@ -454,7 +497,7 @@ impl MongoSource {
         let id_of = |d: &Document| d.get("_id").map(canonical_text).unwrap_or_default();
         let mut source = TableChecksum::default();
         let mut unconvertible = 0u64;
-        self.each_document(plan, None, &mut |d| {
+        self.each_document(plan, None, None, &mut |d| {
             // Documents a migration could not carry (`--on-error skip`) are counted apart.
             if plan.rows(&d, &mut |_, _| {}).is_err() {
                 unconvertible += 1;
@@ -486,7 +529,7 @@ impl MongoSource {
         if !equal && differing.len() < MAX_LISTED {
             // Name the documents: each side's hash by `_id`.
             let mut by_id: HashMap<String, u128> = HashMap::new();
-            self.each_document(plan, None, &mut |d| {
+            self.each_document(plan, None, None, &mut |d| {
                 if plan.rows(&d, &mut |_, _| {}).is_ok() {
                     by_id.insert(id_of(&d), hash(&d));
                 }

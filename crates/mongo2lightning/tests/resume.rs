@@ -183,12 +183,13 @@ fn a_collection_read_in_id_ranges_in_parallel_dies_and_resumes_exactly_once() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let report = r.json();
     assert_all_equal(&report);
-    // Read in two ranges of `_id`, each resumed where it stopped.
+    // Read in four ranges of `_id` (two for each reader), each resumed where it
+    // stopped.
     let summary = &report["summary"];
     assert_eq!(
         summary["partitions_copied"].as_u64().unwrap()
             + summary["partitions_already_done"].as_u64().unwrap(),
-        2,
+        4,
         "{report:#}"
     );
     assert!(

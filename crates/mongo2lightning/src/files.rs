@@ -21,18 +21,15 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format a file's name says, if it says one.
+    /// The format a file's name says, if it says one (`.gz` aside: compressed
+    /// files are known by their first bytes).
     pub fn of_path(path: &Path) -> Option<Format> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
         if name.ends_with(".metadata.json") {
             return None;
         }
-        match path
-            .extension()?
-            .to_string_lossy()
-            .to_ascii_lowercase()
-            .as_str()
-        {
+        match name.rsplit_once('.')?.1 {
             "json" | "jsonl" | "ndjson" => Some(Format::Json),
             "bson" => Some(Format::Bson),
             _ => None,
@@ -82,15 +79,39 @@ pub enum FileError {
 }
 
 /// Visit every document of a file, in file order. The visitor's error stops it.
+/// gzip-compressed content (`mongodump --gzip`) is read through its decompression.
 pub fn read<E: From<FileError>>(
     file: &DocumentFile,
     input: impl Read,
     visit: &mut dyn FnMut(Document) -> Result<(), E>,
 ) -> Result<(), E> {
+    let mut input = BufReader::with_capacity(256 * 1024, input);
+    let head = input.fill_buf().map_err(|source| FileError::Io {
+        file: file.shown.clone(),
+        source,
+    })?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let unpacked = flate2::read::MultiGzDecoder::new(input);
+        return match file.format {
+            Format::Json => read_json(file, unpacked, visit),
+            Format::Bson => read_bson(file, unpacked, visit),
+        };
+    }
     match file.format {
         Format::Json => read_json(file, input, visit),
         Format::Bson => read_bson(file, input, visit),
     }
+}
+
+/// A whole file's text, gzip-compressed or not (a dump's metadata).
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_string(&mut text)?;
+        return Ok(text);
+    }
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 pub fn open(file: &DocumentFile) -> Result<File, FileError> {
@@ -106,13 +127,20 @@ fn read_json<E: From<FileError>>(
     visit: &mut dyn FnMut(Document) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut reader = BufReader::with_capacity(256 * 1024, input);
-    let mut line = Vec::new();
-    let mut number = 0u64;
     let bad = |line: u64, reason: String| FileError::Line {
         file: file.shown.clone(),
         line,
         reason,
     };
+    let head = reader.fill_buf().map_err(|source| FileError::Io {
+        file: file.shown.clone(),
+        source,
+    })?;
+    if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return read_json_array(file, reader, visit);
+    }
+    let mut line = Vec::new();
+    let mut number = 0u64;
     loop {
         line.clear();
         let n = reader
@@ -128,13 +156,6 @@ fn read_json<E: From<FileError>>(
         let text = line.trim_ascii();
         if text.is_empty() {
             continue;
-        }
-        if number == 1 && text.starts_with(b"[") {
-            return Err(bad(
-                1,
-                "the file is one JSON array (`mongoexport --jsonArray`): export without --jsonArray, one document per line".into(),
-            )
-            .into());
         }
         let json: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
             let hint = if line.last() != Some(&b'\n') {
@@ -159,6 +180,81 @@ fn read_json<E: From<FileError>>(
             Err(e) => return Err(bad(number, format!("not Extended JSON: {e}")).into()),
         };
         visit(doc)?;
+    }
+}
+
+/// `mongoexport --jsonArray` output: one JSON array of documents, read element by
+/// element.
+fn read_json_array<E: From<FileError>>(
+    file: &DocumentFile,
+    input: impl Read,
+    visit: &mut dyn FnMut(Document) -> Result<(), E>,
+) -> Result<(), E> {
+    use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
+
+    struct Elements<'v, E> {
+        visit: &'v mut dyn FnMut(Document) -> Result<(), E>,
+        /// The visitor's own error, or a document's, that stopped the reading.
+        stopped: Option<Result<E, String>>,
+    }
+
+    impl<'de, E> Visitor<'de> for &mut Elements<'_, E> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of documents")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut n = 0u64;
+            while let Some(json) = seq.next_element::<serde_json::Value>()? {
+                n += 1;
+                let doc = match Bson::try_from(json) {
+                    Ok(Bson::Document(d)) => d,
+                    Ok(other) => {
+                        let why = format!(
+                            "element {n}: a document is expected, not {}",
+                            crate::kind::type_name(&other)
+                        );
+                        self.stopped = Some(Err(why.clone()));
+                        return Err(A::Error::custom(why));
+                    }
+                    Err(e) => {
+                        let why = format!("element {n}: not Extended JSON: {e}");
+                        self.stopped = Some(Err(why.clone()));
+                        return Err(A::Error::custom(why));
+                    }
+                };
+                if let Err(e) = (self.visit)(doc) {
+                    self.stopped = Some(Ok(e));
+                    return Err(A::Error::custom("stopped"));
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let mut elements = Elements {
+        visit,
+        stopped: None,
+    };
+    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(256 * 1024, input));
+    let result = de.deserialize_seq(&mut elements).and_then(|()| de.end());
+    match (result, elements.stopped) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(Ok(e))) => Err(e),
+        (Err(e), Some(Err(why))) => Err(FileError::Line {
+            file: file.shown.clone(),
+            line: e.line() as u64,
+            reason: why,
+        }
+        .into()),
+        (Err(e), None) => Err(FileError::Line {
+            file: file.shown.clone(),
+            line: e.line() as u64,
+            reason: format!("not JSON: {e}"),
+        }
+        .into()),
     }
 }
 
@@ -270,8 +366,47 @@ mod tests {
             err.to_string().starts_with("c.json line 2: not JSON"),
             "{err}"
         );
-        let err = all(Format::Json, b"[{\"_id\":1}]\n").unwrap_err();
-        assert!(err.to_string().contains("--jsonArray"), "{err}");
+        let err = all(Format::Json, b"[{\"_id\":1},\n 5]\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "c.json line 2: element 2: a document is expected, not int"
+        );
+        let err = all(Format::Json, b"[{\"_id\":1},\n{\"_id\":\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with("c.json line 3: not JSON"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_json_array_is_read_element_by_element() {
+        let docs = all(
+            Format::Json,
+            b"[{\"_id\":1,\"n\":{\"$numberLong\":\"5\"}},\n{\"_id\":2}]",
+        )
+        .unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].get("n"), Some(&Bson::Int64(5)));
+        assert!(all(Format::Json, b"[]").unwrap().is_empty());
+    }
+
+    #[test]
+    fn gzip_compressed_files_read_as_the_plain_ones() {
+        use std::io::Write;
+        let mut plain = Vec::new();
+        for i in 0..3 {
+            doc! {"_id": i}.to_writer(&mut plain).unwrap();
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&plain).unwrap();
+        let packed = gz.finish().unwrap();
+        assert_eq!(
+            all(Format::Bson, &packed).unwrap(),
+            all(Format::Bson, &plain).unwrap()
+        );
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"{\"_id\":1}\n").unwrap();
+        assert_eq!(all(Format::Json, &gz.finish().unwrap()).unwrap().len(), 1);
     }
 
     #[test]

@@ -227,9 +227,17 @@ fn document_files(
         let format = match options.format {
             Some(f) => f.into(),
             None => {
-                let mut head = [0u8; 64];
-                let n = std::io::Read::read(&mut std::fs::File::open(&path)?, &mut head)?;
-                Format::sniff(&head[..n])
+                let mut head = Vec::new();
+                let file = std::fs::File::open(&path)?;
+                std::io::Read::read_to_end(&mut std::io::Read::take(file, 64), &mut head)?;
+                if head.starts_with(&[0x1f, 0x8b]) {
+                    // Compressed: what it holds starts after the decompression.
+                    let file = std::fs::File::open(&path)?;
+                    let unpacked = flate2::read::MultiGzDecoder::new(file);
+                    head.clear();
+                    std::io::Read::read_to_end(&mut std::io::Read::take(unpacked, 64), &mut head)?;
+                }
+                Format::sniff(&head)
             }
         };
         *spool = Some(s);
@@ -291,11 +299,16 @@ fn document_files(
     }])
 }
 
-/// `orders.json` and `orders.bson` hold `orders`.
+/// `orders.json`, `orders.bson` and `orders.bson.gz` hold `orders`.
 fn stem(p: &Path) -> String {
-    p.file_stem()
+    let name = p
+        .file_name()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    name.rsplit_once('.')
+        .map_or(name, |(stem, _)| stem)
+        .to_string()
 }
 
 fn read_mapping(path: &Path) -> anyhow::Result<Mapping> {
@@ -357,8 +370,12 @@ fn source_indexes(origin: &Origin, collection: &str) -> anyhow::Result<Vec<Docum
             let Some(f) = files.iter().find(|f| f.collection == collection) else {
                 return Ok(Vec::new());
             };
-            let meta = f.path.with_file_name(format!("{collection}.metadata.json"));
-            let Ok(text) = std::fs::read_to_string(&meta) else {
+            let plain = f.path.with_file_name(format!("{collection}.metadata.json"));
+            let packed = f
+                .path
+                .with_file_name(format!("{collection}.metadata.json.gz"));
+            let meta = if plain.exists() { plain } else { packed };
+            let Ok(text) = crate::files::read_text(&meta) else {
                 return Ok(Vec::new());
             };
             let doc = match parse_json_text(&text) {

@@ -91,9 +91,38 @@ fn the_server_canonical_json_bson_and_stdin_give_the_same_tables() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_all_equal(&r.json());
 
+    // mongodump --gzip: a folder of compressed files, and a compressed pipe.
+    let gzipped = |name: &str| {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&std::fs::read(fixture(name)).unwrap())
+            .unwrap();
+        gz.finish().unwrap()
+    };
+    let dump = dir.path().join("dump");
+    std::fs::create_dir(&dump).unwrap();
+    std::fs::write(dump.join("every_type.bson.gz"), gzipped("every_type.bson")).unwrap();
+    let gz = dir.path().join("gz.ldb");
+    migrate_verified(p(&dump), &gz, &[]);
+    let stdin_gz = dir.path().join("stdin_gz.ldb");
+    let r = m2l_stdin(
+        &[
+            "migrate",
+            "--source",
+            "-",
+            "--collection",
+            "every_type",
+            "--target",
+            p(&stdin_gz),
+            "--quiet",
+        ],
+        &gzipped("every_type.json"),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
     let reference = checksums(&live);
     assert_eq!(reference.len(), 3, "{reference:?}");
-    for store in [&json, &bson, &stdin, &stdin_json] {
+    for store in [&json, &bson, &stdin, &stdin_json, &gz, &stdin_gz] {
         assert_eq!(checksums(store), reference, "{}", store.display());
         assert_eq!(documents(store, "every_type"), expected());
     }

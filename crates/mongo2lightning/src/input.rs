@@ -25,7 +25,7 @@ use lightning_core::TableSchema;
 use crate::files::{DocumentFile, Format};
 use crate::infer::CollectionStats;
 use crate::kind::parse_json_text;
-use crate::live::Live;
+use crate::live::{Live, NotCopied};
 use crate::mapping::{
     decide, findings, rows_per_document, CollectionMap, FieldMap, Mapping, Target, FORMAT,
 };
@@ -61,11 +61,13 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
         None => stored_mapping(request)?,
     };
     let mut spool = None;
+    let mut not_copied = Vec::new();
     // What a file's first pass found of its documents, by collection.
     let mut profiles: HashMap<String, CollectionStats> = HashMap::new();
     let (origin, names, description) = if is_url(&options.source) {
         let live = Live::connect(&options.source)?;
-        let names = live.collections()?;
+        let (names, others) = live.collections()?;
+        not_copied = others;
         let description = live.description.clone();
         (Origin::Live(live), names, description)
     } else {
@@ -115,6 +117,21 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
                 taken.insert(t.schema.name);
             }
         }
+    }
+    for NotCopied {
+        name,
+        kind,
+        definition,
+    } in not_copied
+    {
+        let what = match kind.as_str() {
+            "view" => "a view (a stored aggregation): not copied; its documents come from the collections it reads",
+            "timeseries" => "a time-series collection: not copied; export it with mongoexport and migrate the file",
+            _ => "not a plain collection: not copied",
+        };
+        conversion
+            .findings
+            .push(Finding::new(Severity::Manual, name, what).with_definition(definition));
     }
     let mut collections = Vec::new();
     for t in catalog.iter().filter(|t| filter.selects(&t.name)) {
@@ -448,6 +465,10 @@ fn map_indexes(
         for (path, dir) in &keys {
             let plain = matches!(dir, Bson::Int32(1 | -1) | Bson::Int64(1 | -1))
                 || matches!(dir, Bson::Double(d) if *d == 1.0 || *d == -1.0);
+            if path.contains("$**") {
+                why = Some("a wildcard index: recreate it by hand".to_string());
+                break;
+            }
             if !plain {
                 why = Some(format!(
                     "a {} index on `{path}`: recreate it by hand",

@@ -11,6 +11,13 @@ use mongodb::sync::{Client, Database};
 
 use crate::infer::CollectionStats;
 
+/// A collection of another type than a plain one: its name, type and options.
+pub struct NotCopied {
+    pub name: String,
+    pub kind: String,
+    pub definition: String,
+}
+
 pub struct Live {
     client: Client,
     db: Database,
@@ -89,22 +96,42 @@ impl Live {
     }
 
     /// The collections of the database (views and `system.*` left out), by name.
-    pub fn collections(&self) -> anyhow::Result<Vec<String>> {
+    /// And the others, not copied (views, time-series collections).
+    pub fn collections(&self) -> anyhow::Result<(Vec<String>, Vec<NotCopied>)> {
         let mut names = Vec::new();
-        for spec in self
+        let mut others = Vec::new();
+        let specs = self
             .db
-            .list_collections()
-            .filter(doc! {"type": "collection"})
+            .run_command(doc! {"listCollections": 1, "cursor": {"batchSize": 1_000_000}})
             .run()
-            .map_err(DriverError)?
-        {
-            let spec = spec.map_err(DriverError)?;
-            if !spec.name.starts_with("system.") {
-                names.push(spec.name);
+            .map_err(DriverError)?;
+        let batch = specs
+            .get_document("cursor")
+            .and_then(|c| c.get_array("firstBatch"))
+            .cloned()
+            .unwrap_or_default();
+        for spec in batch.iter().filter_map(Bson::as_document) {
+            let name = spec.get_str("name").unwrap_or_default().to_string();
+            let kind = spec.get_str("type").unwrap_or("collection");
+            if name.starts_with("system.") {
+                continue;
+            }
+            if kind == "collection" {
+                names.push(name);
+            } else {
+                let definition = crate::kind::json_text(&Bson::Document(
+                    spec.get_document("options").cloned().unwrap_or_default(),
+                ));
+                others.push(NotCopied {
+                    name,
+                    kind: kind.to_string(),
+                    definition,
+                });
             }
         }
         names.sort();
-        Ok(names)
+        others.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok((names, others))
     }
 
     fn coll(&self, name: &str) -> mongodb::sync::Collection<Document> {

@@ -123,3 +123,69 @@ fn where_copies_only_the_matching_documents_of_a_live_collection() {
     ]);
     assert_clean_error(&r, "--where orders");
 }
+
+#[test]
+fn indexes_become_lightning_indexes_or_manual_work_and_views_are_named() {
+    let db = TestDb::new("indexes");
+    let (docs, _) = orders(50);
+    db.insert("orders", &docs);
+    let orders = db.coll("orders");
+    let index = |keys: bson::Document, options: Option<mongodb::options::IndexOptions>| {
+        let model = mongodb::IndexModel::builder()
+            .keys(keys)
+            .options(options)
+            .build();
+        orders.create_index(model).run().unwrap();
+    };
+    let unique = mongodb::options::IndexOptions::builder()
+        .unique(true)
+        .build();
+    index(doc! {"customer": 1, "address.city": -1}, None);
+    index(doc! {"address.zip": 1}, Some(unique));
+    index(doc! {"$**": 1}, None);
+    let ttl = mongodb::options::IndexOptions::builder()
+        .expire_after(std::time::Duration::from_secs(60))
+        .build();
+    index(doc! {"total": 1}, Some(ttl));
+    db.db
+        .run_command(doc! {"create": "big_orders", "viewOn": "orders", "pipeline": [{"$match": {"total": {"$gt": 10}}}]})
+        .run()
+        .unwrap();
+    let r = m2l_ok(&["convert-schema", "--source", &db.url]);
+    assert!(
+        r.stdout
+            .contains("ON orders USING BTREE (customer, address_city);"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("UNIQUE"), "{}", r.stdout);
+    assert!(r.stdout.contains("(address_zip)"), "{}", r.stdout);
+    let report = m2l_ok(&["convert-schema", "--source", &db.url, "--json"]).json();
+    let manual: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "manual")
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["object"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(manual.iter().any(|m| m.contains("wildcard")), "{manual:?}");
+    assert!(manual.iter().any(|m| m.contains("TTL")), "{manual:?}");
+    assert!(
+        manual
+            .iter()
+            .any(|m| m.starts_with("big_orders ") && m.contains("a view")),
+        "{manual:?}"
+    );
+    // The view is not a table.
+    assert!(
+        !r.stdout.contains("CREATE TABLE big_orders"),
+        "{}",
+        r.stdout
+    );
+}

@@ -121,7 +121,7 @@ fn where_copies_only_the_matching_documents_of_a_live_collection() {
         "--where",
         "orders:status = 'A'",
     ]);
-    assert_clean_error(&r, "--where orders");
+    assert_clean_error(&r, 1, "--where orders");
 }
 
 #[test]

@@ -220,7 +220,7 @@ fn a_connection_that_stays_down_fails_cleanly_and_the_next_run_finishes() {
         // The driver got through after all: then it must all be there.
         migrate_verified(&url, &target, &[]);
     } else {
-        assert_clean_error(&r, "reading partition `orders`");
+        assert_clean_error(&r, 1, "reading partition `orders`");
         assert!(
             r.stderr.contains("run the same command again"),
             "{}",
@@ -230,7 +230,7 @@ fn a_connection_that_stays_down_fails_cleanly_and_the_next_run_finishes() {
         assert!(n > 0 && n < docs.len() as u64, "{n} documents copied");
         // The server reached at another address is another source to the target.
         let r = run(&migrate_args(&db.url, &target));
-        assert_clean_error(&r, "use --fresh");
+        assert_clean_error(&r, 1, "use --fresh");
         // At the same address, the copy goes on where it stopped.
         proxy.heal();
         let report = migrate_verified(&url, &target, &[]);
@@ -261,7 +261,7 @@ fn a_bson_file_cut_short_is_named_and_the_fixed_file_migrates() {
         "--quiet",
     ];
     let r = m2l(&args);
-    assert_clean_error(&r, &format!("{} document 300 (at byte", file.display()));
+    assert_clean_error(&r, 1, &format!("{} document 300 (at byte", file.display()));
     assert!(r.stderr.contains("is it complete"), "{}", r.stderr);
     assert!(counts_or_none(&target).is_none_or(|c| c.values().all(|n| *n == 0)));
     std::fs::write(&file, &whole).unwrap();
@@ -289,7 +289,7 @@ fn a_bad_json_line_is_named_and_the_fixed_file_migrates() {
         p(&target),
         "--quiet",
     ]);
-    assert_clean_error(&r, &format!("{} line 3: not JSON", file.display()));
+    assert_clean_error(&r, 1, &format!("{} line 3: not JSON", file.display()));
     assert!(counts_or_none(&target).is_none_or(|c| c.values().all(|n| *n == 0)));
     std::fs::write(&file, &good).unwrap();
     migrate_verified(p(&file), &target, &[]);
@@ -333,6 +333,7 @@ fn a_bad_line_met_during_the_copy_stops_it_and_the_fixed_file_resumes_exactly_on
     let r = m2l(&args);
     assert_clean_error(
         &r,
+        1,
         &format!("{} line 701: not Extended JSON", file.display()),
     );
     let before = counts(&target);
@@ -418,6 +419,6 @@ fn a_url_without_a_database_is_refused_naming_the_server_s_databases() {
     let db = TestDb::new("nodb");
     db.insert("orders", &[doc! {"_id": 1}]);
     let r = m2l(&["assess", "--source", &server_url()]);
-    assert_clean_error(&r, "name the database in the --source URL");
+    assert_clean_error(&r, 1, "name the database in the --source URL");
     assert!(r.stderr.contains(&db.name), "{}", r.stderr);
 }

@@ -138,7 +138,7 @@ fn a_mapping_file_with_a_mistake_is_refused_with_its_name() {
         "--mapping",
         p(&mapping),
     ]);
-    assert_clean_error(&r, &format!("mapping file {}", mapping.display()));
+    assert_clean_error(&r, 1, &format!("mapping file {}", mapping.display()));
     assert!(!target.exists() || counts(&target).values().all(|n| *n == 0));
 }
 
@@ -222,7 +222,7 @@ fn an_id_of_another_type_than_the_mapping_s_stops_the_run_or_goes_to_the_reject_
         "--quiet",
     ];
     let r = m2l(&args);
-    assert_clean_error(&r, "_id=\"odd-one\"");
+    assert_clean_error(&r, 1, "_id=\"odd-one\"");
     assert!(r.stderr.contains("`_id` is string"), "{}", r.stderr);
 
     let rejects = dir.path().join("rejects.jsonl");

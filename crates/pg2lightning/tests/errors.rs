@@ -12,7 +12,7 @@ use common::*;
 /// One error line holding every needle, exit 1, and no password anywhere.
 fn assert_says(r: &Run, needles: &[&str], password: &str) {
     for n in needles {
-        assert_clean_error(r, n);
+        assert_clean_error(r, 1, n);
     }
     let all = format!("{}{}", r.stdout, r.stderr);
     assert!(!all.contains(password), "the password leaked: {all}");

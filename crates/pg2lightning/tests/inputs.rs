@@ -53,7 +53,7 @@ fn broken_dumps_stop_with_the_line_and_leave_nothing_half_written() {
         p(&store),
         "--quiet",
     ]);
-    assert_clean_error(&r, "line");
+    assert_clean_error(&r, 1, "line");
     assert!(r.stderr.contains("truncated"), "{}", r.stderr);
     assert!(!store.join("LIGHTNING").exists() || checksums(&store).values().all(|c| c.rows == 0));
 
@@ -69,7 +69,7 @@ fn broken_dumps_stop_with_the_line_and_leave_nothing_half_written() {
     )
     .unwrap();
     let r = p2l(&["convert-schema", "--from-dump", p(&f)]);
-    assert_clean_error(&r, "truncated");
+    assert_clean_error(&r, 1, "truncated");
 
     // A COPY row with a missing field.
     let bad_row = line_of(&text, "7\trow 7");
@@ -83,7 +83,7 @@ fn broken_dumps_stop_with_the_line_and_leave_nothing_half_written() {
         p(&dir.path().join("f.ldb")),
         "--quiet",
     ]);
-    assert_clean_error(&r, &format!("line {bad_row}"));
+    assert_clean_error(&r, 1, &format!("line {bad_row}"));
 
     // Invalid UTF-8.
     let mut bytes = text.clone().into_bytes();
@@ -99,7 +99,7 @@ fn broken_dumps_stop_with_the_line_and_leave_nothing_half_written() {
         p(&dir.path().join("u.ldb")),
         "--quiet",
     ]);
-    assert_clean_error(&r, &format!("line {}", line_of(&text, "9\trow 9")));
+    assert_clean_error(&r, 1, &format!("line {}", line_of(&text, "9\trow 9")));
 }
 
 #[test]
@@ -194,11 +194,11 @@ fn credentials_never_appear_in_output_reports_or_the_store() {
             .output()
             .unwrap(),
     );
-    assert_clean_error(&r, "cannot connect");
+    assert_clean_error(&r, 1, "cannot connect");
     outputs.push(r.stdout + &r.stderr);
     let bad = url.replace(":5432/", ":1/");
     let r = p2l(&["convert-schema", "--source", &bad]);
-    assert_clean_error(&r, "cannot connect");
+    assert_clean_error(&r, 1, "cannot connect");
     outputs.push(r.stdout + &r.stderr);
     outputs.push(std::fs::read_to_string(&report).unwrap());
     for o in &outputs {

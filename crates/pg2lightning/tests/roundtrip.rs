@@ -325,5 +325,5 @@ fn a_where_condition_copies_only_its_rows_and_verifies_against_them() {
         "--where",
         "id > 1",
     ]);
-    assert_clean_error(&r, "--where needs a live server");
+    assert_clean_error(&r, 1, "--where needs a live server");
 }

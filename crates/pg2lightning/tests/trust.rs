@@ -284,7 +284,7 @@ fn tables_that_would_become_one_are_refused_before_copying_unless_renamed() {
         let mut args = vec!["migrate", "--target", p(&store), "--quiet"];
         args.extend(source);
         let r = p2l(&args);
-        assert_clean_error(&r, "p.q.r");
+        assert_clean_error(&r, 1, "p.q.r");
         for needle in [r#"p."q.r""#, r#""p.q".r"#, "--rename"] {
             assert!(r.stderr.contains(needle), "`{needle}` in: {}", r.stderr);
         }
@@ -376,7 +376,7 @@ fn a_database_without_tables_is_an_error_to_migrate_and_harmless_to_assess() {
         p(&store),
         "--quiet",
     ]);
-    assert_clean_error(&r, "has no tables");
+    assert_clean_error(&r, 1, "has no tables");
     assert!(!store.exists());
     for args in [
         vec!["assess", "--source", db.url.as_str()],
@@ -724,7 +724,7 @@ fn unknown_excluded_tables_and_directory_dumps_are_refused_with_what_to_do() {
         "--exclude",
         "nosuchtable",
     ]);
-    assert_clean_error(&r, "nosuchtable");
+    assert_clean_error(&r, 1, "nosuchtable");
     assert!(r.stderr.contains("--exclude"), "{}", r.stderr);
 
     let archive = dir.path().join("archive");
@@ -737,7 +737,7 @@ fn unknown_excluded_tables_and_directory_dumps_are_refused_with_what_to_do() {
         "--target",
         p(&dir.path().join("d.ldb")),
     ]);
-    assert_clean_error(&r, "pg_restore -f -");
+    assert_clean_error(&r, 1, "pg_restore -f -");
     assert!(r.stderr.contains("directory-format"), "{}", r.stderr);
 }
 

@@ -3,13 +3,15 @@
 
 #![allow(dead_code)]
 
+// Each test file uses some of them.
+#[allow(unused_imports)]
+pub use lightning_testkit::{assert_clean_error, checksums, finish, p, run_with_stdin, Run};
+
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use bson::{Bson, Document};
-use lightning_core::checksum::TableChecksum;
 use lightning_core::Store;
 use mongodb::sync::{Client, Collection, Database};
 
@@ -138,37 +140,6 @@ pub fn canonical_lines(text: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// The JSON report on stdout (`--json`).
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "a JSON report expected ({e})\nstdout: {}\nstderr: {}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    /// stdout and stderr together, for what must never appear anywhere.
-    pub fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-pub fn finish(out: Output) -> Run {
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 pub fn tool() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mongo2lightning"))
 }
@@ -202,37 +173,7 @@ pub fn m2l_fault(args: &[&str], fault: &str) -> Run {
 
 /// `mongo2lightning ARGS` reading `input` on standard input.
 pub fn m2l_stdin(args: &[&str], input: &[u8]) -> Run {
-    let mut child = Command::new(tool())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("tool starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("input written");
-    finish(child.wait_with_output().expect("tool ends"))
-}
-
-pub fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
-/// An error run: exit 1, one `error:` line containing `needle`, no panic.
-pub fn assert_clean_error(r: &Run, needle: &str) {
-    assert_eq!(r.code, 1, "exit code; stderr: {}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
-    let lines: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
-    assert_eq!(lines.len(), 1, "one error line expected: {}", r.stderr);
-    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
+    run_with_stdin(Command::new(tool()).args(args), input)
 }
 
 /// `migrate --verify --json` with `extra` options, which must succeed and verify
@@ -287,15 +228,6 @@ pub fn verified_tables(report: &serde_json::Value) -> Vec<String> {
         .expect("verified tables")
         .iter()
         .map(|t| t["table"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// Every table's checksum in a store.
-pub fn checksums(store: &Path) -> BTreeMap<String, TableChecksum> {
-    let s = Store::open(store).expect("store opens");
-    s.tables()
-        .into_iter()
-        .map(|t| (t.name.clone(), s.checksum(&t.name).expect("checksum")))
         .collect()
 }
 

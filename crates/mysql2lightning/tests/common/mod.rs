@@ -3,30 +3,17 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+// Each test file uses some of them.
+#[allow(unused_imports)]
+pub use lightning_testkit::{assert_clean_error, checksums, finish, p, run_with_stdin, Run};
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use lightning_core::Store;
 
 pub fn tool() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mysql2lightning"))
-}
-
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-fn finish(out: Output) -> Run {
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 pub fn m2l(args: &[&str]) -> Run {
@@ -41,38 +28,7 @@ pub fn m2l(args: &[&str]) -> Run {
 
 /// Run the tool with `input` on standard input.
 pub fn m2l_stdin(args: &[&str], input: &[u8]) -> Run {
-    let mut child = Command::new(tool())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("tool runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    finish(out)
-}
-
-pub fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
-/// An error run: the exit code, one `error:` line containing `needle`, no panic.
-pub fn assert_clean_error(r: &Run, code: i32, needle: &str) {
-    assert_eq!(r.code, code, "exit code; stderr: {}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
-    let lines: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
-    assert_eq!(lines.len(), 1, "one error line expected: {}", r.stderr);
-    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
+    run_with_stdin(Command::new(tool()).args(args), input)
 }
 
 /// A database of its own on the local server, dropped at the end of the test.
@@ -159,18 +115,6 @@ impl Drop for TestDb {
             .arg(format!("DROP DATABASE IF EXISTS `{}`", self.name))
             .output();
     }
-}
-
-/// The checksum of every table of a store.
-pub fn checksums(store: &Path) -> BTreeMap<String, String> {
-    let s = Store::open(store).expect("store opens");
-    s.tables()
-        .into_iter()
-        .map(|t| {
-            let c = s.checksum(&t.name).expect("checksum");
-            (t.name.clone(), c.to_string())
-        })
-        .collect()
 }
 
 /// Parse the JSON report a `--json` run printed.

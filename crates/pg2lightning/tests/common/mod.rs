@@ -3,12 +3,12 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+// Each test file uses some of them.
+#[allow(unused_imports)]
+pub use lightning_testkit::{assert_clean_error, checksums, finish, p, Run};
 
-use lightning_core::checksum::TableChecksum;
-use lightning_core::Store;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The server the tests use (override with `PG2L_TEST_URL`).
 pub fn server_url() -> String {
@@ -97,20 +97,6 @@ impl Drop for TestDb {
     }
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-pub fn finish(out: Output) -> Run {
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 pub fn tool() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_pg2lightning"))
 }
@@ -128,32 +114,6 @@ pub fn p2l_ok(args: &[&str]) -> Run {
         r.stdout, r.stderr
     );
     r
-}
-
-pub fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
-/// An error run: exit 1, one `error:` line containing `needle`, no panic.
-pub fn assert_clean_error(r: &Run, needle: &str) {
-    assert_eq!(r.code, 1, "exit code; stderr: {}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
-    let lines: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
-    assert_eq!(lines.len(), 1, "one error line expected: {}", r.stderr);
-    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
-}
-
-/// Every table's checksum in a store.
-pub fn checksums(store: &Path) -> BTreeMap<String, TableChecksum> {
-    let s = Store::open(store).expect("store opens");
-    s.tables()
-        .into_iter()
-        .map(|t| (t.name.clone(), s.checksum(&t.name).expect("checksum")))
-        .collect()
 }
 
 /// A port on 127.0.0.1 that nothing listens on (bound, then released).

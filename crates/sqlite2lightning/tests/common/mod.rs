@@ -2,8 +2,12 @@
 
 #![allow(dead_code)]
 
+// Each test file uses some of them.
+#[allow(unused_imports)]
+pub use lightning_testkit::{assert_clean_error, p, Run};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 pub fn tool() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_sqlite2lightning"))
@@ -16,22 +20,8 @@ pub fn lightning() -> PathBuf {
     p
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-fn finish(out: Output) -> Run {
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 pub fn run(bin: &Path, args: &[&str]) -> Run {
-    finish(Command::new(bin).args(args).output().expect("tool runs"))
+    lightning_testkit::run(Command::new(bin).args(args))
 }
 
 pub fn s2l(args: &[&str]) -> Run {
@@ -42,29 +32,12 @@ pub fn light(args: &[&str]) -> Run {
     run(&lightning(), args)
 }
 
-pub fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
 /// A SQLite file built from SQL.
 pub fn sqlite_db(dir: &Path, name: &str, sql: &str) -> PathBuf {
     let path = dir.join(name);
     let conn = rusqlite::Connection::open(&path).expect("create sqlite");
     conn.execute_batch(sql).expect("sql runs");
     path
-}
-
-/// An error run: non-zero exit, one `error:` line, no panic.
-pub fn assert_clean_error(r: &Run, code: i32, needle: &str) {
-    assert_eq!(r.code, code, "exit code; stderr: {}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
-    let lines: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
-    assert_eq!(lines.len(), 1, "one error line expected: {}", r.stderr);
-    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
 }
 
 /// `sqlite2lightning export --source DB | lightning import STORE`, both succeeding.

@@ -1,0 +1,94 @@
+//! What the tools' integration tests share (a dev-dependency only): running a
+//! binary and reading its outcome, the shape of a clean error, a store's checksums.
+//! What is particular to a source (its test server, its fixtures) stays in that
+//! tool's `tests/common`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use lightning_core::checksum::TableChecksum;
+use lightning_core::Store;
+
+/// How a run of a binary ended.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The JSON report on stdout (`--json`).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "a JSON report expected ({e})\nstdout: {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// stdout and stderr together, for what must never appear anywhere.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Run a command to its end.
+pub fn run(cmd: &mut Command) -> Run {
+    finish(cmd.output().expect("the binary runs"))
+}
+
+/// Run a command with `input` on its standard input (written from another thread,
+/// so a command that stops reading early cannot hang the test).
+pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("the binary ends");
+    writer.join().expect("stdin writer");
+    finish(out)
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// An error run: exit `code`, one `error:` line containing `needle`, no panic.
+pub fn assert_clean_error(r: &Run, code: i32, needle: &str) {
+    assert_eq!(r.code, code, "exit code; stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one error line expected: {}", r.stderr);
+    assert!(lines[0].contains(needle), "`{needle}` not in: {}", lines[0]);
+}
+
+/// Every table's checksum in a store.
+pub fn checksums(store: &Path) -> BTreeMap<String, TableChecksum> {
+    let s = Store::open(store).expect("store opens");
+    s.tables()
+        .into_iter()
+        .map(|t| (t.name.clone(), s.checksum(&t.name).expect("checksum")))
+        .collect()
+}

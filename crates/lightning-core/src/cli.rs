@@ -34,6 +34,15 @@ pub trait SourceReader {
     fn mapping(&self) -> Option<String> {
         None
     }
+    /// Notes for the end of a verification.
+    fn verify_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Called with the target before it is verified: a source whose records
+    /// expire (a cache) notes which target rows it no longer expects.
+    fn before_verify(&self, _store: &Store) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// Checks of whole source records rebuilt from the target, for sources whose
     /// records become rows of several tables: one entry per record set.
     fn verify_records(&self, _store: &Store) -> anyhow::Result<Vec<TableVerification>> {
@@ -596,15 +605,18 @@ pub fn verify_tables(
     sample: usize,
 ) -> anyhow::Result<VerificationReport> {
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    reader.before_verify(store)?;
     let mut results =
         crate::verify::verify_tables(reader.verifier(), tables, store, sample, parallel)?;
     results.extend(reader.verify_records(store)?);
-    Ok(VerificationReport::new(
+    let mut report = VerificationReport::new(
         tool,
         &redact(source_desc),
         &target.display().to_string(),
         results,
-    ))
+    );
+    report.notes = reader.verify_notes();
+    Ok(report)
 }
 
 /// Run `verify`: exit 0 when equal, 3 when something differs. With `--repair`,

@@ -197,6 +197,10 @@ pub struct VerificationReport {
     /// Rows changed per table by `verify --repair` before the verification.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub repaired: std::collections::BTreeMap<String, crate::store::RepairCounts>,
+    /// What the source says about how it was compared (keys that expired as
+    /// the target says they would, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl VerificationReport {
@@ -212,6 +216,7 @@ impl VerificationReport {
             tables,
             target_only_tables: Vec::new(),
             repaired: Default::default(),
+            notes: Vec::new(),
         }
     }
 }
@@ -497,6 +502,9 @@ impl Report for VerificationReport {
                     .table(&["what", "detail"], rows),
             );
         }
+        if !self.notes.is_empty() {
+            out.push(notes_section(&self.notes));
+        }
         if !self.target_only_tables.is_empty() {
             out[0].facts.push((
                 "only in the target".into(),
@@ -556,11 +564,7 @@ impl Report for MigrationReport {
             ));
         }
         if !self.notes.is_empty() {
-            let mut n = Section::new("Notes");
-            for (i, note) in self.notes.iter().enumerate() {
-                n = n.fact(&format!("{}", i + 1), note);
-            }
-            s.push(n);
+            s.push(notes_section(&self.notes));
         }
         let manual = self
             .findings
@@ -583,6 +587,14 @@ impl Report for MigrationReport {
         }
         s
     }
+}
+
+fn notes_section(notes: &[String]) -> Section {
+    let mut n = Section::new("Notes");
+    for (i, note) in notes.iter().enumerate() {
+        n = n.fact(&format!("{}", i + 1), note);
+    }
+    n
 }
 
 pub fn human_bytes(b: u64) -> String {

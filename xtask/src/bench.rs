@@ -31,6 +31,8 @@ pub enum BenchSource {
     MongoLive,
     /// mongo2lightning from mongoexport/mongodump files against parsing them
     MongoFiles,
+    /// redis2lightning against `redis-cli --rdb` and `redis-cli --scan`, and from the RDB file
+    Redis,
     /// Every case
     All,
 }
@@ -58,6 +60,12 @@ pub struct BenchArgs {
     /// MongoDB case: interleaved rounds of each step and its reference (medians are reported)
     #[arg(long, default_value_t = 3)]
     mongo_rounds: u32,
+    /// Redis case: keys loaded into the server (database 15, or REDIS2L_BENCH_URL's)
+    #[arg(long, default_value_t = 2_000_000)]
+    redis_keys: u64,
+    /// Redis case: interleaved rounds of each step and its references (medians are reported)
+    #[arg(long, default_value_t = 3)]
+    redis_rounds: u32,
     /// Keep the migrated stores (target/bench/*.ldb) after the run
     #[arg(long)]
     keep: bool,
@@ -131,6 +139,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             docs: args.mongo_docs,
             file_docs: args.mongo_file_docs,
             rounds: args.mongo_rounds,
+            keep: args.keep,
+            parallel: args.parallel,
+        }
+        .run()?;
+    }
+    if matches!(args.source, BenchSource::Redis | BenchSource::All) {
+        crate::bench_redis::RedisBench {
+            keys: args.redis_keys,
+            rounds: args.redis_rounds,
             keep: args.keep,
             parallel: args.parallel,
         }
@@ -667,4 +684,82 @@ mod tests {
         assert!((170.0..=230.0).contains(&payload), "payload {payload}");
         assert!((250.0..=360.0).contains(&bio), "bio {bio}");
     }
+}
+
+/// One step measured once per round.
+pub(crate) struct Series {
+    pub(crate) name: String,
+    pub(crate) command: String,
+    pub(crate) runs: Vec<Measured>,
+}
+
+impl Series {
+    pub(crate) fn new(name: impl Into<String>) -> Self {
+        Series {
+            name: name.into(),
+            command: String::new(),
+            runs: Vec::new(),
+        }
+    }
+
+    pub(crate) fn secs(&self) -> Vec<f64> {
+        self.runs.iter().map(|m| m.wall.as_secs_f64()).collect()
+    }
+
+    pub(crate) fn median(&self) -> f64 {
+        median(&self.secs())
+    }
+
+    /// The highest peak over the rounds, in MB.
+    pub(crate) fn peak_mb(&self) -> f64 {
+        let kib = self.runs.iter().map(|m| m.max_rss_kib).max().unwrap_or(0);
+        mb(rss_bytes(kib))
+    }
+
+    /// Every round's time: `1.52 / 1.49 / 1.50`.
+    pub(crate) fn runs_shown(&self) -> String {
+        self.secs()
+            .iter()
+            .map(|s| format!("{s:.2}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+
+    /// The step's results; `unit` names what `count` counts (`documents`, `keys`).
+    pub(crate) fn json(
+        &self,
+        unit: &str,
+        count: u64,
+        bytes: Option<u64>,
+        reference: f64,
+    ) -> serde_json::Value {
+        let secs = self.median();
+        json!({
+            "name": self.name,
+            "command": self.command,
+            "seconds_median": round(secs, 3),
+            "seconds": self.secs().iter().map(|s| round(*s, 3)).collect::<Vec<_>>(),
+            format!("{unit}_per_second"): (count as f64 / secs).round(),
+            "mb_per_second": bytes.map(|b| round(mb(b) / secs, 1)),
+            "peak_rss_mb": round(self.peak_mb(), 1),
+            "time_vs_reference": round(secs / reference, 2),
+        })
+    }
+}
+
+pub(crate) fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+pub(crate) fn measure_into(series: &mut Series, cmd: &mut Command, bench_dir: &Path) -> Result<()> {
+    let step = measure_checked(&series.name, cmd, bench_dir)?;
+    series.command = step.command;
+    series.runs.push(step.measured);
+    Ok(())
 }

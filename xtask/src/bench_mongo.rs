@@ -22,7 +22,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use crate::bench::{mb, measure_checked, round, rss_bytes, Measured};
+use crate::bench::{mb, measure_checked, measure_into, round, Series};
 use crate::services;
 use crate::util::{self, cargo, describe, section};
 
@@ -46,70 +46,6 @@ pub(crate) struct MongoBench {
     pub parallel: Option<u32>,
 }
 
-/// One step measured once per round.
-struct Series {
-    name: String,
-    command: String,
-    runs: Vec<Measured>,
-}
-
-impl Series {
-    fn new(name: impl Into<String>) -> Self {
-        Series {
-            name: name.into(),
-            command: String::new(),
-            runs: Vec::new(),
-        }
-    }
-
-    fn secs(&self) -> Vec<f64> {
-        self.runs.iter().map(|m| m.wall.as_secs_f64()).collect()
-    }
-
-    fn median(&self) -> f64 {
-        median(&self.secs())
-    }
-
-    /// The highest peak over the rounds, in MB.
-    fn peak_mb(&self) -> f64 {
-        let kib = self.runs.iter().map(|m| m.max_rss_kib).max().unwrap_or(0);
-        mb(rss_bytes(kib))
-    }
-
-    /// Every round's time: `1.52 / 1.49 / 1.50`.
-    fn runs_shown(&self) -> String {
-        self.secs()
-            .iter()
-            .map(|s| format!("{s:.2}"))
-            .collect::<Vec<_>>()
-            .join(" / ")
-    }
-
-    fn json(&self, docs: u64, bytes: Option<u64>, reference: f64) -> serde_json::Value {
-        let secs = self.median();
-        json!({
-            "name": self.name,
-            "command": self.command,
-            "seconds_median": round(secs, 3),
-            "seconds": self.secs().iter().map(|s| round(*s, 3)).collect::<Vec<_>>(),
-            "documents_per_second": (docs as f64 / secs).round(),
-            "mb_per_second": bytes.map(|b| round(mb(b) / secs, 1)),
-            "peak_rss_mb": round(self.peak_mb(), 1),
-            "time_vs_reference": round(secs / reference, 2),
-        })
-    }
-}
-
-pub(crate) fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
-}
-
 /// Runs a measured step and checks that it printed the expected document count
 /// (the `drain` example prints the documents it read).
 fn measure_drain(
@@ -128,13 +64,6 @@ fn measure_drain(
             printed.trim()
         );
     }
-    series.command = step.command;
-    series.runs.push(step.measured);
-    Ok(())
-}
-
-fn measure_into(series: &mut Series, cmd: &mut Command, bench_dir: &Path) -> Result<()> {
-    let step = measure_checked(&series.name, cmd, bench_dir)?;
     series.command = step.command;
     series.runs.push(step.measured);
     Ok(())
@@ -264,7 +193,7 @@ impl MongoBench {
             "collection": COLLECTION,
             "documents": self.docs,
             "store_bytes": store_bytes,
-            "steps": steps.iter().map(|s| s.json(self.docs, None, base)).collect::<Vec<_>>(),
+            "steps": steps.iter().map(|s| s.json("documents", self.docs, None, base)).collect::<Vec<_>>(),
             "migrate_vs_reference": round(steps[1].median() / base, 2),
             "verify_vs_reference": round(steps[2].median() / base, 2),
         });
@@ -354,7 +283,7 @@ impl MongoBench {
                 let base = r.reference.median();
                 let steps: Vec<_> = [&r.reference, &r.migrate, &r.with_mapping]
                     .iter()
-                    .map(|s| s.json(self.file_docs, Some(r.bytes), base))
+                    .map(|s| s.json("documents", self.file_docs, Some(r.bytes), base))
                     .collect();
                 json!({
                     "format": r.ext,

@@ -24,7 +24,7 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::keys::KeyFiles;
 use crate::live::Live;
 use crate::mapping::{decide, Mapping, Plan, TableMap, FORMAT};
-use crate::pattern::{escape, unescape, Pattern, PatternFinder};
+use crate::pattern::{escape, unescape, Matcher, Pattern, PatternFinder};
 use crate::profile::{Profile, RedisType};
 use crate::rdb;
 use crate::source::{Origin, RdbFile, RedisSource};
@@ -50,54 +50,43 @@ pub struct Opened {
 
 /// Where a key goes while the keyspace is grouped.
 struct Grouping {
-    /// Patterns given (a mapping, `--pattern`), in the order they are tried.
+    /// Patterns given (a mapping, `--pattern`), tried first.
     known: Vec<Pattern>,
-    known_matcher: crate::pattern::Matcher,
+    known_matcher: Matcher,
+    /// Keys of the known patterns by type.
+    known_types: Vec<BTreeMap<RedisType, u64>>,
     finder: PatternFinder,
-    /// Types seen per pattern (known or found shape).
-    types: HashMap<Pattern, BTreeMap<RedisType, u64>>,
 }
 
 impl Grouping {
     fn new(known: Vec<Pattern>) -> Grouping {
         Grouping {
-            known_matcher: crate::pattern::Matcher::new(&known),
+            known_matcher: Matcher::new(&known),
+            known_types: vec![BTreeMap::new(); known.len()],
             known,
             finder: PatternFinder::default(),
-            types: HashMap::new(),
         }
     }
 
     fn add(&mut self, key: &[u8], kind: RedisType) {
-        let p = match self.known_matcher.find(key) {
-            Some(i) => self.known[i].clone(),
-            None => {
-                self.finder.add(key);
-                Pattern::of_key(key)
-            }
-        };
-        *self.types.entry(p).or_default().entry(kind).or_insert(0) += 1;
+        match self.known_matcher.find(key) {
+            Some(i) => *self.known_types[i].entry(kind).or_insert(0) += 1,
+            None => self.finder.add(key, kind.code() as usize),
+        }
     }
 
     /// Every (pattern, type) with its key count, known patterns first.
     fn finish(self) -> Vec<(Pattern, RedisType, u64)> {
-        let (_, into) = self.finder.finish();
-        let mut merged: BTreeMap<Pattern, BTreeMap<RedisType, u64>> = BTreeMap::new();
-        for (shape, types) in self.types {
-            let p = into.get(&shape).cloned().unwrap_or(shape);
-            let slot = merged.entry(p).or_default();
-            for (t, n) in types {
-                *slot.entry(t).or_insert(0) += n;
-            }
-        }
         let mut out = Vec::new();
-        for k in &self.known {
-            if let Some(types) = merged.remove(k) {
-                out.extend(types.into_iter().map(|(t, n)| (k.clone(), t, n)));
-            }
-        }
-        for (p, types) in merged {
+        for (p, types) in self.known.into_iter().zip(self.known_types) {
             out.extend(types.into_iter().map(|(t, n)| (p.clone(), t, n)));
+        }
+        for (p, tally) in self.finder.finish() {
+            for (t, n) in RedisType::ALL.into_iter().zip(tally) {
+                if n > 0 {
+                    out.push((p.clone(), t, n));
+                }
+            }
         }
         out
     }

@@ -248,68 +248,110 @@ fn id_like(s: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
 }
 
-/// Patterns found in a keyspace, with how many keys each covers.
+/// Distinct shapes kept before they are merged on the way (a keyspace of
+/// millions of user names must not hold a shape per name).
+const MAX_SHAPES: usize = 50_000;
+
+/// Patterns found in a keyspace, with how many keys of each kind (a small
+/// number: the caller's) each covers.
 #[derive(Debug, Default)]
 pub struct PatternFinder {
-    shapes: HashMap<Pattern, u64>,
+    shapes: HashMap<Pattern, Vec<u64>>,
+    /// Patterns merged on the way: a key they match counts for them.
+    merged: Vec<Pattern>,
+    matcher: Matcher,
 }
 
 impl PatternFinder {
-    pub fn add(&mut self, key: &[u8]) {
-        *self.shapes.entry(Pattern::of_key(key)).or_insert(0) += 1;
+    pub fn add(&mut self, key: &[u8], kind: usize) {
+        let shape = match self.matcher.find(key) {
+            Some(i) => self.merged[i].clone(),
+            None => Pattern::of_key(key),
+        };
+        let tally = self.shapes.entry(shape).or_default();
+        if tally.len() <= kind {
+            tally.resize(kind + 1, 0);
+        }
+        tally[kind] += 1;
+        if self.shapes.len() > MAX_SHAPES {
+            self.compact();
+        }
     }
 
-    /// The patterns: shapes that differ in one literal position only, with many
-    /// values there, merged into one with `*` at that position. Returns each final
-    /// pattern, and for every shape seen the pattern it went into.
-    pub fn finish(self) -> (Vec<Pattern>, HashMap<Pattern, Pattern>) {
-        let mut current: HashMap<Pattern, Pattern> =
-            self.shapes.keys().map(|s| (s.clone(), s.clone())).collect();
-        loop {
-            let live: HashSet<Pattern> = current.values().cloned().collect();
-            // For each pattern and each literal position, the pattern with `*` there.
-            let mut masks: BTreeMap<Pattern, Vec<Pattern>> = BTreeMap::new();
-            for p in &live {
-                for (i, s) in p.0.iter().enumerate() {
-                    if matches!(s, Seg::Literal(_)) {
-                        let mut m = p.clone();
-                        m.0[i] = Seg::Any;
-                        masks.entry(m).or_default().push(p.clone());
-                    }
-                }
+    /// Merge what can be merged now, and route later keys to the merged patterns.
+    fn compact(&mut self) {
+        let into = merge_shapes(self.shapes.keys().cloned().collect());
+        let mut shapes: HashMap<Pattern, Vec<u64>> = HashMap::new();
+        for (shape, tally) in self.shapes.drain() {
+            let p = into.get(&shape).cloned().unwrap_or(shape);
+            let slot = shapes.entry(p).or_default();
+            if slot.len() < tally.len() {
+                slot.resize(tally.len(), 0);
             }
-            let mut merged: HashMap<Pattern, Pattern> = HashMap::new();
-            // The widest groups first, so a pattern joins the biggest family.
-            let mut groups: Vec<(Pattern, Vec<Pattern>)> = masks
-                .into_iter()
-                .filter(|(_, v)| v.len() >= DISTINCT_TO_VARIABLE)
-                .collect();
-            groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
-            for (mask, members) in groups {
-                if members.iter().any(|m| merged.contains_key(m)) {
-                    continue;
-                }
-                for m in members {
-                    merged.insert(m, mask.clone());
-                }
+            for (a, b) in slot.iter_mut().zip(tally) {
+                *a += b;
             }
-            if merged.is_empty() {
-                break;
+        }
+        self.shapes = shapes;
+        for p in into.into_values() {
+            if !self.merged.contains(&p) {
+                self.merged.push(p);
             }
-            for target in current.values_mut() {
-                if let Some(m) = merged.get(target) {
-                    *target = m.clone();
+        }
+        self.matcher = Matcher::new(&self.merged);
+    }
+
+    /// The patterns, each with its keys by kind: shapes that differ in one
+    /// literal position only, with many values there, merged into one with `*` at
+    /// that position.
+    pub fn finish(mut self) -> Vec<(Pattern, Vec<u64>)> {
+        self.compact();
+        let mut out: Vec<(Pattern, Vec<u64>)> = self.shapes.into_iter().collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+/// For every shape, the pattern it goes into (itself when nothing merges it).
+fn merge_shapes(shapes: Vec<Pattern>) -> HashMap<Pattern, Pattern> {
+    let mut current: HashMap<Pattern, Pattern> =
+        shapes.into_iter().map(|s| (s.clone(), s)).collect();
+    loop {
+        let live: HashSet<Pattern> = current.values().cloned().collect();
+        // For each pattern and each literal position, the pattern with `*` there.
+        let mut masks: BTreeMap<Pattern, Vec<Pattern>> = BTreeMap::new();
+        for p in &live {
+            for (i, s) in p.0.iter().enumerate() {
+                if matches!(s, Seg::Literal(_)) {
+                    let mut m = p.clone();
+                    m.0[i] = Seg::Any;
+                    masks.entry(m).or_default().push(p.clone());
                 }
             }
         }
-        let mut patterns: Vec<Pattern> = current
-            .values()
-            .cloned()
-            .collect::<HashSet<_>>()
+        let mut merged: HashMap<Pattern, Pattern> = HashMap::new();
+        // The widest groups first, so a pattern joins the biggest family.
+        let mut groups: Vec<(Pattern, Vec<Pattern>)> = masks
             .into_iter()
+            .filter(|(_, v)| v.len() >= DISTINCT_TO_VARIABLE)
             .collect();
-        patterns.sort();
-        (patterns, current)
+        groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+        for (mask, members) in groups {
+            if members.iter().any(|m| merged.contains_key(m)) {
+                continue;
+            }
+            for m in members {
+                merged.insert(m, mask.clone());
+            }
+        }
+        if merged.is_empty() {
+            return current;
+        }
+        for target in current.values_mut() {
+            if let Some(m) = merged.get(target) {
+                *target = m.clone();
+            }
+        }
     }
 }
 
@@ -370,14 +412,36 @@ mod tests {
         let mut f = PatternFinder::default();
         for name in ["alice", "bob", "carol", "dave", "erin", "frank", "grace"] {
             for i in 0..4 {
-                f.add(format!("user:{name}{}:profile", "x".repeat(i)).as_bytes());
+                f.add(
+                    format!("user:{name}{}:profile", "x".repeat(i)).as_bytes(),
+                    1,
+                );
             }
         }
-        f.add(b"config:prod");
-        f.add(b"config:dev");
-        let (patterns, _) = f.finish();
-        let shown: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+        f.add(b"config:prod", 0);
+        f.add(b"config:dev", 0);
+        let found = f.finish();
+        let shown: Vec<String> = found.iter().map(|p| p.0.to_string()).collect();
         assert_eq!(shown, ["config:dev", "config:prod", "user:*:profile"]);
+        assert_eq!(found[2].1, [0, 28]);
+    }
+
+    #[test]
+    fn a_million_names_do_not_keep_a_shape_each() {
+        let mut f = PatternFinder::default();
+        for i in 0..(MAX_SHAPES as u64 * 2) {
+            f.add(
+                format!("user:n{}:profile", i * 7919)
+                    .replace('0', "o")
+                    .as_bytes(),
+                0,
+            );
+            assert!(f.shapes.len() <= MAX_SHAPES + 1);
+        }
+        let found = f.finish();
+        assert_eq!(found.len(), 1, "{:?}", &found[..found.len().min(3)]);
+        assert_eq!(found[0].0.to_string(), "user:*:profile");
+        assert_eq!(found[0].1, [MAX_SHAPES as u64 * 2]);
     }
 
     #[test]

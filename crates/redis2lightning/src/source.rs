@@ -311,7 +311,7 @@ impl Source for RedisSource {
                     (0..buckets).map(move |b| Partition {
                         id: format!("{}#{b}/{buckets}", p.name),
                         table: p.name.clone(),
-                        estimated_rows: n / buckets,
+                        estimated_rows: p.estimated_rows / buckets,
                         spec: format!("{b}/{buckets}"),
                     })
                 })

@@ -64,6 +64,12 @@ pub trait Source: Sync {
     fn content_id(&self) -> Option<String> {
         None
     }
+
+    /// What a user can do about a row that cannot be carried, besides setting it
+    /// aside: said when such a row stops a run.
+    fn bad_row_fix(&self) -> &'static str {
+        "Fix the source row, add a --cast rule"
+    }
 }
 
 /// What to do with a row that cannot be carried.
@@ -117,11 +123,13 @@ pub enum CopyError {
     },
     #[error(transparent)]
     Sink(#[from] SinkError),
-    #[error("bad row in table `{table}` ({key}): {reason}. Fix the source row, add a --cast rule, or re-run with --on-error skip to set it aside")]
+    #[error("bad row in table `{table}` ({key}): {reason}. {fix}, or re-run with --on-error skip to set it aside")]
     BadRow {
         table: String,
         key: String,
         reason: String,
+        /// What the user can change (`Source::bad_row_fix`).
+        fix: &'static str,
     },
     #[error("writing the reject file: {0}")]
     RejectLog(std::io::Error),
@@ -436,6 +444,7 @@ pub fn copy(
                                 table: r.table.clone(),
                                 key: r.key.clone(),
                                 reason: r.reason.clone(),
+                                fix: source.bad_row_fix(),
                             });
                         }
                         if upsert.contains(&*batch.table) {
@@ -475,7 +484,12 @@ pub fn copy(
                         };
                         let sink_rejects = sink.write(batch, bad_rows).map_err(|e| match e {
                             SinkError::Store(StoreError::BadRow { table, key, reason }) => {
-                                CopyError::BadRow { table, key, reason }
+                                CopyError::BadRow {
+                                    table,
+                                    key,
+                                    reason,
+                                    fix: source.bad_row_fix(),
+                                }
                             }
                             SinkError::Store(StoreError::RejectLog(e)) => CopyError::RejectLog(e),
                             other => CopyError::Sink(other),

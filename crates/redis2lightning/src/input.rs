@@ -202,7 +202,15 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
 
     // Tables: the given mapping's names, else the pattern's (with the type when a
     // pattern holds several).
-    let groups = grouping.finish();
+    let mut groups = grouping.finish();
+    // A table of the mapping whose keys are all gone is still a table: empty now
+    // (a verification finds its rows are no longer in Redis).
+    for t in given.iter().flat_map(|m| &m.tables) {
+        let p = Pattern::parse(&unescape(&t.pattern).map_err(anyhow::Error::msg)?);
+        if !groups.iter().any(|(q, k, _)| *q == p && *k == t.kind) {
+            groups.push((p, t.kind, 0));
+        }
+    }
     let mut per_pattern: HashMap<&Pattern, usize> = HashMap::new();
     for (p, _, _) in &groups {
         *per_pattern.entry(p).or_insert(0) += 1;

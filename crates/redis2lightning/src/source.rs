@@ -23,6 +23,9 @@ use crate::rdb::{self, RdbReader};
 const KEYS_PER_PARTITION: u64 = 100_000;
 /// Keys read in one pipelined transaction.
 const BATCH_KEYS: usize = 500;
+/// Target rows whose keys expire within this long of a verification's start are
+/// noted, so a key expiring while it runs is not a difference either.
+const LAPSE_HORIZON_MS: i64 = 3_600_000;
 /// Times a batch is tried again on a new connection after the old one failed.
 const RETRIES: u32 = 3;
 
@@ -177,7 +180,9 @@ impl RedisSource {
     /// Before a verification: the target's keys whose `expires_at` has passed, so
     /// a key gone from Redis for that reason is not a difference.
     pub fn note_lapsed(&self, store: &Store) -> anyhow::Result<()> {
-        let now = crate::live::now_ms();
+        // Keys expiring while the verification runs count as well: each is judged
+        // when its table's reading ends.
+        let now = crate::live::now_ms() + LAPSE_HORIZON_MS;
         let mut lapsed = self.lapsed.lock().expect("lock");
         for p in &self.plans {
             let Ok(schema) = store.table(&p.map.table) else {
@@ -405,6 +410,10 @@ impl Source for RedisSource {
         }
     }
 
+    fn bad_row_fix(&self) -> &'static str {
+        "Give the column another type in a mapping file (convert-schema --write-mapping FILE, edit it, then migrate --mapping FILE)"
+    }
+
     fn content_id(&self) -> Option<String> {
         match &self.origin {
             Origin::Rdb(f) => Some(f.content_id.clone()),
@@ -464,6 +473,13 @@ impl VerifySource for RedisSource {
         }
         self.skipped.record(&table.name, rejected);
         // Keys that expired as the target says they would: the target's rows stand.
+        // A key gone from Redis whose expiry has passed by now: as the target said.
+        let now = crate::live::now_ms();
+        let at = table.columns.iter().position(|c| c.name == EXPIRES_AT);
+        lapsed.retain(|_, rows| {
+            rows.iter()
+                .all(|r| at.and_then(|a| unix_ms(&r[a])).is_some_and(|ms| ms <= now))
+        });
         self.lapsed_kept.record(&table.name, lapsed.len() as u64);
         for (_, rows) in lapsed {
             for r in rows {

@@ -1,5 +1,5 @@
 //! Keys that expire while a run lasts: between the walk of the keyspace and their
-//! reading (counted in a note, not copied, not fatal), after their copy (not a
+//! reading (counted in a note, not copied, not fatal, as keys that changed type), after their copy (not a
 //! difference for the verification, a note says so), or at any moment of a run
 //! (never a key twice, never a permanent key missing).
 
@@ -161,13 +161,31 @@ fn keys_gone_between_the_walk_and_their_read_are_counted_in_a_note() {
     // Held after the walk, before any key is read, until the keys have expired.
     let paused = Paused::start(&args, "reader:1");
     assert!(now_ms() < expiry, "the walk was to meet the keys alive");
+    // A key of another type now: counted too, not copied into its old table.
+    let mut con = db.connection();
+    redis::pipe()
+        .atomic()
+        .cmd("DEL")
+        .arg("perm:0")
+        .cmd("RPUSH")
+        .arg("perm:0")
+        .arg("x")
+        .query::<()>(&mut con)
+        .unwrap();
     wait_past(expiry);
     let r = paused.finish();
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let report = r.json();
     assert_all_equal(&report);
     assert_eq!(noted(&notes(&report), GONE), Some(400), "{report:#}");
-    assert_eq!(rows(&target, "perm").len(), 500);
+    assert_eq!(
+        noted(&notes(&report), "changed type between the walk"),
+        Some(1),
+        "{report:#}"
+    );
+    let perm = rows_by_key(&target, "perm");
+    assert_eq!(perm.len(), 499);
+    assert!(!perm.contains_key(b"perm:0".as_slice()));
     let c = counts(&target);
     assert_eq!(c.get("tmp").copied().unwrap_or(0), 0, "{c:?}");
 }

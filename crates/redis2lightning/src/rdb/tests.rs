@@ -863,3 +863,14 @@ fn random_damage_never_panics() {
         assert!(ok + err == 3000);
     }
 }
+
+/// Writes the hand-built files next to the real one as seeds for the fuzz target.
+#[test]
+#[ignore = "run by hand before fuzzing"]
+fn write_fuzz_seeds() {
+    let dir = format!("{}/fuzz/corpus/rdb_reader", env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in all_fixtures() {
+        std::fs::write(format!("{dir}/{name}.rdb"), bytes).unwrap();
+    }
+}

@@ -416,6 +416,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::bench::{median, Measured};
 
     fn series(name: &str, secs: &[f64]) -> Series {
         Series {

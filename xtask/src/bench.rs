@@ -615,77 +615,6 @@ fn generate(path: &Path, counts: &Counts) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_rows_over_the_three_tables() {
-        let counts = Counts::for_total(2_000_000);
-        assert_eq!(
-            (counts.events, counts.users, counts.line_items),
-            (1_200_000, 400_000, 400_000)
-        );
-        assert_eq!(Counts::for_total(1_001).total(), 1_001);
-    }
-
-    #[test]
-    fn renders_a_markdown_table() {
-        let step = |name, secs| Step {
-            name,
-            command: String::new(),
-            measured: Measured {
-                status: std::os::unix::process::ExitStatusExt::from_raw(0),
-                wall: Duration::from_secs_f64(secs),
-                max_rss_kib: 102_400,
-            },
-        };
-        let steps = [
-            step("migrate".into(), 4.0),
-            step("verify".into(), 3.0),
-            step("sqlite3 .dump > /dev/null".into(), 2.0),
-        ];
-        let table = markdown(&steps, 2_000_000, 500_000_000, 300_000_000, 2.0);
-        assert!(table.contains("| migrate | 2000000 | 500.0 | 4.00 | 500000 | 2.00 | 104.9 |"));
-        assert!(table.contains("migrate time / dump time: 2.00"));
-    }
-
-    #[test]
-    fn measures_exit_code_time_and_peak_memory() {
-        let log = std::env::temp_dir().join(format!("xtask-measure-{}.log", std::process::id()));
-        let mut cmd = Command::new("sh");
-        cmd.args(["-c", "echo oops >&2; sleep 0.3; exit 3"]);
-        let measured = measure(&mut cmd, &log).unwrap();
-        assert_eq!(measured.status.code(), Some(3));
-        assert!(measured.max_rss_kib > 0);
-        assert_eq!(util::tail(&log, 1), "oops");
-        let _ = fs::remove_file(&log);
-    }
-
-    #[test]
-    fn generates_the_requested_rows_with_realistic_widths() {
-        let dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("bench.sqlite");
-        let counts = Counts::for_total(5_000);
-        prepare_database(&db, &counts).unwrap();
-        assert_eq!(existing_counts(&db).unwrap(), (3_000, 1_000, 1_000));
-        let conn = Connection::open(&db).unwrap();
-        let (payload, bio): (f64, f64) = conn
-            .query_row(
-                "SELECT (SELECT avg(length(payload)) FROM events),
-                        (SELECT avg(length(bio)) FROM users)",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .unwrap();
-        drop(conn);
-        fs::remove_dir_all(&dir).unwrap();
-        assert!((170.0..=230.0).contains(&payload), "payload {payload}");
-        assert!((250.0..=360.0).contains(&bio), "bio {bio}");
-    }
-}
-
 /// One step measured once per round.
 pub(crate) struct Series {
     pub(crate) name: String,
@@ -762,4 +691,75 @@ pub(crate) fn measure_into(series: &mut Series, cmd: &mut Command, bench_dir: &P
     series.command = step.command;
     series.runs.push(step.measured);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_rows_over_the_three_tables() {
+        let counts = Counts::for_total(2_000_000);
+        assert_eq!(
+            (counts.events, counts.users, counts.line_items),
+            (1_200_000, 400_000, 400_000)
+        );
+        assert_eq!(Counts::for_total(1_001).total(), 1_001);
+    }
+
+    #[test]
+    fn renders_a_markdown_table() {
+        let step = |name, secs| Step {
+            name,
+            command: String::new(),
+            measured: Measured {
+                status: std::os::unix::process::ExitStatusExt::from_raw(0),
+                wall: Duration::from_secs_f64(secs),
+                max_rss_kib: 102_400,
+            },
+        };
+        let steps = [
+            step("migrate".into(), 4.0),
+            step("verify".into(), 3.0),
+            step("sqlite3 .dump > /dev/null".into(), 2.0),
+        ];
+        let table = markdown(&steps, 2_000_000, 500_000_000, 300_000_000, 2.0);
+        assert!(table.contains("| migrate | 2000000 | 500.0 | 4.00 | 500000 | 2.00 | 104.9 |"));
+        assert!(table.contains("migrate time / dump time: 2.00"));
+    }
+
+    #[test]
+    fn measures_exit_code_time_and_peak_memory() {
+        let log = std::env::temp_dir().join(format!("xtask-measure-{}.log", std::process::id()));
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo oops >&2; sleep 0.3; exit 3"]);
+        let measured = measure(&mut cmd, &log).unwrap();
+        assert_eq!(measured.status.code(), Some(3));
+        assert!(measured.max_rss_kib > 0);
+        assert_eq!(util::tail(&log, 1), "oops");
+        let _ = fs::remove_file(&log);
+    }
+
+    #[test]
+    fn generates_the_requested_rows_with_realistic_widths() {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("bench.sqlite");
+        let counts = Counts::for_total(5_000);
+        prepare_database(&db, &counts).unwrap();
+        assert_eq!(existing_counts(&db).unwrap(), (3_000, 1_000, 1_000));
+        let conn = Connection::open(&db).unwrap();
+        let (payload, bio): (f64, f64) = conn
+            .query_row(
+                "SELECT (SELECT avg(length(payload)) FROM events),
+                        (SELECT avg(length(bio)) FROM users)",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        drop(conn);
+        fs::remove_dir_all(&dir).unwrap();
+        assert!((170.0..=230.0).contains(&payload), "payload {payload}");
+        assert!((250.0..=360.0).contains(&bio), "bio {bio}");
+    }
 }

@@ -547,17 +547,39 @@ fn findings(
                 let shown: Vec<String> = fs
                     .iter()
                     .map(|f| {
-                        let seen = p.fields.iter().find(|(n, _, _)| escape(n) == f.field).map(|x| x.1).unwrap_or(0);
+                        let seen = p
+                            .fields
+                            .iter()
+                            .find(|(n, _, _)| escape(n) == f.field)
+                            .map(|x| x.1)
+                            .unwrap_or(0);
                         let share = (100 * seen).checked_div(p.sampled).unwrap_or(0);
                         format!("{} {} ({share}%)", f.field, f.ty)
                     })
                     .collect();
                 say(Severity::Info, format!("hash fields as columns: {}; other fields and values of another type go to `_extra`", shown.join(", ")));
             }
-            None => say(
-                Severity::Info,
-                format!("hashes differ in their fields ({} field names seen): each hash is one JSON column `fields`", p.fields.len()),
-            ),
+            None => {
+                let mut seen: Vec<_> = p.fields.iter().collect();
+                seen.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                let shown: Vec<String> = seen
+                    .iter()
+                    .take(10)
+                    .map(|(n, c, v)| {
+                        let share = (100 * c).checked_div(p.sampled).unwrap_or(0);
+                        format!("{} {} ({share}%)", escape(n), v.decide())
+                    })
+                    .collect();
+                say(
+                    Severity::Info,
+                    format!(
+                        "hashes differ in their fields ({}{} field names seen{}): each hash is one JSON column `fields`",
+                        p.fields.len(),
+                        if p.too_many_fields { "+" } else { "" },
+                        if shown.is_empty() { String::new() } else { format!("; most common: {}", shown.join(", ")) }
+                    ),
+                )
+            }
         }
     }
     if p.consumer_groups > 0 {

@@ -34,7 +34,7 @@ fn snapshot(to: &Path) {
 /// A keyspace of every type with edge values and TTLs, big enough for several batches.
 fn load(db: &mut TestDb) {
     let mut cmds = Vec::new();
-    for i in 0..25_000u32 {
+    for i in 0..6_000u32 {
         let mut c = cmd("SET");
         c.arg(format!("session:{i}"))
             .arg(format!(r#"{{"user":{i},"ok":true}}"#));
@@ -43,7 +43,7 @@ fn load(db: &mut TestDb) {
         }
         cmds.push(c);
     }
-    for i in 0..2_000u32 {
+    for i in 0..500u32 {
         cmds.push(
             cmd("INCRBY")
                 .arg(format!("page:views:{i}"))
@@ -175,6 +175,8 @@ fn live_and_rdb_copies_of_a_keyspace_are_identical_and_an_rdb_copy_resumes_exact
         "--target",
         p(&resumed),
         "--quiet",
+        "--batch-size",
+        "2000",
     ];
     let killed = r2l_fault(&args, "abort:committed:2");
     assert_ne!(killed.code, 0, "the run was to die: {}", killed.all());

@@ -46,8 +46,35 @@ pub fn network_error(kind: std::io::ErrorKind, text: &str) -> String {
     }
 }
 
+/// `message` with the password of `url` (`scheme://user:password@host`, or
+/// `scheme://password@host`) taken out, wherever it appears: driver errors may
+/// quote the URL or the password.
+pub fn redact_password(message: &str, url: &str) -> String {
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(userinfo, _)| userinfo.split_once(':').map_or(userinfo, |(_, p)| p))
+        .filter(|p| !p.is_empty());
+    match password {
+        Some(p) => message.replace(p, "****"),
+        None => message.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn passwords_are_taken_out_of_messages() {
+        use super::redact_password;
+        assert_eq!(
+            redact_password("bad auth for s3cret", "mongodb://u:s3cret@h/db"),
+            "bad auth for ****"
+        );
+        assert_eq!(redact_password("x s3cret", "redis://:s3cret@h"), "x ****");
+        assert_eq!(redact_password("x s3cret", "redis://s3cret@h"), "x ****");
+        assert_eq!(redact_password("nothing", "redis://h:6379"), "nothing");
+    }
+
     use super::*;
 
     #[test]

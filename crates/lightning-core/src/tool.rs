@@ -6,7 +6,7 @@
 pub use crate::cli::SourceReader;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -74,6 +74,80 @@ pub struct OpenRequest<'a> {
     pub target: Option<&'a Path>,
     /// `migrate --fresh`: what an earlier run decided is not reused.
     pub fresh: bool,
+}
+
+/// The options of a source whose mapping is decided from its data (documents,
+/// keys): give the decisions as a file, or write them to one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MappingArgs {
+    /// Read the source as this mapping file says (as `--write-mapping` writes it)
+    /// instead of deciding from the data.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Write the mapping to this file, to review or edit it and give it back with
+    /// --mapping.
+    #[arg(long, value_name = "FILE")]
+    pub write_mapping: Option<PathBuf>,
+}
+
+/// A mapping's text and where it came from (for messages about it).
+pub struct GivenMapping {
+    pub text: String,
+    pub from: String,
+}
+
+impl MappingArgs {
+    /// The `--mapping` file, else the mapping the target kept from its first run
+    /// (a resumed copy and a verification read the source as that run did), unless
+    /// the run is `--fresh`.
+    pub fn given(
+        &self,
+        tool: &str,
+        request: &OpenRequest<'_>,
+    ) -> anyhow::Result<Option<GivenMapping>> {
+        if let Some(path) = &self.mapping {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the mapping file {}: {e}", path.display())
+            })?;
+            return Ok(Some(GivenMapping {
+                text,
+                from: format!("mapping file {}", path.display()),
+            }));
+        }
+        let Some(target) = request.target else {
+            return Ok(None);
+        };
+        if request.fresh || !target.exists() {
+            return Ok(None);
+        }
+        let Ok(store) = crate::store::Store::open_to_read(target) else {
+            return Ok(None);
+        };
+        Ok(store.source_mapping(tool)?.map(|text| {
+            tracing::info!(
+                "reading the source with the mapping kept in {} by its first run",
+                target.display()
+            );
+            GivenMapping {
+                text,
+                from: format!("the mapping kept in {}", target.display()),
+            }
+        }))
+    }
+
+    /// Write `text` to the `--write-mapping` file, when there is one.
+    pub fn write(&self, text: &str) -> anyhow::Result<()> {
+        if let Some(path) = &self.write_mapping {
+            std::fs::write(path, text).map_err(|e| {
+                anyhow::anyhow!("cannot write the mapping to {}: {e}", path.display())
+            })?;
+            eprintln!(
+                "wrote the mapping to {} (edit it, then give it to migrate with --mapping)",
+                path.display()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// A table of the source, before any selection.

@@ -92,3 +92,69 @@ pub fn checksums(store: &Path) -> BTreeMap<String, TableChecksum> {
         .map(|t| (t.name.clone(), s.checksum(&t.name).expect("checksum")))
         .collect()
 }
+
+/// A run held at a `pause` fault point (`LIGHTNING_FAULT=pause:POINT:N`) until the
+/// test lets it go on, signals it, or kills it there.
+pub struct Paused {
+    child: std::process::Child,
+    handshake: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Paused {
+    /// Start `cmd` paused at `at` (`POINT:N`) and wait until it is there.
+    // The child is waited for on every path but a failing assertion, which ends the test.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(mut cmd: Command, at: &str) -> Paused {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let handshake = dir.path().join("paused");
+        let mut child = cmd
+            .env("LIGHTNING_FAULT", format!("pause:{at}"))
+            .env("LIGHTNING_FAULT_HANDSHAKE", &handshake)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let started = std::time::Instant::now();
+        while !handshake.exists() {
+            if child.try_wait().expect("child state").is_some() {
+                let r = finish(child.wait_with_output().expect("output"));
+                panic!(
+                    "the run ended before pausing at {at} (exit {}): {}",
+                    r.code, r.stderr
+                );
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the run did not pause at {at}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Paused {
+            child,
+            handshake,
+            _dir: dir,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Let the run go on.
+    pub fn resume(&self) {
+        std::fs::remove_file(&self.handshake).expect("remove the handshake file");
+    }
+
+    /// End the paused run with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("the run ends");
+    }
+
+    /// Let the run go on (if it waits) and wait for its end.
+    pub fn finish(self) -> Run {
+        let _ = std::fs::remove_file(&self.handshake);
+        finish(self.child.wait_with_output().expect("output"))
+    }
+}

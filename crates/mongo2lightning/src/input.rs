@@ -56,9 +56,9 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
         bail!("--cast does not apply to documents: write the mapping with `convert-schema --write-mapping FILE`, change a field's \"type\" there, and give it back with --mapping FILE");
     }
     let filter = request.filter;
-    let given = match &options.mapping {
-        Some(path) => Some(read_mapping(path)?),
-        None => stored_mapping(request)?,
+    let given = match options.mapping.given(Mongo::NAME, request)? {
+        Some(g) => Some(Mapping::parse(&g.text).map_err(|e| anyhow::anyhow!("{}: {e}", g.from))?),
+        None => None,
     };
     let mut spool = None;
     let mut not_copied = Vec::new();
@@ -190,14 +190,7 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
         format: FORMAT,
         collections: collections.iter().map(|c| c.map.clone()).collect(),
     };
-    if let Some(path) = &options.write_mapping {
-        std::fs::write(path, mapping.to_text())
-            .with_context(|| format!("cannot write the mapping to {}", path.display()))?;
-        eprintln!(
-            "wrote the mapping to {} (edit it, then give it to migrate with --mapping)",
-            path.display()
-        );
-    }
+    options.mapping.write(&mapping.to_text())?;
     Ok(Box::new(Opened {
         origin,
         collections,
@@ -268,7 +261,7 @@ fn document_files(
     let path = Path::new(source);
     let meta = std::fs::metadata(path).with_context(|| {
         // A URL mistyped (`mongdb://user:password@...`) may hold a password.
-        let shown = crate::live::redact(source, source);
+        let shown = lightning_core::text::redact_password(source, source);
         format!("--source {shown}: no such file or folder (a URL starts with mongodb://)")
     })?;
     if meta.is_dir() {
@@ -326,38 +319,6 @@ fn stem(p: &Path) -> String {
     name.rsplit_once('.')
         .map_or(name, |(stem, _)| stem)
         .to_string()
-}
-
-fn read_mapping(path: &Path) -> anyhow::Result<Mapping> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the mapping file {}", path.display()))?;
-    Mapping::parse(&text).map_err(|e| anyhow::anyhow!("mapping file {}: {e}", path.display()))
-}
-
-/// The mapping an earlier run kept in the target: a resumed copy and a
-/// verification must read documents as the first run did.
-fn stored_mapping(request: &OpenRequest<'_>) -> anyhow::Result<Option<Mapping>> {
-    let Some(target) = request.target else {
-        return Ok(None);
-    };
-    if request.fresh || !target.exists() {
-        return Ok(None);
-    }
-    let Ok(store) = Store::open_to_read(target) else {
-        return Ok(None);
-    };
-    match store.source_mapping(Mongo::NAME)? {
-        Some(text) => {
-            let m = Mapping::parse(&text)
-                .map_err(|e| anyhow::anyhow!("the mapping kept in {}: {e}", target.display()))?;
-            tracing::info!(
-                "reading documents with the mapping kept in {} by its first run",
-                target.display()
-            );
-            Ok(Some(m))
-        }
-        None => Ok(None),
-    }
 }
 
 fn sample(origin: &Origin, collection: &str, size: u64) -> anyhow::Result<CollectionStats> {

@@ -1,6 +1,7 @@
 //! A live MongoDB database: its collections, samples, sizes, indexes, and
 //! documents read in `_id` order.
 
+use lightning_core::text::redact_password as redact;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -352,28 +353,3 @@ impl std::fmt::Display for DriverError {
 }
 
 impl std::error::Error for DriverError {}
-
-/// An error message with the URL's password taken out, wherever it appears.
-pub fn redact(message: &str, url: &str) -> String {
-    let password = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
-        .and_then(|(userinfo, _)| userinfo.split_once(':'))
-        .map(|(_, p)| p)
-        .filter(|p| !p.is_empty());
-    match password {
-        Some(p) => message.replace(p, "****"),
-        None => message.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_taken_out_of_messages() {
-        assert_eq!(
-            super::redact("bad auth for s3cret", "mongodb://u:s3cret@h/db"),
-            "bad auth for ****"
-        );
-    }
-}

@@ -12,12 +12,11 @@ mod rebuild;
 mod rows;
 mod source;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use lightning_core::cast::{CastRule, CastRules};
-use lightning_core::tool::{OpenRequest, OpenedSource, SourceTool};
+use lightning_core::tool::{MappingArgs, OpenRequest, OpenedSource, SourceTool};
 
 use crate::kind::Kind;
 
@@ -48,14 +47,8 @@ pub(crate) struct Options {
     /// more is read whole (files are always read whole).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     sample_size: u64,
-    /// Map documents as this mapping file says (as `--write-mapping` writes it)
-    /// instead of deciding from a sample.
-    #[arg(long, value_name = "FILE")]
-    mapping: Option<PathBuf>,
-    /// Write the mapping to this file, to review or edit it and give it back with
-    /// --mapping.
-    #[arg(long, value_name = "FILE")]
-    write_mapping: Option<PathBuf>,
+    #[command(flatten)]
+    mapping: MappingArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -103,7 +103,7 @@ fn a_live_copy_of_ids_of_several_types_killed_resumes_exactly_once() {
         "--quiet",
     ];
     // Killed (SIGKILL) while the numbers are being copied.
-    Paused::start(&args, "committed:2").kill();
+    paused(&args, "committed:2").kill();
     assert_partial(&target, docs.len());
     let report = migrate_verified(&db.url, &target, &["--batch-size", "100"]);
     assert_exactly(&target, &docs, items);
@@ -133,7 +133,7 @@ fn a_file_copy_killed_resumes_exactly_once() {
         "250",
         "--quiet",
     ];
-    Paused::start(&args, "committed:4").kill();
+    paused(&args, "committed:4").kill();
     assert_partial(&target, docs.len());
     let r = m2l_fault(&args, "abort:committed:3");
     assert_ne!(r.code, 0, "{}", r.stderr);
@@ -225,9 +225,9 @@ fn a_live_copy_terminated_exits_143_and_resumes_exactly_once() {
         "250",
         "--quiet",
     ];
-    let paused = Paused::start(&args, "committed:3");
+    let paused = paused(&args, "committed:3");
     let ok = std::process::Command::new("kill")
-        .args(["-s", "TERM", &paused.child.id().to_string()])
+        .args(["-s", "TERM", &paused.pid().to_string()])
         .status()
         .unwrap()
         .success();

@@ -214,7 +214,7 @@ fn a_lost_shared_snapshot_does_not_fail_with_duplicate_keys_and_ends_equal() {
         "--report",
         p(&report_file),
     ];
-    let run = Paused::p2l(&args, "committed:3");
+    let run = paused(&args, "committed:3");
     // Every session of the migration ends: the readers' and the one that holds
     // the exported snapshot.
     let ended: i64 = admin()
@@ -502,7 +502,7 @@ fn sigint_and_sigterm_stop_a_copy_resumably_and_a_killed_run_shows_interrupted()
         "5000",
     ];
     for (sig, code, said) in [("INT", 130, "interrupted"), ("TERM", 143, "terminated")] {
-        let run = Paused::p2l(&args, "committed:2");
+        let run = paused(&args, "committed:2");
         signal(run.pid(), sig);
         std::thread::sleep(Duration::from_millis(300));
         let r = run.finish();

@@ -96,9 +96,9 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
     if !request.rules.user.is_empty() {
         bail!("--cast does not apply to Redis keys: write the mapping with `convert-schema --write-mapping FILE`, change a column's \"type\" there, and give it back with --mapping FILE");
     }
-    let given = match &options.mapping {
-        Some(path) => Some(read_mapping(path)?),
-        None => stored_mapping(request)?,
+    let given = match options.mapping.given(Redis::NAME, request)? {
+        Some(g) => Some(Mapping::parse(&g.text).map_err(|e| anyhow::anyhow!("{}: {e}", g.from))?),
+        None => None,
     };
     let mut known: Vec<Pattern> = Vec::new();
     for t in given.iter().flat_map(|m| &m.tables) {
@@ -417,14 +417,7 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
         format: FORMAT,
         tables: tables.iter().map(|t| t.map.clone()).collect(),
     };
-    if let Some(path) = &options.write_mapping {
-        std::fs::write(path, mapping.to_text())
-            .with_context(|| format!("cannot write the mapping to {}", path.display()))?;
-        eprintln!(
-            "wrote the mapping to {} (edit it, then give it to migrate with --mapping)",
-            path.display()
-        );
-    }
+    options.mapping.write(&mapping.to_text())?;
     Ok(Box::new(Opened {
         origin,
         tables,
@@ -587,38 +580,6 @@ fn findings(
     }
     if map.kind == RedisType::Stream && !p.stream_fields_utf8 {
         say(Severity::Warning, "some stream entries have fields that are not UTF-8 or repeat: those entries are rejected (JSON cannot hold them)".into());
-    }
-}
-
-fn read_mapping(path: &Path) -> anyhow::Result<Mapping> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the mapping file {}", path.display()))?;
-    Mapping::parse(&text).map_err(|e| anyhow::anyhow!("mapping file {}: {e}", path.display()))
-}
-
-/// The mapping an earlier run kept in the target: a resumed copy and a
-/// verification read keys as the first run did.
-fn stored_mapping(request: &OpenRequest<'_>) -> anyhow::Result<Option<Mapping>> {
-    let Some(target) = request.target else {
-        return Ok(None);
-    };
-    if request.fresh || !target.exists() {
-        return Ok(None);
-    }
-    let Ok(store) = Store::open_to_read(target) else {
-        return Ok(None);
-    };
-    match store.source_mapping(Redis::NAME)? {
-        Some(text) => {
-            let m = Mapping::parse(&text)
-                .map_err(|e| anyhow::anyhow!("the mapping kept in {}: {e}", target.display()))?;
-            tracing::info!(
-                "reading keys with the mapping kept in {} by its first run",
-                target.display()
-            );
-            Ok(Some(m))
-        }
-        None => Ok(None),
     }
 }
 

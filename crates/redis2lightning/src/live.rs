@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use lightning_core::text::redact_password as redact;
 use redis::{Connection, ConnectionAddr, RedisError, Value as Reply};
 
 use crate::profile::RedisType;
@@ -510,30 +511,4 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// A message with the URL's password taken out.
-pub fn redact(message: &str, url: &str) -> String {
-    let password = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
-        .map(|(userinfo, _)| userinfo.split_once(':').map_or(userinfo, |(_, p)| p))
-        .filter(|p| !p.is_empty());
-    match password {
-        Some(p) => message.replace(p, "****"),
-        None => message.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_taken_out_of_messages() {
-        assert_eq!(
-            super::redact("auth failed for s3cret", "redis://u:s3cret@h:6379/0"),
-            "auth failed for ****"
-        );
-        // `redis://:password@host` and `redis://password@host` forms.
-        assert_eq!(super::redact("x s3cret", "redis://:s3cret@h"), "x ****");
-    }
 }

@@ -11,11 +11,9 @@ mod profile;
 mod rdb;
 mod source;
 
-use std::path::PathBuf;
-
 use clap::Args;
 use lightning_core::cast::{CastRule, CastRules};
-use lightning_core::tool::{OpenRequest, OpenedSource, SourceTool};
+use lightning_core::tool::{MappingArgs, OpenRequest, OpenedSource, SourceTool};
 use lightning_core::LightningType;
 
 // The copy allocates and frees many small values; mimalloc does that much faster
@@ -52,14 +50,8 @@ pub(crate) struct Options {
     /// (an RDB file's values are all read).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     sample_size: u64,
-    /// Map keys as this mapping file says (as `--write-mapping` writes it) instead
-    /// of deciding from the data.
-    #[arg(long, value_name = "FILE")]
-    mapping: Option<PathBuf>,
-    /// Write the mapping to this file, to review or edit it and give it back with
-    /// --mapping.
-    #[arg(long, value_name = "FILE")]
-    write_mapping: Option<PathBuf>,
+    #[command(flatten)]
+    mapping: MappingArgs,
 }
 
 impl SourceTool for Redis {

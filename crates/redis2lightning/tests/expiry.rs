@@ -159,7 +159,7 @@ fn keys_gone_between_the_walk_and_their_read_are_counted_in_a_note() {
         "1",
     ];
     // Held after the walk, before any key is read, until the keys have expired.
-    let paused = Paused::start(&args, "reader:1");
+    let paused = paused(&args, "reader:1");
     assert!(now_ms() < expiry, "the walk was to meet the keys alive");
     // A key of another type now: counted too, not copied into its old table.
     let mut con = db.connection();
@@ -227,7 +227,7 @@ fn keys_expired_since_the_copy_are_not_differences() {
         "--quiet",
     ];
     // Held after the copy, before the verification, until the keys have expired.
-    let paused = Paused::start(&args, "copied:1");
+    let paused = paused(&args, "copied:1");
     assert!(now_ms() < expiry, "the copy was to read the keys alive");
     wait_past(expiry);
     let r = paused.finish();

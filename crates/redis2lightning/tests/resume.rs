@@ -200,7 +200,7 @@ fn connections_killed_in_the_middle_of_the_copy_are_reopened() {
         "--json",
     ];
     // Held after its first commit, its reader waiting with a connection open.
-    let paused = Paused::start(&args, "committed:1");
+    let paused = paused(&args, "committed:1");
     let killed = kill_connections(&db.url, dbs::DROPPED);
     assert!(killed >= 1, "the reader's connection was to be open");
     let r = paused.finish();

@@ -5,11 +5,13 @@
 
 // Each test file uses some of them.
 #[allow(unused_imports)]
-pub use lightning_testkit::{assert_clean_error, checksums, finish, p, run_with_stdin, Run};
+pub use lightning_testkit::{
+    assert_clean_error, checksums, finish, p, run_with_stdin, Paused, Run,
+};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use bson::{Bson, Document};
 use lightning_core::Store;
@@ -313,63 +315,11 @@ pub fn write_bson(path: &Path, docs: &[Document]) {
     std::fs::write(path, bytes).expect("file written");
 }
 
-/// A run of the tool held at a `pause` fault point until the test lets it go on
-/// (or kills it there).
-pub struct Paused {
-    pub child: std::process::Child,
-    handshake: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Paused {
-    /// Start the tool with `LIGHTNING_FAULT=pause:AT` (`AT` is `POINT:N`) and wait
-    /// until it is paused there.
-    // The child is waited for on every path but a failing assertion, which ends the test.
-    #[allow(clippy::zombie_processes)]
-    pub fn start(args: &[&str], at: &str) -> Paused {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let handshake = dir.path().join("paused");
-        let mut child = Command::new(tool())
-            .args(args)
-            .env("LIGHTNING_FAULT", format!("pause:{at}"))
-            .env("LIGHTNING_FAULT_HANDSHAKE", &handshake)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("tool starts");
-        let started = std::time::Instant::now();
-        while !handshake.exists() {
-            if child.try_wait().expect("child state").is_some() {
-                let r = finish(child.wait_with_output().expect("output"));
-                panic!(
-                    "the run ended before pausing at {at} (exit {}): {}",
-                    r.code, r.stderr
-                );
-            }
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(60),
-                "the run did not pause at {at}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        Paused {
-            child,
-            handshake,
-            _dir: dir,
-        }
-    }
-
-    /// End the paused run with SIGKILL, as a crash would.
-    pub fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("the run ends");
-    }
-
-    /// Let the run go on and wait for its end.
-    pub fn finish(self) -> Run {
-        let _ = std::fs::remove_file(&self.handshake);
-        finish(self.child.wait_with_output().expect("output"))
-    }
+/// The tool started paused at a fault point (`POINT:N`).
+pub fn paused(args: &[&str], at: &str) -> Paused {
+    let mut cmd = Command::new(tool());
+    cmd.args(args);
+    Paused::start(cmd, at)
 }
 
 /// The runs a store records, oldest first: (status, rows written).

@@ -5,7 +5,7 @@
 
 // Each test file uses some of them.
 #[allow(unused_imports)]
-pub use lightning_testkit::{assert_clean_error, checksums, finish, p, Run};
+pub use lightning_testkit::{assert_clean_error, checksums, finish, p, Paused, Run};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -260,72 +260,9 @@ pub fn runs(store: &Path) -> Vec<serde_json::Value> {
         .clone()
 }
 
-/// A run of the tool held at a `pause` fault point until the test lets it go on:
-/// the test changes the source, or signals the process, at a known moment.
-pub struct Paused {
-    pub child: std::process::Child,
-    handshake: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Paused {
-    /// Start `cmd` with `LIGHTNING_FAULT=pause:POINT:N` (`at` is `POINT:N`) and wait
-    /// until it is paused there.
-    // The child is waited for on every path but a failing assertion, which ends the test.
-    #[allow(clippy::zombie_processes)]
-    pub fn start(mut cmd: Command, at: &str) -> Paused {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let handshake = dir.path().join("paused");
-        let mut child = cmd
-            .env("LIGHTNING_FAULT", format!("pause:{at}"))
-            .env("LIGHTNING_FAULT_HANDSHAKE", &handshake)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("tool starts");
-        let started = std::time::Instant::now();
-        while !handshake.exists() {
-            if child.try_wait().expect("child state").is_some() {
-                let r = finish(child.wait_with_output().expect("output"));
-                panic!(
-                    "the run ended before pausing at {at} (exit {}): {}",
-                    r.code, r.stderr
-                );
-            }
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(60),
-                "the run did not pause at {at}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        Paused {
-            child,
-            handshake,
-            _dir: dir,
-        }
-    }
-
-    /// A `pg2lightning` command to start paused.
-    pub fn p2l(args: &[&str], at: &str) -> Paused {
-        let mut cmd = Command::new(tool());
-        cmd.args(args);
-        Paused::start(cmd, at)
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Let the run go on.
-    pub fn resume(&self) {
-        std::fs::remove_file(&self.handshake).expect("remove the handshake file");
-    }
-
-    /// Let the run go on and wait for its end.
-    pub fn finish(self) -> Run {
-        if self.handshake.exists() {
-            self.resume();
-        }
-        finish(self.child.wait_with_output().expect("output"))
-    }
+/// The tool started paused at a fault point (`POINT:N`).
+pub fn paused(args: &[&str], at: &str) -> Paused {
+    let mut cmd = Command::new(tool());
+    cmd.args(args);
+    Paused::start(cmd, at)
 }

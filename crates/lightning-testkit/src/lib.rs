@@ -93,6 +93,27 @@ pub fn checksums(store: &Path) -> BTreeMap<String, TableChecksum> {
         .collect()
 }
 
+/// The verification of a `--json` report: a migration's `verification`, or the
+/// report of `verify` itself.
+pub fn verification(report: &serde_json::Value) -> &serde_json::Value {
+    match report.get("verification") {
+        Some(v) => v,
+        None => report,
+    }
+}
+
+/// A `--json` report's verification says equal, for every table it lists (and it
+/// lists some).
+pub fn assert_verified_equal(report: &serde_json::Value) {
+    let v = verification(report);
+    assert_eq!(v["equal"], true, "{report:#}");
+    let tables = v["tables"].as_array().expect("verified tables");
+    assert!(!tables.is_empty(), "{report:#}");
+    for t in tables {
+        assert_eq!(t["equal"], true, "{t:#}");
+    }
+}
+
 /// A run held at a `pause` fault point (`LIGHTNING_FAULT=pause:POINT:N`) until the
 /// test lets it go on, signals it, or kills it there.
 pub struct Paused {

@@ -5,7 +5,10 @@
 
 // Each test file uses some of them.
 #[allow(unused_imports)]
-pub use lightning_testkit::{assert_clean_error, checksums, finish, p, run, Paused, Run};
+pub use lightning_testkit::{
+    assert_clean_error, assert_verified_equal as assert_all_equal, checksums, finish, p, run,
+    verification, Paused, Run,
+};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -157,26 +160,6 @@ pub fn migrate_verified(source: &str, target: &Path, extra: &[&str]) -> serde_js
     let report = r2l_ok(&args).json();
     assert_all_equal(&report);
     report
-}
-
-/// The verification of a report: a migration's `verification`, or the report of
-/// `verify` itself.
-pub fn verification(report: &serde_json::Value) -> &serde_json::Value {
-    match report.get("verification") {
-        Some(v) => v,
-        None => report,
-    }
-}
-
-/// Every entry of a report's verification is equal.
-pub fn assert_all_equal(report: &serde_json::Value) {
-    let v = verification(report);
-    assert_eq!(v["equal"], true, "{report:#}");
-    let tables = v["tables"].as_array().expect("verified tables");
-    assert!(!tables.is_empty(), "{report:#}");
-    for t in tables {
-        assert_eq!(t["equal"], true, "{t:#}");
-    }
 }
 
 /// A report's notes (a migration's and its verification's).

@@ -11,6 +11,7 @@ use lightning_core::cli::SourceReader;
 use lightning_core::pipeline::Source;
 use lightning_core::report::{
     AssessmentReport, ColumnDecision, ConversionReport, Finding, Severity, TableConversion,
+    TableVerification,
 };
 use lightning_core::spool::Spool;
 use lightning_core::store::Store;
@@ -664,6 +665,10 @@ impl SourceReader for Reader {
 
     fn mapping(&self) -> Option<String> {
         Some(self.mapping.clone())
+    }
+
+    fn verify_records(&self, store: &Store) -> anyhow::Result<Vec<TableVerification>> {
+        self.source.verify_keys(store)
     }
 
     fn verify_notes(&self) -> Vec<String> {

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use lightning_core::checksum::TableChecksum;
 use lightning_core::pipeline::{Enough, Partition, RowEmitter, Source, SourceError};
+use lightning_core::report::TableVerification;
 use lightning_core::store::{Checkpoint, Store};
 use lightning_core::value::{Row, Value};
 use lightning_core::verify::{SkippedRows, VerifySource};
@@ -18,6 +20,7 @@ use crate::mapping::{shorten, unix_ms, Notes, Plan, EXPIRES_AT};
 use crate::pattern::{escape, Matcher, Pattern};
 use crate::profile::RedisType;
 use crate::rdb::{self, RdbReader};
+use xxhash_rust::xxh3::xxh3_128;
 
 /// Keys per partition of a live table.
 const KEYS_PER_PARTITION: u64 = 100_000;
@@ -104,6 +107,8 @@ pub struct RedisSource {
     notes: Notes,
     /// Keys deleted or expired between the walk and their reading.
     gone: AtomicU64,
+    /// Keys without elements (empty streams): no rows hold them.
+    empty: AtomicU64,
     /// Keys of another type when read than when walked.
     changed: AtomicU64,
     /// Keys of a file already expired when the run started (Redis would not load them).
@@ -116,6 +121,8 @@ pub struct RedisSource {
     lapsed_kept: SkippedRows,
     /// Keys read per partition at most (an assessment's timed sample).
     pub limit: Option<u64>,
+    /// Per table, the keys and their element counts the last full reading found.
+    key_counts: Mutex<HashMap<String, TableChecksum>>,
 }
 
 impl RedisSource {
@@ -127,12 +134,14 @@ impl RedisSource {
             notes: Notes::default(),
             gone: AtomicU64::new(0),
             changed: AtomicU64::new(0),
+            empty: AtomicU64::new(0),
             expired: AtomicU64::new(0),
             now_ms: crate::live::now_ms(),
             skipped: SkippedRows::default(),
             lapsed: Mutex::new(HashMap::new()),
             lapsed_kept: SkippedRows::default(),
             limit: None,
+            key_counts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -149,6 +158,10 @@ impl RedisSource {
         let n = self.changed.load(Ordering::Relaxed);
         if n > 0 {
             out.push(format!("{n} keys changed type between the walk of the keyspace and their reading: not copied (run migrate again to pick them up in their new table)"));
+        }
+        let n = self.empty.load(Ordering::Relaxed);
+        if n > 0 {
+            out.push(format!("{n} keys have no elements (streams whose entries were all deleted): a table holds elements, so these keys have no rows"));
         }
         let n = self.expired.load(Ordering::Relaxed);
         if n > 0 {
@@ -263,6 +276,9 @@ impl RedisSource {
         out: &mut RowEmitter<'_>,
     ) {
         match plan.rows(key, value, expires, &self.notes) {
+            Ok(rows) if rows.is_empty() => {
+                self.empty.fetch_add(1, Ordering::Relaxed);
+            }
             Ok(rows) => {
                 for r in rows {
                     out.row(&plan.name, None, r);
@@ -440,11 +456,15 @@ impl VerifySource for RedisSource {
             .cloned()
             .unwrap_or_default();
         let mut rejected = 0u64;
+        let mut keys = TableChecksum::default();
         let mut rows_of =
             |key: &[u8], value: &rdb::Value, expires: Option<i64>| -> Result<(), SourceError> {
                 lapsed.remove(key);
                 match plan.rows(key, value, expires, &Notes::default()) {
+                    // A key without elements (an empty stream) has no rows.
+                    Ok(rows) if rows.is_empty() => {}
                     Ok(rows) => {
+                        keys.add(key_hash(key, rows.len() as u64));
                         for r in rows {
                             visit(None, r)?;
                         }
@@ -472,8 +492,8 @@ impl VerifySource for RedisSource {
             }
         }
         self.skipped.record(&table.name, rejected);
-        // Keys that expired as the target says they would: the target's rows stand.
-        // A key gone from Redis whose expiry has passed by now: as the target said.
+        // A key gone from Redis whose expiry has passed by now: as the target said
+        // it would, so the target's rows stand.
         let now = crate::live::now_ms();
         let at = table.columns.iter().position(|c| c.name == EXPIRES_AT);
         lapsed.retain(|_, rows| {
@@ -481,16 +501,82 @@ impl VerifySource for RedisSource {
                 .all(|r| at.and_then(|a| unix_ms(&r[a])).is_some_and(|ms| ms <= now))
         });
         self.lapsed_kept.record(&table.name, lapsed.len() as u64);
-        for (_, rows) in lapsed {
+        for (key, rows) in lapsed {
+            keys.add(key_hash(&key, rows.len() as u64));
             for r in rows {
                 visit(None, r)?;
             }
         }
+        self.key_counts
+            .lock()
+            .expect("lock")
+            .insert(table.name.clone(), keys);
         Ok(())
     }
 
     fn unconvertible(&self, table: &str) -> u64 {
         self.skipped.get(table)
+    }
+}
+
+/// A key and its element count, as the per-table key check sums them.
+fn key_hash(key: &[u8], elements: u64) -> u128 {
+    let mut buf = Vec::with_capacity(key.len() + 8);
+    buf.extend_from_slice(&elements.to_le_bytes());
+    buf.extend_from_slice(key);
+    xxh3_128(&buf)
+}
+
+impl RedisSource {
+    /// Per table: the keys and each key's element count of the last reading of
+    /// the source, against the target's (the table's own entry names the keys
+    /// whose rows differ).
+    pub fn verify_keys(&self, store: &Store) -> anyhow::Result<Vec<TableVerification>> {
+        let counts = self.key_counts.lock().expect("lock").clone();
+        let mut out = Vec::new();
+        for p in &self.plans {
+            let Some(source) = counts.get(&*p.name).copied() else {
+                continue;
+            };
+            let mut target = TableChecksum::default();
+            if store.table(&p.map.table).is_ok() {
+                let mut current: Option<(Vec<u8>, u64)> = None;
+                for item in store.scan(&p.map.table)? {
+                    let (_, row) = item?;
+                    let key = match &row[0] {
+                        Value::Text(t) => t.as_bytes().to_vec(),
+                        Value::Blob(b) => b.clone(),
+                        _ => continue,
+                    };
+                    match &mut current {
+                        Some((k, n)) if *k == key => *n += 1,
+                        _ => {
+                            if let Some((k, n)) = current.take() {
+                                target.add(key_hash(&k, n));
+                            }
+                            current = Some((key, 1));
+                        }
+                    }
+                }
+                if let Some((k, n)) = current {
+                    target.add(key_hash(&k, n));
+                }
+            }
+            out.push(TableVerification {
+                table: format!("{} (keys)", p.name),
+                source_rows: source.rows,
+                target_rows: target.rows,
+                schema_differences: Vec::new(),
+                sampled_rows: 0,
+                sample_mismatches: Vec::new(),
+                source_checksum: source,
+                target_checksum: target,
+                differing_keys: Vec::new(),
+                differing_keys_truncated: false,
+                equal: source == target,
+            });
+        }
+        Ok(out)
     }
 }
 

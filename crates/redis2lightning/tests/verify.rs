@@ -76,6 +76,28 @@ fn verify_names_the_keys_changed_deleted_and_added_since_the_copy() {
             ("key=item:7".into(), "extra_in_target".into()),
         ]
     );
+    // The per-table key check: one key deleted and one added, the same count.
+    let keys = verification(&report)["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "item (keys)")
+        .cloned()
+        .unwrap_or_else(|| panic!("no key check: {report:#}"));
+    assert_eq!(
+        (keys["source_rows"].as_u64(), keys["target_rows"].as_u64()),
+        (Some(200), Some(200))
+    );
+    assert_eq!(keys["equal"], false, "{keys:#}");
+    let queue_keys = verification(&report)["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "queue (keys)")
+        .cloned()
+        .unwrap();
+    // The list's element count did not change: its key check is equal.
+    assert_eq!(queue_keys["equal"], true, "{queue_keys:#}");
     assert_eq!(
         differences(&report, "queue"),
         [(

@@ -1,6 +1,7 @@
 //! redis2lightning: migrate Redis keyspaces into Lightning DB.
 
 mod assess;
+mod findings;
 mod input;
 mod keys;
 mod live;

@@ -25,11 +25,15 @@ pub fn table(
     say(
         Severity::Info,
         format!(
-            "pattern `{}` ({}): {} keys, {} with a TTL{}{}",
+            "pattern `{}` ({}): {} keys{}{}{}",
             map.pattern,
             map.kind.name(),
             p.keys,
-            p.with_ttl,
+            if p.ttl_counted {
+                format!(", {} with a TTL", p.with_ttl)
+            } else {
+                String::new()
+            },
             if samples.is_empty() {
                 String::new()
             } else {

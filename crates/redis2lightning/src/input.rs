@@ -128,7 +128,8 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
             let description = live.description.clone();
             databases = live_databases(&live);
             let (raw, mut w) = KeyFiles::create(RedisType::ALL.len() * 2, request.target)?;
-            live.walk(&mut |key, kind, name, ttl| {
+            let with_ttl = matches!(request.purpose, Purpose::Assess | Purpose::ConvertSchema);
+            live.walk(with_ttl, &mut |key, kind, name, ttl| {
                 match kind {
                     Some(t) => {
                         grouping.add(key, t);
@@ -259,9 +260,17 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
     let selected: Vec<usize> = (0..entries.len())
         .filter(|&i| filter.selects(&catalog[i].name))
         .collect();
+    let ttl_counted = match &source {
+        Walked::Live { .. } => matches!(request.purpose, Purpose::Assess | Purpose::ConvertSchema),
+        Walked::Rdb(_) => true,
+    };
     let mut profiles: Vec<Profile> = selected
         .iter()
-        .map(|&i| Profile::new(entries[i].0.variable_columns().len()))
+        .map(|&i| {
+            let mut p = Profile::new(entries[i].0.variable_columns().len());
+            p.ttl_counted = ttl_counted;
+            p
+        })
         .collect();
     let pre_plans: Vec<(Pattern, RedisType)> = selected
         .iter()

@@ -23,7 +23,8 @@ pub struct Live {
     pub description: String,
     pub db: i64,
     pub version: String,
-    /// `PEXPIRETIME` (Redis 7): the exact expiry instant; before, `PTTL` from now.
+    /// `PEXPIRETIME` (Redis 7): the exact expiry instant; before, `PTTL` from the
+    /// server's `TIME` in the same transaction.
     exact_expiry: bool,
 }
 
@@ -89,12 +90,12 @@ impl Live {
                 redact(&e.0, url)
             )
         })?;
+        // A role without INFO is read as a Redis 7: a server without PEXPIRETIME
+        // then says so on the first read, nothing is taken for a key without TTL.
         let server: String = redis::cmd("INFO")
             .arg("server")
             .query(&mut con)
-            .map_err(|e| {
-                anyhow::anyhow!("{}: {}", live.description, redact(&e.to_string(), url))
-            })?;
+            .unwrap_or_default();
         live.version = server
             .lines()
             .find_map(|l| l.strip_prefix("redis_version:"))
@@ -106,7 +107,7 @@ impl Live {
             .split('.')
             .next()
             .and_then(|m| m.parse().ok())
-            .unwrap_or(0);
+            .unwrap_or(7);
         live.exact_expiry = major >= 7;
         Ok(live)
     }
@@ -124,7 +125,9 @@ impl Live {
 
     /// Visit every key of the database with its type (`None`: a module's type,
     /// named in the text) and whether it has a TTL. A key may come twice.
-    pub fn walk(&self, visit: &mut WalkVisit<'_>) -> anyhow::Result<()> {
+    /// `with_ttl`: ask each key's TTL too (reports count them; a copy reads the
+    /// expiry with the value).
+    pub fn walk(&self, with_ttl: bool, visit: &mut WalkVisit<'_>) -> anyhow::Result<()> {
         let mut con = self
             .connection()
             .map_err(|e| anyhow::anyhow!("{}: {}", self.description, e))?;
@@ -139,12 +142,16 @@ impl Live {
             if !keys.is_empty() {
                 let mut pipe = redis::pipe();
                 for k in &keys {
-                    pipe.cmd("TYPE").arg(k).cmd("PTTL").arg(k);
+                    pipe.cmd("TYPE").arg(k);
+                    if with_ttl {
+                        pipe.cmd("PTTL").arg(k);
+                    }
                 }
+                let step = if with_ttl { 2 } else { 1 };
                 let replies: Vec<Reply> = pipe.query(&mut con).map_err(|e| {
                     anyhow::anyhow!("walking the keys of {}: {e}", self.description)
                 })?;
-                for (k, r) in keys.iter().zip(replies.chunks(2)) {
+                for (k, r) in keys.iter().zip(replies.chunks(step)) {
                     let t = match &r[0] {
                         Reply::SimpleString(s) => s.clone(),
                         Reply::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
@@ -153,7 +160,7 @@ impl Live {
                     if t == "none" {
                         continue;
                     }
-                    let ttl = matches!(r[1], Reply::Int(n) if n >= 0);
+                    let ttl = with_ttl && matches!(r[1], Reply::Int(n) if n >= 0);
                     visit(k, RedisType::parse(&t), &t, ttl)?;
                 }
             }
@@ -209,6 +216,9 @@ impl Live {
         };
         let mut pipe = redis::pipe();
         pipe.atomic();
+        if !self.exact_expiry {
+            pipe.cmd("TIME");
+        }
         for (k, size) in keys.iter().zip(&sizes) {
             pipe.cmd("TYPE").arg(k);
             pipe.cmd(if self.exact_expiry {
@@ -230,8 +240,12 @@ impl Live {
                 (RedisType::Stream, true) => pipe.cmd("XRANGE").arg(k).arg("-").arg("+"),
             };
         }
-        let now_ms = now_ms();
-        let replies: Vec<Reply> = pipe.ignore_errors().query(con)?;
+        let mut replies: Vec<Reply> = pipe.ignore_errors().query(con)?;
+        let server_ms = if self.exact_expiry {
+            0
+        } else {
+            server_time_ms(&replies.remove(0))?
+        };
         let mut out = Vec::with_capacity(keys.len());
         for ((k, size), r) in keys.iter().zip(&sizes).zip(replies.chunks(3)) {
             let t = match &r[0] {
@@ -248,9 +262,14 @@ impl Live {
                 out.push(Found::Changed);
                 continue;
             }
-            let expires_at_ms = match r[1] {
-                Reply::Int(n) if n >= 0 => Some(if self.exact_expiry { n } else { now_ms + n }),
-                _ => None,
+            // -1: no expiry. Anything else than a number is an error, never a key
+            // taken for one without TTL.
+            let expires_at_ms = match &r[1] {
+                Reply::Int(n) if *n >= 0 => {
+                    Some(if self.exact_expiry { *n } else { server_ms + n })
+                }
+                Reply::Int(_) => None,
+                other => return Err(bad_reply("an expiry", other)),
             };
             let whole = size.is_none_or(|n| n <= PAGE);
             let value = if whole || kind == RedisType::String {
@@ -391,6 +410,16 @@ impl Live {
                 }
             }
         }))
+    }
+}
+
+/// `TIME`'s reply (seconds, microseconds) in milliseconds.
+fn server_time_ms(r: &Reply) -> Result<i64, RedisError> {
+    let parts = items(r)?;
+    let num = |i: usize| -> Option<i64> { std::str::from_utf8(parts.get(i)?).ok()?.parse().ok() };
+    match (num(0), num(1)) {
+        (Some(s), Some(us)) => Ok(s * 1000 + us / 1000),
+        _ => Err(bad_reply("the server's time", r)),
     }
 }
 

@@ -163,6 +163,8 @@ pub struct Profile {
     pub elements: u64,
     pub largest: u64,
     pub with_ttl: u64,
+    /// Whether `with_ttl` counts every key (a copy's walk does not ask).
+    pub ttl_counted: bool,
     /// Values, list items, members (not hash values).
     pub values: ValueStats,
     /// Hash fields: in how many sampled hashes, and their values.

@@ -120,9 +120,9 @@ fn keys_with_short_ttls_expiring_during_the_run_are_never_doubled_or_fatal() {
     assert_all_equal(&report);
 }
 
-#[test]
-fn keys_gone_between_the_walk_and_their_read_are_counted_in_a_note() {
-    let mut db = TestDb::new(dbs::GONE);
+/// 500 permanent keys `perm:N` (value `pN`) and `n` keys `PREFIX:N` (value
+/// `{first letter}N`) expiring in `px` milliseconds: the last one's expiry.
+fn permanent_and_expiring(db: &mut TestDb, prefix: &str, n: u32, px: u64) -> i64 {
     let mut c = Vec::new();
     for i in 0..500 {
         c.push(
@@ -132,18 +132,25 @@ fn keys_gone_between_the_walk_and_their_read_are_counted_in_a_note() {
                 .clone(),
         );
     }
-    for i in 0..400 {
+    let letter = &prefix[..1];
+    for i in 0..n {
         c.push(
             cmd("SET")
-                .arg(format!("tmp:{i}"))
-                .arg(format!("t{i}"))
+                .arg(format!("{prefix}:{i}"))
+                .arg(format!("{letter}{i}"))
                 .arg("PX")
-                .arg(1500)
+                .arg(px)
                 .clone(),
         );
     }
     db.pipe(c);
-    let expiry = db.expire_time(b"tmp:399");
+    db.expire_time(format!("{prefix}:{}", n - 1).as_bytes())
+}
+
+#[test]
+fn keys_gone_between_the_walk_and_their_read_are_counted_in_a_note() {
+    let mut db = TestDb::new(dbs::GONE);
+    let expiry = permanent_and_expiring(&mut db, "tmp", 400, 1500);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("gone.ldb");
     let args = [
@@ -193,27 +200,7 @@ fn keys_gone_between_the_walk_and_their_read_are_counted_in_a_note() {
 #[test]
 fn keys_expired_since_the_copy_are_not_differences() {
     let mut db = TestDb::new(dbs::LAPSED);
-    let mut c = Vec::new();
-    for i in 0..500 {
-        c.push(
-            cmd("SET")
-                .arg(format!("perm:{i}"))
-                .arg(format!("p{i}"))
-                .clone(),
-        );
-    }
-    for i in 0..300 {
-        c.push(
-            cmd("SET")
-                .arg(format!("soon:{i}"))
-                .arg(format!("s{i}"))
-                .arg("PX")
-                .arg(3000)
-                .clone(),
-        );
-    }
-    db.pipe(c);
-    let expiry = db.expire_time(b"soon:299");
+    let expiry = permanent_and_expiring(&mut db, "soon", 300, 3000);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("lapsed.ldb");
     let args = [

@@ -153,16 +153,7 @@ fn live_and_rdb_copies_of_a_keyspace_are_identical_and_an_rdb_copy_resumes_exact
     assert!(a.len() >= 9, "{a:?}");
     assert_eq!(a, checksums(&from_file), "live and RDB copies differ");
     // The store copied from the file verifies against the server too.
-    let v = r2l(&[
-        "verify",
-        "--source",
-        &db.url,
-        "--target",
-        p(&from_file),
-        "--json",
-    ]);
-    assert_eq!(v.code, 0, "{}", v.all());
-    assert_all_equal(&v.json());
+    verified_equal(&db.url, &from_file);
 
     // Killed after two commits (as kill -9 would), then run again: every row once.
     let resumed = dir.path().join("resumed.ldb");

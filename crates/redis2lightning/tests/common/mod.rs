@@ -162,6 +162,23 @@ pub fn migrate_verified(source: &str, target: &Path, extra: &[&str]) -> serde_js
     report
 }
 
+/// `verify --source SOURCE --target TARGET --json`, which must exit 0 and say equal:
+/// its report.
+pub fn verified_equal(source: &str, target: &Path) -> serde_json::Value {
+    let r = r2l(&[
+        "verify",
+        "--source",
+        source,
+        "--target",
+        p(target),
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let report = r.json();
+    assert_all_equal(&report);
+    report
+}
+
 /// A report's notes (a migration's and its verification's).
 pub fn notes(report: &serde_json::Value) -> Vec<String> {
     let mut out = Vec::new();

@@ -33,6 +33,8 @@ pub enum BenchSource {
     MongoFiles,
     /// redis2lightning against `redis-cli --rdb` and `redis-cli --scan`, and from the RDB file
     Redis,
+    /// SQL through `lightning serve` against PostgreSQL and DuckDB on pgbench data
+    Sql,
     /// Every case
     All,
 }
@@ -66,6 +68,15 @@ pub struct BenchArgs {
     /// Redis case: interleaved rounds of each step and its references (medians are reported)
     #[arg(long, default_value_t = 3)]
     redis_rounds: u32,
+    /// SQL case: pgbench scale (100,000 accounts per unit)
+    #[arg(long, default_value_t = 50)]
+    sql_scale: u32,
+    /// SQL case: interleaved rounds of each query (medians are reported)
+    #[arg(long, default_value_t = 3)]
+    sql_rounds: u32,
+    /// SQL case: primary-key lookups timed per engine
+    #[arg(long, default_value_t = 2000)]
+    sql_lookups: u32,
     /// Keep the migrated stores (target/bench/*.ldb) after the run
     #[arg(long)]
     keep: bool,
@@ -152,6 +163,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             parallel: args.parallel,
         }
         .run()?;
+    }
+    if matches!(args.source, BenchSource::Sql | BenchSource::All) {
+        crate::bench_sql::run(args.sql_scale, args.sql_rounds, args.sql_lookups)?;
     }
     Ok(())
 }

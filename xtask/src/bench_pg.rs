@@ -11,12 +11,12 @@ use crate::util::{self, cargo, section};
 
 const DB: &str = "lightning_bench";
 
-fn base_url() -> String {
+pub fn base_url() -> String {
     std::env::var("PG2L_BENCH_URL")
         .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432".into())
 }
 
-fn psql(db: &str, sql: &str) -> Result<String> {
+pub fn psql(db: &str, sql: &str) -> Result<String> {
     let out = Command::new("psql")
         .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d"])
         .arg(format!("{}/{db}", base_url()))

@@ -15,6 +15,7 @@ mod bench_mongo;
 mod bench_pg;
 mod bench_redis;
 mod bench_server;
+mod bench_sql;
 mod fixtures;
 mod services;
 mod synth;

@@ -306,6 +306,44 @@ fn install_secantus(venv: &Path) -> Result<PathBuf> {
     Ok(server)
 }
 
+/// The PostgreSQL clients a Python application uses, pinned.
+const SQL_CLIENT_PACKAGES: &[&str] = &["psycopg[binary]==3.3.9", "SQLAlchemy==2.0.58"];
+
+/// A Python with psycopg and SQLAlchemy (the `lightning serve` client test).
+pub fn sql_client_python() -> Result<PathBuf> {
+    python_with("sql-client-venv", SQL_CLIENT_PACKAGES)
+}
+
+/// A Python with `packages`, in a virtual environment of its own under the target
+/// directory (installed the first time, again when the list changes). Returns
+/// its interpreter.
+pub fn python_with(name: &str, packages: &[&str]) -> Result<PathBuf> {
+    let venv = util::target_dir().join("xtask").join(name);
+    let python = venv.join("bin").join("python");
+    let marker = venv.join(".installed");
+    let wanted = packages.join(" ");
+    if fs::read_to_string(&marker).is_ok_and(|have| have == wanted) {
+        return Ok(python);
+    }
+    eprintln!(
+        "installing {} into {} (the first time only)",
+        packages.join(", "),
+        venv.display()
+    );
+    run_with_timeout(
+        Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        INSTALL_TIMEOUT,
+    )?;
+    run_with_timeout(
+        Command::new(venv.join("bin").join("pip"))
+            .args(["install", "--quiet"])
+            .args(packages),
+        INSTALL_TIMEOUT,
+    )?;
+    fs::write(&marker, wanted)?;
+    Ok(python)
+}
+
 /// The server's start command. The server does not daemonize itself and must outlive
 /// xtask (and miss the terminal's Ctrl-C), so it runs in a session of its own; `--fork`
 /// makes `setsid` return at once, leaving the server running.

@@ -47,6 +47,11 @@ fn run_steps(args: &TestArgs, steps: &mut Steps) -> Result<Vec<&'static str>> {
         for program in ["mariadb", "mariadb-dump"] {
             services::ensure_program(program, "mariadb-client", "the mysql2lightning tests");
         }
+        match services::sql_client_python() {
+            // The tests of `lightning serve` run a Python application with it.
+            Ok(python) => std::env::set_var("LIGHTNING_TEST_PYTHON", python),
+            Err(e) => warn(&format!("the Python SQL clients are missing ({e:#}): the `lightning serve` client test will fail")),
+        }
         Ok(())
     })?;
 

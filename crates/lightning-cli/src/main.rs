@@ -5,6 +5,7 @@ mod export;
 mod inspect;
 mod load;
 mod out;
+mod sql;
 
 use std::process::ExitCode;
 
@@ -15,16 +16,17 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "lightning",
     version,
-    about = "Inspect, load, export and check a Lightning database",
+    about = "Inspect, load, export, query and check a Lightning database",
     long_about = "\
-Inspect, load, export and check a Lightning database.
+Inspect, load, export, query and check a Lightning database.
 
 A Lightning database is a folder (by convention named NAME.ldb) that programs
 open directly, with no server. The source tools (pg2lightning, sqlite2lightning,
 ...) write it; `lightning` works on it from the target side: it lists and
 describes tables, looks rows up, scans and exports them, checksums tables to
 compare with a source, creates tables from Lightning DDL and imports the
-line-delimited JSON stream the source tools export.
+line-delimited JSON stream the source tools export. `query` runs SQL on it and
+`serve` lets PostgreSQL clients (psql, psycopg, JDBC) connect to it.
 
 Data goes to stdout and messages to stderr, so commands chain in a shell.
 Exit codes: 0 success, 1 failure, 2 bad usage, 3 `check` found damage.
@@ -36,6 +38,8 @@ Examples:
     lightning tables app.ldb
     lightning get app.ldb users 42
     lightning export old.ldb --all | lightning import new.ldb
+    lightning query app.ldb 'SELECT status, count(*) FROM orders GROUP BY status'
+    lightning serve app.ldb --listen 127.0.0.1:5433
 
 Set LIGHTNING_LOG=debug to see what happens inside.",
     max_term_width = 100
@@ -59,6 +63,8 @@ enum Command {
     Stats(inspect::StatsArgs),
     Runs(inspect::RunsArgs),
     Check(inspect::CheckArgs),
+    Query(sql::QueryArgs),
+    Serve(sql::ServeArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -75,6 +81,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(a) => inspect::stats(&a),
         Command::Runs(a) => inspect::runs(&a),
         Command::Check(a) => inspect::check(&a),
+        Command::Query(a) => sql::query(&a),
+        Command::Serve(a) => sql::serve(&a),
     }
 }
 

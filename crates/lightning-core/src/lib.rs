@@ -13,6 +13,7 @@ pub mod interrupt;
 pub mod keycode;
 pub mod pipeline;
 pub mod progress;
+pub mod query_check;
 pub mod reject;
 pub mod report;
 pub mod rowcodec;

@@ -201,6 +201,9 @@ pub struct VerificationReport {
     /// the target says they would, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `verify --query`: queries run on both sides and compared.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<crate::query_check::QueryCheck>,
 }
 
 impl VerificationReport {
@@ -217,6 +220,7 @@ impl VerificationReport {
             target_only_tables: Vec::new(),
             repaired: Default::default(),
             notes: Vec::new(),
+            queries: Vec::new(),
         }
     }
 }
@@ -500,6 +504,27 @@ impl Report for VerificationReport {
             out.push(
                 Section::new(&format!("Differences in {}", t.table))
                     .table(&["what", "detail"], rows),
+            );
+        }
+        if !self.queries.is_empty() {
+            out.push(
+                Section::new("Queries").table(
+                    &["query", "source rows", "target rows", "result"],
+                    self.queries
+                        .iter()
+                        .map(|q| {
+                            vec![
+                                q.sql.clone(),
+                                q.source_rows.to_string(),
+                                q.target_rows.to_string(),
+                                match &q.difference {
+                                    None => "equal".into(),
+                                    Some(d) => format!("DIFFERENT: {d}"),
+                                },
+                            ]
+                        })
+                        .collect(),
+                ),
             );
         }
         if !self.notes.is_empty() {

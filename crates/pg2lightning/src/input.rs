@@ -316,6 +316,13 @@ impl SourceReader for Reader {
             Reader::Dump { source: s, .. } => s.schemas(),
         }
     }
+
+    fn query_rows(&self, sql: &str) -> anyhow::Result<lightning_core::query_check::TextRows> {
+        match self {
+            Reader::Server { source: s, .. } => s.query_rows(sql),
+            Reader::Dump { .. } => bail!("`verify --query` needs a live server (--source)"),
+        }
+    }
 }
 
 impl Reader {

@@ -154,6 +154,22 @@ fn is_connection_error(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 impl ServerSource {
+    /// A query's rows in the server's text forms (`verify --query`), with the
+    /// user's search_path (readers run with an empty one).
+    pub fn query_rows(&self, sql: &str) -> anyhow::Result<lightning_core::query_check::TextRows> {
+        let mut client = self.conn.connect()?;
+        client.batch_execute("RESET search_path")?;
+        let mut rows = Vec::new();
+        for m in client.simple_query(sql)? {
+            if let postgres::SimpleQueryMessage::Row(r) = m {
+                rows.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect());
+            }
+        }
+        Ok(rows)
+    }
+}
+
+impl ServerSource {
     pub fn new(
         conn: ConnectInfo,
         tables: Vec<ConvertedTable>,

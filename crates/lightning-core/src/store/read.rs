@@ -7,13 +7,15 @@ use super::keys::{self, Ordered};
 use super::{Result, Store, StoreError, TableEntry};
 use crate::checksum::{row_hash, RangeChecksums, TableChecksum};
 use crate::keycode::encode_key;
-use crate::rowcodec::decode_row;
+use crate::rowcodec::{decode_row, decode_row_columns};
 use crate::value::{Row, Value};
 
 /// Rows of a table in key order, each with its whole encoded key.
 pub struct RowIter<'a> {
     inner: fjall::Iter,
     entry: TableEntry,
+    /// Columns to decode (the others read as NULL); all when `None`.
+    wanted: Option<Vec<bool>>,
     order: Ordered<Row>,
     done: bool,
     store: &'a Store,
@@ -37,7 +39,8 @@ impl Iterator for RowIter<'_> {
             };
             let step = (|| -> Result<()> {
                 let (k, v) = kv.into_inner().map_err(|e| self.store.corrupt(e))?;
-                let row = decode_row(&v).map_err(|e| self.store.corrupt(e))?;
+                let row = decode_row_columns(&v, self.wanted.as_deref())
+                    .map_err(|e| self.store.corrupt(e))?;
                 let full = if keys::is_long(&k) {
                     self.entry.key_of_row(None, &row).ok_or_else(|| {
                         self.store.corrupt("a long key in a table keyed by row id")
@@ -89,10 +92,31 @@ impl Store {
         from: Bound<Vec<u8>>,
         to: Bound<Vec<u8>>,
     ) -> Result<RowIter<'_>> {
+        self.scan_columns(table, from, to, None)
+    }
+
+    /// Rows within the bounds with only the `wanted` columns decoded (the others
+    /// read as NULL; key columns are always decoded).
+    pub fn scan_columns(
+        &self,
+        table: &str,
+        from: Bound<Vec<u8>>,
+        to: Bound<Vec<u8>>,
+        wanted: Option<Vec<bool>>,
+    ) -> Result<RowIter<'_>> {
         let e = self.entry(table)?;
+        let wanted = wanted.map(|mut w| {
+            for &k in &e.key_positions {
+                if let Some(slot) = w.get_mut(k) {
+                    *slot = true;
+                }
+            }
+            w
+        });
         let (lo, hi, exact) = keys::stored_bounds(&from, &to);
         Ok(RowIter {
             inner: e.rows.range::<Vec<u8>, _>((lo, hi)),
+            wanted,
             entry: e,
             order: Ordered::new(from, to, exact),
             done: false,

@@ -153,6 +153,47 @@ impl Store {
     }
 }
 
+impl Store {
+    /// One SQL statement's change to a table, in one atomic commit: the rows of
+    /// `deletes` (whole keys) go, then `puts` are inserted. Unlike a repair, a key
+    /// or unique value another row still holds refuses the whole change, so an
+    /// UPDATE is its old keys in `deletes` and its new rows in `puts`.
+    pub fn change(
+        &self,
+        table: &str,
+        deletes: &[Vec<u8>],
+        puts: Vec<(Option<i64>, Row)>,
+    ) -> Result<RepairCounts> {
+        let cat = self.catalog.read().expect("catalog lock");
+        let mut counts = self.counts.lock().expect("counts lock");
+        let e = cat
+            .get(table)
+            .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
+        let mut stage = Staging::new(self, WriteMode::Upsert);
+        let mut done = RepairCounts::default();
+        for key in deletes {
+            if stage.remove(e, key, &counts)? {
+                done.deleted += 1;
+            }
+        }
+        for (rowid, row) in puts {
+            match stage.put_new(e, rowid, &row) {
+                Ok(()) => done.inserted += 1,
+                Err(Refused::Row(reason)) => {
+                    return Err(StoreError::BadRow {
+                        table: table.to_string(),
+                        key: e.schema.describe_key(rowid, &row),
+                        reason,
+                    })
+                }
+                Err(Refused::Store(e)) => return Err(e),
+            }
+        }
+        stage.commit(&cat, &mut counts, &[])?;
+        Ok(done)
+    }
+}
+
 enum Refused {
     /// The row breaks a rule of its table.
     Row(String),
@@ -394,6 +435,53 @@ impl<'s> Staging<'s> {
         );
         *self.added.entry(e.id).or_default() += 1;
         Ok(replaced)
+    }
+
+    /// Put a row whose key and unique values no row holds once this batch's
+    /// changes are made.
+    fn put_new(
+        &mut self,
+        e: &TableEntry,
+        rowid: Option<i64>,
+        row: &Row,
+    ) -> std::result::Result<(), Refused> {
+        e.schema.check_row(row).map_err(Refused::Row)?;
+        let full = self.key_for(e, rowid, row)?;
+        if self.row_at(e, &full)?.is_some() {
+            return Err(Refused::Row(format!(
+                "duplicate primary key ({})",
+                e.schema.describe_key(rowid, row)
+            )));
+        }
+        let entries = e.index_entries(&full, row);
+        for (k, _) in entries.iter().take(e.unique_count(row)) {
+            let Some(holder) = self.lookup(e, true, &keys::stored(k))? else {
+                continue;
+            };
+            let taken = self.row_at(e, &holder)?.is_some_and(|other| {
+                e.index_entries(&holder, &other)
+                    .iter()
+                    .any(|(ok, _)| ok == k)
+            });
+            if taken {
+                let name = e.unique_name_of(k);
+                return Err(Refused::Row(format!(
+                    "duplicate value for unique index `{name}`"
+                )));
+            }
+        }
+        for (k, v) in entries {
+            self.pending
+                .insert((e.id, true, keys::stored(&k).into_owned()), Some(v));
+        }
+        self.buf.clear();
+        encode_row(row, &mut self.buf);
+        self.pending.insert(
+            (e.id, false, keys::stored(&full).into_owned()),
+            Some(self.buf.clone()),
+        );
+        *self.added.entry(e.id).or_default() += 1;
+        Ok(())
     }
 
     fn commit(

@@ -187,7 +187,8 @@ fn to_unix_micros(t: i64) -> i64 {
     }
 }
 
-fn from_unix_micros(t: i64) -> i64 {
+/// Unix microseconds to the store's (from 2000); the infinities stay at the ends.
+pub(crate) fn from_unix_micros(t: i64) -> i64 {
     match t {
         i64::MAX | i64::MIN => t,
         _ => t.saturating_sub(EPOCH_SHIFT_MICROS),

@@ -13,20 +13,14 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use lightning_core::Value;
 use serde_json::Value as Json;
 
-use crate::arrow_types::decimal_from_i128;
-
-/// Microseconds from 1970-01-01 to 2000-01-01.
-const EPOCH_SHIFT_MICROS: i64 = 946_684_800_000_000;
+use crate::arrow_types::{decimal_from_i128, from_unix_micros};
 
 /// The text of row `i` of a column, or `None` for NULL.
 pub fn cell(a: &ArrayRef, i: usize) -> Result<Option<String>, ArrowError> {
     if a.is_null(i) {
         return Ok(None);
     }
-    let ts = |v: i64| match v {
-        i64::MAX | i64::MIN => v,
-        _ => v - EPOCH_SHIFT_MICROS,
-    };
+    let ts = from_unix_micros;
     Ok(Some(match a.data_type() {
         DataType::Boolean => (if a.as_boolean().value(i) { "t" } else { "f" }).to_string(),
         DataType::Int8 => a.as_primitive::<Int8Type>().value(i).to_string(),

@@ -114,12 +114,37 @@ impl Store {
     }
 
     /// Make a table hold `puts` and lose the rows of `deletes` (whole keys), in one
-    /// atomic commit: what a repair does to a range of keys.
+    /// atomic commit: what a repair does to a range of keys. A stale row holding a
+    /// unique value a put needs is evicted.
     pub fn apply(
         &self,
         table: &str,
         puts: Vec<(Option<i64>, Row)>,
         deletes: &[Vec<u8>],
+    ) -> Result<RepairCounts> {
+        self.replace_rows(table, deletes, puts, true)
+    }
+
+    /// One SQL statement's change to a table, in one atomic commit: the rows of
+    /// `deletes` (whole keys) go, then `puts` are inserted. Unlike a repair, a key
+    /// or unique value another row still holds refuses the whole change, so an
+    /// UPDATE is its old keys in `deletes` and its new rows in `puts`.
+    pub fn change(
+        &self,
+        table: &str,
+        deletes: &[Vec<u8>],
+        puts: Vec<(Option<i64>, Row)>,
+    ) -> Result<RepairCounts> {
+        self.replace_rows(table, deletes, puts, false)
+    }
+
+    /// `apply` (`evict`) and `change`: deletes first, then puts, one commit.
+    fn replace_rows(
+        &self,
+        table: &str,
+        deletes: &[Vec<u8>],
+        puts: Vec<(Option<i64>, Row)>,
+        evict: bool,
     ) -> Result<RepairCounts> {
         let cat = self.catalog.read().expect("catalog lock");
         let mut counts = self.counts.lock().expect("counts lock");
@@ -134,7 +159,12 @@ impl Store {
             }
         }
         for (rowid, row) in puts {
-            match stage.upsert(e, rowid, &row, &counts) {
+            let put = if evict {
+                stage.upsert(e, rowid, &row, &counts)
+            } else {
+                stage.put_new(e, rowid, &row).map(|()| false)
+            };
+            match put {
                 Ok(true) => done.updated += 1,
                 Ok(false) => done.inserted += 1,
                 Err(Refused::Row(reason)) => {
@@ -148,47 +178,6 @@ impl Store {
             }
         }
         done.deleted += stage.evicted;
-        stage.commit(&cat, &mut counts, &[])?;
-        Ok(done)
-    }
-}
-
-impl Store {
-    /// One SQL statement's change to a table, in one atomic commit: the rows of
-    /// `deletes` (whole keys) go, then `puts` are inserted. Unlike a repair, a key
-    /// or unique value another row still holds refuses the whole change, so an
-    /// UPDATE is its old keys in `deletes` and its new rows in `puts`.
-    pub fn change(
-        &self,
-        table: &str,
-        deletes: &[Vec<u8>],
-        puts: Vec<(Option<i64>, Row)>,
-    ) -> Result<RepairCounts> {
-        let cat = self.catalog.read().expect("catalog lock");
-        let mut counts = self.counts.lock().expect("counts lock");
-        let e = cat
-            .get(table)
-            .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
-        let mut stage = Staging::new(self, WriteMode::Upsert);
-        let mut done = RepairCounts::default();
-        for key in deletes {
-            if stage.remove(e, key, &counts)? {
-                done.deleted += 1;
-            }
-        }
-        for (rowid, row) in puts {
-            match stage.put_new(e, rowid, &row) {
-                Ok(()) => done.inserted += 1,
-                Err(Refused::Row(reason)) => {
-                    return Err(StoreError::BadRow {
-                        table: table.to_string(),
-                        key: e.schema.describe_key(rowid, &row),
-                        reason,
-                    })
-                }
-                Err(Refused::Store(e)) => return Err(e),
-            }
-        }
         stage.commit(&cat, &mut counts, &[])?;
         Ok(done)
     }

@@ -314,6 +314,26 @@ pub fn sql_client_python() -> Result<PathBuf> {
     python_with("sql-client-venv", SQL_CLIENT_PACKAGES)
 }
 
+/// Where Debian's PostgreSQL JDBC driver puts its jar.
+const JDBC_JAR: &str = "/usr/share/java/postgresql.jar";
+
+/// The PostgreSQL JDBC driver and a JDK to compile against it (the `lightning
+/// serve` Java client test), installed with apt-get when missing. Returns the jar.
+pub fn jdbc_driver() -> Result<PathBuf> {
+    ensure!(
+        ensure_program("javac", "openjdk-17-jdk-headless", "the JDBC client test"),
+        "no Java compiler"
+    );
+    let jar = PathBuf::from(JDBC_JAR);
+    if !jar.exists() {
+        eprintln!("installing the PostgreSQL JDBC driver with apt-get");
+        apt_install("libpostgresql-jdbc-java")
+            .or_else(|_| apt(&["update"]).and_then(|()| apt_install("libpostgresql-jdbc-java")))?;
+    }
+    ensure!(jar.exists(), "{JDBC_JAR} is missing after the install");
+    Ok(jar)
+}
+
 /// A Python with `packages`, in a virtual environment of its own under the target
 /// directory (installed the first time, again when the list changes). Returns
 /// its interpreter.

@@ -52,6 +52,10 @@ fn run_steps(args: &TestArgs, steps: &mut Steps) -> Result<Vec<&'static str>> {
             Ok(python) => std::env::set_var("LIGHTNING_TEST_PYTHON", python),
             Err(e) => warn(&format!("the Python SQL clients are missing ({e:#}): the `lightning serve` client test will fail")),
         }
+        match services::jdbc_driver() {
+            Ok(jar) => std::env::set_var("LIGHTNING_TEST_JDBC", jar),
+            Err(e) => warn(&format!("the JDBC driver is missing ({e:#}): the `lightning serve` Java client test will fail")),
+        }
         Ok(())
     })?;
 

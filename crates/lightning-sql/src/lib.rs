@@ -11,6 +11,7 @@ pub mod functions;
 pub mod serve;
 pub mod table;
 pub mod text;
+pub mod transaction;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use lightning_core::store::StoreError;
 use lightning_core::Store;
 
 use table::{LightningTable, Shared};
+use transaction::{Control, Session};
 
 pub use datafusion::arrow::array::RecordBatch;
 
@@ -41,6 +43,9 @@ pub enum SqlError {
     /// A statement the store cannot honour, with what to do instead.
     #[error("{0}")]
     Refused(String),
+    /// Another session changed what a transaction read (SQLSTATE 40001).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl SqlError {
@@ -48,6 +53,7 @@ impl SqlError {
     pub fn sqlstate(&self) -> &'static str {
         match self {
             SqlError::Refused(_) => "0A000",
+            SqlError::Conflict(_) => "40001",
             SqlError::Store(StoreError::BadRow { reason, .. }) if reason.contains("duplicate") => {
                 "23505"
             }
@@ -140,20 +146,51 @@ impl Engine {
         }
     }
 
-    /// Run every statement of `sql`, in order; the first that fails stops the rest.
+    /// Run every statement of `sql`, in order, as one session (the running one, or
+    /// a new one); the first that fails stops the rest. A new session's transaction
+    /// block left open at the end is rolled back.
     pub async fn run(&self, sql: &str) -> Result<Vec<Outcome>> {
         let statements = DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})
             .map_err(SqlError::Engine)?;
-        let mut out = Vec::new();
-        for s in statements {
-            out.push(self.run_parsed(s, None).await?);
+        // In a session already (a server's connection, a test): that one's.
+        let (session, own) = match Session::current() {
+            Some(s) => (s, false),
+            None => (Arc::new(Session::default()), true),
+        };
+        let result = session
+            .clone()
+            .scope(async {
+                let mut out = Vec::new();
+                for s in statements {
+                    out.push(self.run_parsed(s, None).await?);
+                }
+                Ok(out)
+            })
+            .await;
+        if own && session.in_block() {
+            session.control(&Control::Rollback, &self.shared)?;
+            if result.is_ok() {
+                tracing::warn!("BEGIN without COMMIT: the transaction's changes were rolled back");
+            }
         }
-        Ok(out)
+        result
+    }
+
+    /// Carry out BEGIN, COMMIT, ROLLBACK or a savepoint statement for the running
+    /// session.
+    pub fn control(&self, c: &Control) -> Result<()> {
+        let session = Session::current()
+            .ok_or_else(|| SqlError::Refused(format!("{} needs a session", c.tag())))?;
+        session.control(c, &self.shared)
     }
 
     /// Run one parsed statement, with the values of its `$n` parameters.
     pub async fn run_parsed(&self, s: DfStatement, params: Option<ParamValues>) -> Result<Outcome> {
         if let DfStatement::Statement(st) = &s {
+            if let Some(c) = Control::of(st) {
+                self.control(&c)?;
+                return Ok(Outcome::Done(c.tag().into()));
+            }
             if let Some(done) = self.own_statement(st)? {
                 return Ok(done);
             }

@@ -4,8 +4,8 @@
 //!
 //! Writes, CREATE TABLE and DROP TABLE go through the engine so they reach the
 //! store; everything else is answered by the protocol layer and DataFusion.
-//! Each statement commits on its own: BEGIN and COMMIT are accepted, and a
-//! ROLLBACK after writes warns that they were already committed.
+//! Each connection is a [`Session`]: outside a transaction block each statement
+//! commits on its own; inside one, writes reach the store at COMMIT.
 
 use std::collections::hash_map::RandomState;
 use std::fmt::Debug;
@@ -34,15 +34,20 @@ use pgwire::api::auth::{
     AuthSource, DefaultServerParameterProvider, LoginInfo, Password, StartupHandler,
 };
 use pgwire::api::portal::Format;
+use pgwire::api::portal::Portal;
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{DataRowEncoder, QueryResponse, Response, Tag};
-use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, PgWireServerHandlers};
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, DEFAULT_NAME};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
-use pgwire::messages::response::{NoticeResponse, TransactionStatus};
+use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::response::TransactionStatus;
+use pgwire::messages::simplequery::Query;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use tokio::net::TcpListener;
 
+use crate::transaction::{Control, Session};
 use crate::{own_statement_kind, text, write_verb, Engine, Outcome, SqlError};
 
 /// Who may connect.
@@ -51,9 +56,6 @@ pub struct Credentials {
     pub user: String,
     pub password: String,
 }
-
-/// Client metadata key set while a transaction block has written.
-const WROTE_IN_BLOCK: &str = "lightning.wrote_in_block";
 
 /// Serve `engine` on `listener` until the task is dropped.
 pub async fn serve(
@@ -77,7 +79,7 @@ pub async fn serve(
         Arc::new(TransactionStatementHook),
     ];
     let handlers = Arc::new(Handlers {
-        session: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)),
+        session: Arc::new(Queries(DfSessionService::new_with_hooks(ctx, hooks))),
         startup: Arc::new(match credentials {
             Some(c) => Startup::Password(Md5PasswordAuthStartupHandler::new(
                 Arc::new(OnePassword(c)),
@@ -89,30 +91,126 @@ pub async fn serve(
     loop {
         let (socket, peer) = listener.accept().await?;
         let handlers = handlers.clone();
-        tokio::spawn(async move {
+        // The session ends with the connection: an open block is dropped unwritten.
+        let session = Arc::new(Session::default());
+        tokio::spawn(session.scope(async move {
             if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
                 tracing::debug!("connection from {peer} ended: {e}");
             }
-        });
+        }));
     }
 }
 
 struct Handlers {
-    session: Arc<DfSessionService>,
+    session: Arc<Queries>,
     startup: Arc<Startup>,
 }
 
 impl PgWireServerHandlers for Handlers {
-    fn simple_query_handler(&self) -> Arc<impl pgwire::api::query::SimpleQueryHandler> {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
         self.session.clone()
     }
 
-    fn extended_query_handler(&self) -> Arc<impl pgwire::api::query::ExtendedQueryHandler> {
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
         self.session.clone()
     }
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         self.startup.clone()
+    }
+}
+
+/// The query handlers of `datafusion-postgres`, but for one thing: `ROLLBACK TO
+/// SAVEPOINT` in a failed block leaves the block usable again, as in PostgreSQL.
+/// The protocol layer takes a statement's starting transaction status from the
+/// connection before any hook runs, and can only move a failed block to idle or
+/// keep it failed; so the status is set back here, before the statement runs.
+struct Queries(DfSessionService);
+
+/// Whether `sql` starts with `ROLLBACK [WORK | TRANSACTION] TO`.
+fn rolls_back_to_savepoint(sql: &str) -> bool {
+    let mut words = sql
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    if words.next().as_deref() != Some("ROLLBACK") {
+        return false;
+    }
+    match words.next().as_deref() {
+        Some("WORK" | "TRANSACTION") => words.next().as_deref() == Some("TO"),
+        Some("TO") => true,
+        _ => false,
+    }
+}
+
+fn recover_for_savepoint(client: &mut impl ClientInfo, sql: &str) {
+    if client.transaction_status() == TransactionStatus::Error && rolls_back_to_savepoint(sql) {
+        client.set_transaction_status(TransactionStatus::Transaction);
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Queries {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        recover_for_savepoint(client, &query.query);
+        self._on_query(client, query).await
+    }
+
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        SimpleQueryHandler::do_query(&self.0, client, query).await
+    }
+}
+
+type DfStatementOf = <DfSessionService as ExtendedQueryHandler>::Statement;
+
+#[async_trait]
+impl ExtendedQueryHandler for Queries {
+    type Statement = DfStatementOf;
+    type QueryParser = <DfSessionService as ExtendedQueryHandler>::QueryParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.0.query_parser()
+    }
+
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        if let Some(Entry::Value(portal)) = client.portal_store().get_portal(name) {
+            recover_for_savepoint(client, &portal.statement.statement.0);
+        }
+        self._on_execute(client, message).await
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        ExtendedQueryHandler::do_query(&self.0, client, portal, max_rows).await
     }
 }
 
@@ -183,14 +281,9 @@ fn to_wire(e: SqlError) -> PgWireError {
     )))
 }
 
-fn respond(client: &mut dyn HookClient, outcome: Outcome) -> Response {
+fn respond(outcome: Outcome) -> Response {
     match outcome {
         Outcome::Changed(verb, n) => {
-            if client.transaction_status() == TransactionStatus::Transaction {
-                client
-                    .metadata_mut()
-                    .insert(WROTE_IN_BLOCK.into(), "1".into());
-            }
             let tag = Tag::new(verb).with_rows(n as usize);
             Response::Execution(if verb == "INSERT" {
                 tag.with_oid(0)
@@ -203,42 +296,12 @@ fn respond(client: &mut dyn HookClient, outcome: Outcome) -> Response {
     }
 }
 
-/// Savepoints are accepted like transactions (clients such as psycopg use them
-/// to probe the server): the command tag they answer with.
-fn savepoint_tag(st: &Statement) -> Option<&'static str> {
-    match st {
-        Statement::Savepoint { .. } => Some("SAVEPOINT"),
-        Statement::ReleaseSavepoint { .. } => Some("RELEASE"),
-        Statement::Rollback {
-            savepoint: Some(_), ..
-        } => Some("ROLLBACK"),
-        _ => None,
-    }
-}
-
-/// Warn when a transaction block (or a savepoint) that wrote is rolled back.
-async fn on_block_end(st: &Statement, client: &mut dyn HookClient) {
-    let ends = matches!(st, Statement::Commit { .. } | Statement::Rollback { .. });
-    if !ends {
-        return;
-    }
-    let wrote = match st {
-        Statement::Rollback {
-            savepoint: Some(_), ..
-        } => client.metadata().contains_key(WROTE_IN_BLOCK),
-        _ => client.metadata_mut().remove(WROTE_IN_BLOCK).is_some(),
-    };
-    if wrote && matches!(st, Statement::Rollback { .. }) {
-        let notice = NoticeResponse::from(ErrorInfo::new(
-            "WARNING".into(),
-            "01000".into(),
-            "ROLLBACK did not undo the writes of this transaction: each statement commits on its own when it runs"
-                .into(),
-        ));
-        let _ = client
-            .send_message(PgWireBackendMessage::NoticeResponse(notice))
-            .await;
-    }
+/// Savepoint statements, which the hook answers itself.
+fn is_savepoint(st: &Statement) -> bool {
+    matches!(
+        Control::of(st),
+        Some(Control::Savepoint(_) | Control::Release(_) | Control::RollbackTo(_))
+    )
 }
 
 impl StoreHook {
@@ -295,12 +358,28 @@ impl StoreHook {
         statement: &Statement,
         client: &mut dyn HookClient,
     ) -> Option<Option<PgWireResult<Response>>> {
-        on_block_end(statement, client).await;
+        if let Some(c) = Control::of(statement) {
+            let failed = client.transaction_status() == TransactionStatus::Error;
+            // COMMIT of a failed block rolls it back, as in PostgreSQL.
+            let c = if failed && c == Control::Commit {
+                Control::Rollback
+            } else {
+                c
+            };
+            if let Err(e) = self.engine.control(&c) {
+                if c == Control::Commit {
+                    // The block is gone either way: the client sees the reason.
+                    client.set_transaction_status(TransactionStatus::Idle);
+                }
+                return Some(Some(Err(to_wire(e))));
+            }
+            if !is_savepoint(statement) {
+                return Some(None); // the transaction hook answers and keeps the status
+            }
+            return Some(Some(Ok(Response::Execution(Tag::new(c.tag())))));
+        }
         if client.transaction_status() == TransactionStatus::Error {
             return Some(None); // the transaction hook refuses it
-        }
-        if let Some(tag) = savepoint_tag(statement) {
-            return Some(Some(Ok(Response::Execution(Tag::new(tag)))));
         }
         // Statements prepared through the protocol (psycopg deallocates them in SQL).
         if let Statement::Deallocate { name, .. } = statement {
@@ -313,7 +392,7 @@ impl StoreHook {
         if own_statement_kind(statement) {
             let done = self.engine.own_statement(statement);
             return Some(Some(
-                done.map(|o| respond(client, o.expect("own statement")))
+                done.map(|o| respond(o.expect("own statement")))
                     .map_err(to_wire),
             ));
         }
@@ -340,7 +419,7 @@ impl QueryHook for StoreHook {
             .engine
             .run_parsed(DfStatement::Statement(Box::new(statement.clone())), None)
             .await;
-        Some(outcome.map(|o| respond(client, o)).map_err(to_wire))
+        Some(outcome.map(respond).map_err(to_wire))
     }
 
     async fn handle_extended_parse_query(
@@ -353,7 +432,7 @@ impl QueryHook for StoreHook {
             return Some(Err(to_wire(SqlError::Refused(why))));
         }
         // Lightning DDL need not plan in DataFusion: it runs at execution.
-        (own_statement_kind(statement) || savepoint_tag(statement).is_some()).then(|| {
+        (own_statement_kind(statement) || is_savepoint(statement)).then(|| {
             Ok(LogicalPlan::EmptyRelation(EmptyRelation {
                 produce_one_row: false,
                 schema: Arc::new(DFSchema::empty()),
@@ -377,6 +456,6 @@ impl QueryHook for StoreHook {
             .engine
             .run_plan(plan.clone(), Some(params.clone()), Some(verb))
             .await;
-        Some(outcome.map(|o| respond(client, o)).map_err(to_wire))
+        Some(outcome.map(respond).map_err(to_wire))
     }
 }

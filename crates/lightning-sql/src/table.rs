@@ -27,6 +27,7 @@ use lightning_core::{Row, Store, TableSchema, Value};
 
 use crate::access::{self, Access};
 use crate::arrow_types::{arrow_schema, batch_to_rows, rows_to_batch, value_at};
+use crate::transaction::{self, Changes};
 
 /// Rows per record batch a scan produces.
 const BATCH_ROWS: usize = 8192;
@@ -125,6 +126,7 @@ impl TableProvider for LightningTable {
             projection,
             access: access::choose(&self.table, filters),
             limit,
+            changes: transaction::Session::current().and_then(|s| s.changes(&self.table.name)),
         };
         Ok(Arc::new(StreamingTableExec::try_new(
             schema,
@@ -188,6 +190,7 @@ impl LightningTable {
         let sink = StoreSink {
             table: self.clone(),
             change,
+            session: transaction::Session::current(),
         };
         Arc::new(DataSinkExec::new(input, Arc::new(sink), None))
     }
@@ -233,6 +236,8 @@ struct ScanPartition {
     projection: Vec<usize>,
     access: Access,
     limit: Option<usize>,
+    /// The open transaction block's changes to the table, which the scan shows.
+    changes: Option<Arc<Changes>>,
 }
 
 impl PartitionStream for ScanPartition {
@@ -248,6 +253,7 @@ impl PartitionStream for ScanPartition {
         let projection = self.projection.clone();
         let access = self.access.clone();
         let limit = self.limit.unwrap_or(usize::MAX);
+        let changes = self.changes.clone();
         std::thread::spawn(move || {
             let mut rows: Vec<Row> = Vec::with_capacity(BATCH_ROWS.min(limit));
             let mut sent = 0usize;
@@ -267,6 +273,7 @@ impl PartitionStream for ScanPartition {
                 &table,
                 &access,
                 Some(wanted),
+                changes.as_deref(),
                 &mut |_, row| {
                     rows.push(row);
                     if rows.len() >= BATCH_ROWS || sent + rows.len() >= limit {
@@ -292,14 +299,19 @@ impl PartitionStream for ScanPartition {
     }
 }
 
-/// Hand each row `access` reaches, with its whole key, to `each` until it says stop.
+/// Hand each row `access` reaches, with its whole key, to `each` until it says stop;
+/// with `changes`, as an open transaction block sees the table.
 fn read_rows(
     store: &Store,
     t: &TableSchema,
     access: &Access,
     wanted: Option<Vec<bool>>,
+    changes: Option<&Changes>,
     each: &mut dyn FnMut(Vec<u8>, Row) -> bool,
 ) -> lightning_core::store::Result<()> {
+    if let Some(changes) = changes.filter(|c| !c.is_empty()) {
+        return read_merged(store, t, access, wanted, changes, each);
+    }
     let keyed = !t.key_positions().is_empty();
     match access {
         Access::All | Access::Range(..) => {
@@ -323,7 +335,9 @@ fn read_rows(
                 }
             }
         }
-        Access::Index(_, _) if !keyed => return read_rows(store, t, &Access::All, wanted, each),
+        Access::Index(_, _) if !keyed => {
+            return read_rows(store, t, &Access::All, wanted, None, each)
+        }
         Access::Index(name, values) => {
             let positions = t.key_positions();
             for row in store.index_lookup(&t.name, name, values)? {
@@ -331,6 +345,78 @@ fn read_rows(
                 if !each(store.encode_table_key(&t.name, &pk)?, row) {
                     break;
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `read_rows` through a block's changes: its rows replace the store's, in key order.
+fn read_merged(
+    store: &Store,
+    t: &TableSchema,
+    access: &Access,
+    wanted: Option<Vec<bool>>,
+    changes: &Changes,
+    each: &mut dyn FnMut(Vec<u8>, Row) -> bool,
+) -> lightning_core::store::Result<()> {
+    use std::ops::Bound::{self, Excluded, Included, Unbounded};
+    if let Access::Keys(keys) = access {
+        for k in keys {
+            let full = store.encode_table_key(&t.name, k)?;
+            let row = match changes.get(&full) {
+                Some(c) => c.now.clone(),
+                None => store.get(&t.name, k)?,
+            };
+            if let Some(row) = row {
+                if !each(full, row) {
+                    break;
+                }
+            }
+        }
+        return Ok(());
+    }
+    // An index lookup reads the whole table here: the engine applies its filter.
+    let (lo, hi): (Bound<Vec<u8>>, Bound<Vec<u8>>) = match access {
+        Access::Range(lo, hi) => (lo.clone(), hi.clone()),
+        _ => (Unbounded, Unbounded),
+    };
+    let empty = match (&lo, &hi) {
+        (Included(a) | Excluded(a), Included(b) | Excluded(b)) => {
+            a > b || (a == b && !matches!((&lo, &hi), (Included(_), Included(_))))
+        }
+        _ => false,
+    };
+    if empty {
+        return Ok(());
+    }
+    let mut mine = changes
+        .range::<Vec<u8>, _>((lo.clone(), hi.clone()))
+        .peekable();
+    for item in store.scan_columns(&t.name, lo, hi, wanted)? {
+        let (key, row) = item?;
+        while let Some((k, c)) = mine.next_if(|(k, _)| **k < key) {
+            if let Some(r) = &c.now {
+                if !each(k.clone(), r.clone()) {
+                    return Ok(());
+                }
+            }
+        }
+        let row = match mine.next_if(|(k, _)| **k == key) {
+            Some((_, c)) => match &c.now {
+                Some(r) => r.clone(),
+                None => continue,
+            },
+            None => row,
+        };
+        if !each(key, row) {
+            return Ok(());
+        }
+    }
+    for (k, c) in mine {
+        if let Some(r) = &c.now {
+            if !each(k.clone(), r.clone()) {
+                break;
             }
         }
     }
@@ -358,6 +444,8 @@ enum Change {
 struct StoreSink {
     table: LightningTable,
     change: Change,
+    /// The session of the statement: its open block, if any, takes the change.
+    session: Option<Arc<transaction::Session>>,
 }
 
 impl DisplayAs for StoreSink {
@@ -391,6 +479,7 @@ impl DataSink for StoreSink {
             table: self.table.clone(),
             batches,
             change: &self.change,
+            block: self.session.clone().filter(|s| s.in_block()),
         };
         tokio::task::block_in_place(|| this.run())
     }
@@ -400,6 +489,8 @@ struct StoreSinkWork<'a> {
     table: LightningTable,
     batches: Vec<RecordBatch>,
     change: &'a Change,
+    /// The session whose open transaction block takes the change.
+    block: Option<Arc<transaction::Session>>,
 }
 
 fn refused(e: lightning_core::store::StoreError) -> DataFusionError {
@@ -410,6 +501,12 @@ impl StoreSinkWork<'_> {
     fn run(self) -> Result<u64> {
         let t = &self.table;
         let shared = &t.shared;
+        if self.block.is_some() && t.table.key_positions().is_empty() {
+            return Err(DataFusionError::NotImplemented(format!(
+                "table `{}` has no primary key, so it cannot be written inside a transaction block: write it outside BEGIN ... COMMIT, where each statement commits on its own",
+                t.table.name
+            )));
+        }
         let _one_writer = shared.writes.lock().expect("write lock");
         let (deletes, puts) = match self.change {
             Change::Insert => {
@@ -430,6 +527,18 @@ impl StoreSinkWork<'_> {
                 (keys, puts)
             }
         };
+        if let Some(session) = &self.block {
+            let (n_deleted, n_put) = (deletes.len() as u64, puts.len() as u64);
+            let puts = puts.into_iter().map(|(_, r)| r).collect();
+            session
+                .stage(&shared.store, &t.table, deletes, puts)
+                .map_err(|e| DataFusionError::Execution(e.to_string()))?;
+            return Ok(match self.change {
+                Change::Delete(_) => n_deleted,
+                _ => n_put,
+            });
+        }
+        let deletes: Vec<Vec<u8>> = deletes.into_iter().map(|(k, _)| k).collect();
         let done = shared
             .store
             .change(&t.table.name, &deletes, puts)
@@ -446,7 +555,7 @@ impl StoreSinkWork<'_> {
         &self,
         m: &Matching,
         update: bool,
-    ) -> Result<(Vec<Vec<u8>>, Vec<(Option<i64>, Row)>)> {
+    ) -> Result<(Vec<(Vec<u8>, Row)>, Vec<(Option<i64>, Row)>)> {
         let t = &self.table;
         let keyed = !t.table.key_positions().is_empty();
         let all: Vec<usize> = (0..t.table.columns.len()).collect();
@@ -478,7 +587,7 @@ impl StoreSinkWork<'_> {
                     continue;
                 }
                 if update {
-                    let mut row = row;
+                    let mut row = row.clone();
                     for (c, a) in &new_values {
                         row[*c] = value_at(t.table.columns[*c].ty, a, i).map_err(|why| {
                             DataFusionError::Execution(format!(
@@ -490,20 +599,28 @@ impl StoreSinkWork<'_> {
                     let rowid = if keyed { None } else { decode_rowid(&key) };
                     puts.push((rowid, row));
                 }
-                keys.push(key);
+                keys.push((key, row));
             }
             Ok(())
         };
-        read_rows(&t.shared.store, &t.table, &access, None, &mut |key, row| {
-            chunk.push((key, row));
-            if chunk.len() >= BATCH_ROWS {
-                if let Err(e) = take(&mut chunk) {
-                    fail = Some(e);
-                    return false;
+        let changes = self.block.as_ref().and_then(|s| s.changes(&t.table.name));
+        read_rows(
+            &t.shared.store,
+            &t.table,
+            &access,
+            None,
+            changes.as_deref(),
+            &mut |key, row| {
+                chunk.push((key, row));
+                if chunk.len() >= BATCH_ROWS {
+                    if let Err(e) = take(&mut chunk) {
+                        fail = Some(e);
+                        return false;
+                    }
                 }
-            }
-            true
-        })
+                true
+            },
+        )
         .map_err(refused)?;
         if let Some(e) = fail {
             return Err(e);
@@ -533,6 +650,7 @@ impl StoreSinkWork<'_> {
                     &t.table,
                     &Access::All,
                     Some(only),
+                    None,
                     &mut |_, row| {
                         if let Value::Int(v) = row[c] {
                             max = max.max(v);

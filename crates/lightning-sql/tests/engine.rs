@@ -7,6 +7,7 @@ use std::sync::Arc;
 use lightning_core::ddl::parse_schema;
 use lightning_core::{Store, Value};
 use lightning_sql::access::{self, Access};
+use lightning_sql::transaction::Session;
 use lightning_sql::{text, Engine, Outcome};
 
 fn engine(ddl: &str) -> (tempfile::TempDir, Engine) {
@@ -30,6 +31,11 @@ fn rows(e: &Engine, sql: &str) -> Vec<Vec<String>> {
     let out = rt()
         .block_on(e.run(sql))
         .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    cells(sql, out)
+}
+
+/// The rows of the last statement's outcome as text cells.
+fn cells(sql: &str, out: Vec<Outcome>) -> Vec<Vec<String>> {
     let Some(Outcome::Rows(_, batches)) = out.into_iter().last() else {
         panic!("{sql} gives no rows");
     };
@@ -232,4 +238,133 @@ fn tables_without_a_key_take_sql_writes() {
         "{out:?}"
     );
     assert_eq!(rows(&e, "SELECT at, msg FROM log"), [["2", "c"]]);
+}
+
+/// Run `sql` as `session` (a client's connection in `serve`).
+fn run_as(
+    e: &Engine,
+    session: &Arc<Session>,
+    sql: &str,
+) -> Result<Vec<Outcome>, lightning_sql::SqlError> {
+    rt().block_on(session.clone().scope(e.run(sql)))
+}
+
+#[test]
+fn a_transaction_block_sees_its_own_writes_and_rollback_leaves_the_store() {
+    let (_d, e) = engine("CREATE TABLE t (id INTEGER NOT NULL, v TEXT, PRIMARY KEY (id));");
+    run(&e, "INSERT INTO t VALUES (2, 'b'), (4, 'd'), (6, 'f')").unwrap();
+    let a = Arc::new(Session::default());
+    run_as(
+        &e,
+        &a,
+        "BEGIN; INSERT INTO t VALUES (1, 'a'), (5, 'e'), (9, 'i');
+         UPDATE t SET v = 'D' WHERE id = 4; DELETE FROM t WHERE id = 6",
+    )
+    .unwrap();
+    let seen = |sql: &str| cells(sql, run_as(&e, &a, sql).unwrap());
+    // The block reads its rows merged with the store's, by every access path.
+    assert_eq!(
+        seen("SELECT id, v FROM t ORDER BY id"),
+        [["1", "a"], ["2", "b"], ["4", "D"], ["5", "e"], ["9", "i"]]
+    );
+    assert_eq!(seen("SELECT v FROM t WHERE id = 4"), [["D"]]);
+    assert!(seen("SELECT v FROM t WHERE id = 6").is_empty());
+    assert_eq!(
+        seen("SELECT id FROM t WHERE id > 3 AND id < 9 ORDER BY id"),
+        [["4"], ["5"]]
+    );
+    assert_eq!(seen("SELECT count(*) FROM t"), [["5"]]);
+    // No one else sees them, and the store has none of them.
+    assert_eq!(
+        rows(&e, "SELECT id, v FROM t ORDER BY id"),
+        [["2", "b"], ["4", "d"], ["6", "f"]]
+    );
+    // A key the block inserted is taken within it; the failed statement changes nothing.
+    let err = run_as(&e, &a, "INSERT INTO t VALUES (3, 'c'), (5, 'x')").unwrap_err();
+    assert_eq!(err.sqlstate(), "23505", "{err}");
+    assert!(seen("SELECT id FROM t WHERE id = 3").is_empty());
+    run_as(&e, &a, "ROLLBACK").unwrap();
+    assert_eq!(
+        rows(&e, "SELECT id, v FROM t ORDER BY id"),
+        [["2", "b"], ["4", "d"], ["6", "f"]]
+    );
+    assert!(!a.in_block());
+}
+
+#[test]
+fn commit_writes_every_table_at_once_and_refuses_what_changed_meanwhile() {
+    let (_d, e) = engine(
+        "CREATE TABLE acct (id INTEGER NOT NULL, balance INTEGER, PRIMARY KEY (id));
+         CREATE TABLE moves (id INTEGER NOT NULL, amount INTEGER, PRIMARY KEY (id));",
+    );
+    run(&e, "INSERT INTO acct VALUES (1, 100), (2, 50)").unwrap();
+    let a = Arc::new(Session::default());
+    run_as(
+        &e,
+        &a,
+        "BEGIN; UPDATE acct SET balance = balance - 30 WHERE id = 1;
+         UPDATE acct SET balance = balance + 30 WHERE id = 2;
+         INSERT INTO moves VALUES (1, 30); COMMIT",
+    )
+    .unwrap();
+    assert_eq!(
+        rows(&e, "SELECT balance FROM acct ORDER BY id"),
+        [["70"], ["80"]]
+    );
+    assert_eq!(rows(&e, "SELECT amount FROM moves"), [["30"]]);
+    // Another session changes a row the block changed: COMMIT refuses, nothing of
+    // the block is written, and the other session's change stays.
+    run_as(
+        &e,
+        &a,
+        "BEGIN; UPDATE acct SET balance = 0 WHERE id = 1; INSERT INTO moves VALUES (2, 70)",
+    )
+    .unwrap();
+    run(&e, "UPDATE acct SET balance = 71 WHERE id = 1").unwrap();
+    let err = run_as(&e, &a, "COMMIT").unwrap_err();
+    assert_eq!(err.sqlstate(), "40001", "{err}");
+    assert!(err.to_string().contains("run it again"), "{err}");
+    assert_eq!(
+        rows(&e, "SELECT balance FROM acct ORDER BY id"),
+        [["71"], ["80"]]
+    );
+    assert_eq!(rows(&e, "SELECT count(*) FROM moves"), [["1"]]);
+    assert!(!a.in_block());
+    // A key another session took meanwhile fails the COMMIT as a duplicate.
+    run_as(
+        &e,
+        &a,
+        "BEGIN; INSERT INTO moves VALUES (3, 1); INSERT INTO acct VALUES (3, 1)",
+    )
+    .unwrap();
+    run(&e, "INSERT INTO moves VALUES (3, 2)").unwrap();
+    let err = run_as(&e, &a, "COMMIT").unwrap_err();
+    assert_eq!(err.sqlstate(), "23505", "{err}");
+    assert_eq!(rows(&e, "SELECT count(*) FROM acct"), [["2"]]);
+}
+
+#[test]
+fn savepoints_undo_part_of_a_block() {
+    let (_d, e) = engine(
+        "CREATE TABLE t (id INTEGER NOT NULL, v TEXT, PRIMARY KEY (id));
+         CREATE TABLE log (at INTEGER, msg TEXT);",
+    );
+    run(
+        &e,
+        "BEGIN; INSERT INTO t VALUES (1, 'a'); SAVEPOINT s1; INSERT INTO t VALUES (2, 'b');
+         SAVEPOINT s2; DELETE FROM t; ROLLBACK TO SAVEPOINT s2; ROLLBACK TO s1;
+         INSERT INTO t VALUES (3, 'c'); RELEASE SAVEPOINT s1; COMMIT",
+    )
+    .unwrap();
+    assert_eq!(rows(&e, "SELECT id FROM t ORDER BY id"), [["1"], ["3"]]);
+    let err = run(&e, "BEGIN; ROLLBACK TO nowhere").unwrap_err();
+    assert!(err.to_string().contains("nowhere"), "{err}");
+    // A table without a key takes writes outside a block only, and says so.
+    let err = run(&e, "BEGIN; INSERT INTO log VALUES (1, 'x')").unwrap_err();
+    assert_eq!(err.sqlstate(), "0A000", "{err}");
+    assert!(err.to_string().contains("no primary key"), "{err}");
+    assert_eq!(e.store().count("log").unwrap(), 0);
+    // A block left open when the statements end is rolled back.
+    run(&e, "BEGIN; INSERT INTO t VALUES (7, 'g')").unwrap();
+    assert_eq!(e.store().count("t").unwrap(), 2);
 }

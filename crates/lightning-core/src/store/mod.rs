@@ -27,7 +27,7 @@ use crate::value::{Row, Value};
 pub use check::{CheckReport, TableCheck};
 pub use keys::LONG_KEY;
 pub use read::RowIter;
-pub use write::{RepairCounts, WriteMode};
+pub use write::{RepairCounts, TableChange, WriteMode};
 
 /// Version of the on-disk layout described in docs/format.md.
 pub const FORMAT_VERSION: u32 = 2;

@@ -525,3 +525,73 @@ fn a_dropped_table_leaves_no_plan_checkpoint_or_mark_behind() {
     assert!(s.get("users", &[Value::Int(1)]).unwrap().is_none());
     assert!(s.check().healthy);
 }
+
+#[test]
+fn change_tables_commits_every_table_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create_or_open(dir.path().join("t.ldb")).unwrap();
+    s.create_table(&users()).unwrap();
+    let mut other = users();
+    other.name = "admins".into();
+    for ix in &mut other.indexes {
+        ix.name = "admins_email".into();
+    }
+    s.create_table(&other).unwrap();
+    s.write_batch(vec![row(1, "a")], &[], BadRows::Abort, WriteMode::Insert)
+        .unwrap();
+    let key1 = s.encode_table_key("users", &[Value::Int(1)]).unwrap();
+    let put = |id: i64, email: &str| (None, vec![Value::Int(id), Value::Text(email.into())]);
+    // The second table's duplicate refuses the whole commit: users keeps row 1.
+    let err = s
+        .change_tables(vec![
+            TableChange {
+                table: "users".into(),
+                deletes: vec![key1.clone()],
+                puts: vec![put(2, "b")],
+            },
+            TableChange {
+                table: "admins".into(),
+                deletes: Vec::new(),
+                puts: vec![put(7, "x"), put(7, "y")],
+            },
+        ])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("duplicate primary key (id=7)"),
+        "{err}"
+    );
+    assert!(s.get("users", &[Value::Int(1)]).unwrap().is_some());
+    assert_eq!(
+        (s.count("users").unwrap(), s.count("admins").unwrap()),
+        (1, 0)
+    );
+    let done = s
+        .change_tables(vec![
+            TableChange {
+                table: "users".into(),
+                deletes: vec![key1],
+                puts: vec![put(2, "a")],
+            },
+            TableChange {
+                table: "admins".into(),
+                deletes: Vec::new(),
+                puts: vec![put(7, "x")],
+            },
+        ])
+        .unwrap();
+    assert_eq!(
+        (done[0].deleted, done[0].inserted, done[1].inserted),
+        (1, 1, 1)
+    );
+    assert!(s.get("users", &[Value::Int(1)]).unwrap().is_none());
+    assert_eq!(
+        s.index_lookup("users", "users_email", &[Value::Text("a".into())])
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        (s.count("users").unwrap(), s.count("admins").unwrap()),
+        (1, 1)
+    );
+}

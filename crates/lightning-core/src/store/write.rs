@@ -138,6 +138,20 @@ impl Store {
         self.replace_rows(table, deletes, puts, false)
     }
 
+    /// Several tables' changes in one atomic commit, as [`Store::change`] makes
+    /// each: what a SQL transaction commits. Counts are by table, in order.
+    pub fn change_tables(&self, changes: Vec<TableChange>) -> Result<Vec<RepairCounts>> {
+        let cat = self.catalog.read().expect("catalog lock");
+        let mut counts = self.counts.lock().expect("counts lock");
+        let mut stage = Staging::new(self, WriteMode::Upsert);
+        let mut done = Vec::with_capacity(changes.len());
+        for c in changes {
+            done.push(stage.replace(&cat, &counts, &c.table, &c.deletes, c.puts, false)?);
+        }
+        stage.commit(&cat, &mut counts, &[])?;
+        Ok(done)
+    }
+
     /// `apply` (`evict`) and `change`: deletes first, then puts, one commit.
     fn replace_rows(
         &self,
@@ -148,39 +162,20 @@ impl Store {
     ) -> Result<RepairCounts> {
         let cat = self.catalog.read().expect("catalog lock");
         let mut counts = self.counts.lock().expect("counts lock");
-        let e = cat
-            .get(table)
-            .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
         let mut stage = Staging::new(self, WriteMode::Upsert);
-        let mut done = RepairCounts::default();
-        for key in deletes {
-            if stage.remove(e, key, &counts)? {
-                done.deleted += 1;
-            }
-        }
-        for (rowid, row) in puts {
-            let put = if evict {
-                stage.upsert(e, rowid, &row, &counts)
-            } else {
-                stage.put_new(e, rowid, &row).map(|()| false)
-            };
-            match put {
-                Ok(true) => done.updated += 1,
-                Ok(false) => done.inserted += 1,
-                Err(Refused::Row(reason)) => {
-                    return Err(StoreError::BadRow {
-                        table: table.to_string(),
-                        key: e.schema.describe_key(rowid, &row),
-                        reason,
-                    })
-                }
-                Err(Refused::Store(e)) => return Err(e),
-            }
-        }
-        done.deleted += stage.evicted;
+        let done = stage.replace(&cat, &counts, table, deletes, puts, evict)?;
         stage.commit(&cat, &mut counts, &[])?;
         Ok(done)
     }
+}
+
+/// One table's part of [`Store::change_tables`]: whole keys to delete, then rows to
+/// insert.
+#[derive(Debug, Clone)]
+pub struct TableChange {
+    pub table: String,
+    pub deletes: Vec<Vec<u8>>,
+    pub puts: Vec<(Option<i64>, Row)>,
 }
 
 enum Refused {
@@ -219,6 +214,49 @@ struct Staging<'s> {
 }
 
 impl<'s> Staging<'s> {
+    /// Stage one table's deletes, then its puts (see [`Store::change`]).
+    fn replace(
+        &mut self,
+        cat: &std::collections::BTreeMap<String, TableEntry>,
+        counts: &HashMap<u32, u64>,
+        table: &str,
+        deletes: &[Vec<u8>],
+        puts: Vec<(Option<i64>, Row)>,
+        evict: bool,
+    ) -> Result<RepairCounts> {
+        let e = cat
+            .get(table)
+            .ok_or_else(|| StoreError::UnknownTable(table.to_string()))?;
+        let evicted_before = self.evicted;
+        let mut done = RepairCounts::default();
+        for key in deletes {
+            if self.remove(e, key, counts)? {
+                done.deleted += 1;
+            }
+        }
+        for (rowid, row) in puts {
+            let put = if evict {
+                self.upsert(e, rowid, &row, counts)
+            } else {
+                self.put_new(e, rowid, &row).map(|()| false)
+            };
+            match put {
+                Ok(true) => done.updated += 1,
+                Ok(false) => done.inserted += 1,
+                Err(Refused::Row(reason)) => {
+                    return Err(StoreError::BadRow {
+                        table: table.to_string(),
+                        key: e.schema.describe_key(rowid, &row),
+                        reason,
+                    })
+                }
+                Err(Refused::Store(e)) => return Err(e),
+            }
+        }
+        done.deleted += self.evicted - evicted_before;
+        Ok(done)
+    }
+
     fn new(store: &'s Store, mode: WriteMode) -> Self {
         Staging {
             store,

@@ -123,7 +123,11 @@ impl Session {
             }
             Control::Rollback => *block = None,
             Control::Commit => {
-                if let Some(b) = block.take() {
+                // Released before the store's write lock is taken: a writing
+                // statement takes that lock first, then this one.
+                let taken = block.take();
+                drop(block);
+                if let Some(b) = taken {
                     commit(shared, b.tables)?;
                 }
             }

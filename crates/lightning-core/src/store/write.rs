@@ -379,6 +379,28 @@ impl<'s> Staging<'s> {
         Ok(())
     }
 
+    /// Upsert and put_new: the row and its index entries become this batch's
+    /// state of their keys.
+    fn pend_row(
+        &mut self,
+        e: &TableEntry,
+        full: &[u8],
+        row: &Row,
+        entries: Vec<(Vec<u8>, Vec<u8>)>,
+    ) {
+        for (k, v) in entries {
+            self.pending
+                .insert((e.id, true, keys::stored(&k).into_owned()), Some(v));
+        }
+        self.buf.clear();
+        encode_row(row, &mut self.buf);
+        self.pending.insert(
+            (e.id, false, keys::stored(full).into_owned()),
+            Some(self.buf.clone()),
+        );
+        *self.added.entry(e.id).or_default() += 1;
+    }
+
     /// What a key holds, with this batch's changes.
     fn lookup(&self, e: &TableEntry, index: bool, stored: &[u8]) -> Result<Option<Vec<u8>>> {
         if let Some(p) = self.pending.get(&(e.id, index, stored.to_vec())) {
@@ -450,17 +472,7 @@ impl<'s> Staging<'s> {
                 }
             }
         }
-        for (k, v) in entries {
-            self.pending
-                .insert((e.id, true, keys::stored(&k).into_owned()), Some(v));
-        }
-        self.buf.clear();
-        encode_row(row, &mut self.buf);
-        self.pending.insert(
-            (e.id, false, keys::stored(&full).into_owned()),
-            Some(self.buf.clone()),
-        );
-        *self.added.entry(e.id).or_default() += 1;
+        self.pend_row(e, &full, row, entries);
         Ok(replaced)
     }
 
@@ -497,17 +509,7 @@ impl<'s> Staging<'s> {
                 )));
             }
         }
-        for (k, v) in entries {
-            self.pending
-                .insert((e.id, true, keys::stored(&k).into_owned()), Some(v));
-        }
-        self.buf.clear();
-        encode_row(row, &mut self.buf);
-        self.pending.insert(
-            (e.id, false, keys::stored(&full).into_owned()),
-            Some(self.buf.clone()),
-        );
-        *self.added.entry(e.id).or_default() += 1;
+        self.pend_row(e, &full, row, entries);
         Ok(())
     }
 

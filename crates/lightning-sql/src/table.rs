@@ -109,7 +109,7 @@ impl TableProvider for LightningTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         limit: Option<usize>,
@@ -119,18 +119,34 @@ impl TableProvider for LightningTable {
             None => (0..self.table.columns.len()).collect(),
         };
         let schema = Arc::new(self.schema.project(&projection)?);
-        let part = ScanPartition {
-            shared: self.shared.clone(),
-            table: self.table.clone(),
-            schema: schema.clone(),
-            projection,
-            access: access::choose(&self.table, filters),
-            limit,
-            changes: transaction::Session::current().and_then(|s| s.changes(&self.table.name)),
+        let changes = transaction::Session::current().and_then(|s| s.changes(&self.table.name));
+        let access = access::choose(&self.table, filters);
+        // A whole table or key range is read in key ranges side by side, one per
+        // partition the engine runs (unless a LIMIT or a block's changes want one
+        // reader in key order).
+        let accesses = match &access {
+            Access::All | Access::Range(..) if limit.is_none() && changes.is_none() => {
+                self.split(&access, state.config().target_partitions())?
+            }
+            _ => vec![access],
         };
+        let parts: Vec<Arc<dyn PartitionStream>> = accesses
+            .into_iter()
+            .map(|access| {
+                Arc::new(ScanPartition {
+                    shared: self.shared.clone(),
+                    table: self.table.clone(),
+                    schema: schema.clone(),
+                    projection: projection.clone(),
+                    access,
+                    limit,
+                    changes: changes.clone(),
+                }) as Arc<dyn PartitionStream>
+            })
+            .collect();
         Ok(Arc::new(StreamingTableExec::try_new(
             schema,
-            vec![Arc::new(part)],
+            parts,
             None,
             [],
             false,
@@ -182,6 +198,31 @@ impl TableProvider for LightningTable {
 }
 
 impl LightningTable {
+    /// A whole-table or key-range access cut into up to `n` adjoining key ranges.
+    fn split(&self, access: &Access, n: usize) -> Result<Vec<Access>> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let (lo, hi) = match access {
+            Access::Range(lo, hi) => (lo.clone(), hi.clone()),
+            _ => (Unbounded, Unbounded),
+        };
+        let cuts = self
+            .shared
+            .store
+            .key_splits(&self.table.name, &lo, &hi, n)
+            .map_err(external)?;
+        if cuts.is_empty() {
+            return Ok(vec![access.clone()]);
+        }
+        let mut out = Vec::with_capacity(cuts.len() + 1);
+        let mut from = lo;
+        for c in cuts {
+            out.push(Access::Range(from, Excluded(c.clone())));
+            from = Included(c);
+        }
+        out.push(Access::Range(from, hi));
+        Ok(out)
+    }
+
     fn empty(&self) -> Arc<dyn ExecutionPlan> {
         Arc::new(EmptyExec::new(self.schema.clone()))
     }

@@ -368,3 +368,41 @@ fn savepoints_undo_part_of_a_block() {
     run(&e, "BEGIN; INSERT INTO t VALUES (7, 'g')").unwrap();
     assert_eq!(e.store().count("t").unwrap(), 2);
 }
+
+#[test]
+fn a_scan_cut_into_key_ranges_reads_every_row_once() {
+    let (_d, e) = engine(
+        "CREATE TABLE n (id BIGINT NOT NULL, PRIMARY KEY (id));
+         CREATE TABLE w (k TEXT NOT NULL, PRIMARY KEY (k));",
+    );
+    let ids: Vec<String> = (-500..1500).map(|i| format!("({})", i * 7919)).collect();
+    run(&e, &format!("INSERT INTO n VALUES {}", ids.join(", "))).unwrap();
+    let words: Vec<String> = (0..700)
+        .map(|i| format!("('w{i}-{}')", "é".repeat(i % 40)))
+        .collect();
+    run(&e, &format!("INSERT INTO w VALUES {}", words.join(", "))).unwrap();
+    assert_eq!(
+        rows(
+            &e,
+            "SELECT count(*), count(DISTINCT id), sum(id), min(id), max(id) FROM n"
+        ),
+        [[
+            "2000",
+            "2000",
+            (7919i64 * 999_000).to_string().as_str(),
+            "-3959500",
+            "11870581"
+        ]]
+    );
+    assert_eq!(
+        rows(
+            &e,
+            "SELECT count(*), sum(id) FROM n WHERE id > 0 AND id <= 7919000"
+        ),
+        [["1000", (7919i64 * 500_500).to_string().as_str()]]
+    );
+    assert_eq!(
+        rows(&e, "SELECT count(*), count(DISTINCT k) FROM w"),
+        [["700", "700"]]
+    );
+}

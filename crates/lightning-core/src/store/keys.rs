@@ -57,6 +57,33 @@ pub fn stored_bounds(
     (lo, hi, exact)
 }
 
+/// `n - 1` byte strings, strictly between `a` and `b` (`a < b`) and rising, that
+/// cut the span into `n` parts of equal width: the common prefix, then 8 bytes
+/// read as a number. None when the span is narrower than `n`.
+pub fn cut(a: &[u8], b: &[u8], n: usize) -> Vec<Vec<u8>> {
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let word = |k: &[u8]| {
+        let mut w = [0u8; 8];
+        let tail = &k[p.min(k.len())..];
+        let take = tail.len().min(8);
+        w[..take].copy_from_slice(&tail[..take]);
+        u64::from_be_bytes(w)
+    };
+    let (x, y) = (word(a), word(b));
+    let n = n as u64;
+    if n < 2 || y <= x || (y - x) < n {
+        return Vec::new();
+    }
+    let step = (y - x) / n;
+    (1..n)
+        .map(|i| {
+            let mut k = a[..p].to_vec();
+            k.extend_from_slice(&(x + step * i).to_be_bytes());
+            k
+        })
+        .collect()
+}
+
 pub fn within(key: &[u8], lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
     let lo_ok = match lo {
         Bound::Included(b) => key >= b.as_slice(),
@@ -192,5 +219,23 @@ mod tests {
         assert_eq!(shi, Bound::Unbounded);
         assert!(within(&long(b'b', b"ab"), &lo, &Bound::Unbounded));
         assert!(!within(&long(b'b', b"aa"), &lo, &Bound::Unbounded));
+    }
+
+    #[test]
+    fn cuts_fall_strictly_between_and_rise() {
+        let a = [1u8, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let b = [1u8, 0, 0, 0, 0, 0, 0, 0, 0x4C, 0x4B, 0x40];
+        for (lo, hi) in [(&a[..], &b[..]), (b"abc", b"abd\x01"), (b"k", b"kzzzz")] {
+            let cuts = cut(lo, hi, 4);
+            assert_eq!(cuts.len(), 3, "{lo:?} {hi:?}");
+            assert!(lo < cuts[0].as_slice() && cuts[2].as_slice() < hi);
+            assert!(cuts.windows(2).all(|w| w[0] < w[1]));
+        }
+        let narrow = cut(
+            &[7, 1, 255, 255, 255, 255, 255, 255, 255],
+            &[7, 2, 0, 0, 0, 0, 0, 0, 0],
+            4,
+        );
+        assert!(narrow.is_empty(), "too narrow: {narrow:?}");
     }
 }

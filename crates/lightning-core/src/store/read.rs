@@ -124,6 +124,28 @@ impl Store {
         })
     }
 
+    /// Up to `n - 1` keys that cut the table's keys within the bounds into `n`
+    /// ranges of equal width between the first and the last key (equal in rows
+    /// when keys are spread evenly, as counters and random ids are); none when
+    /// the range holds too few keys to cut. For scans in parallel.
+    pub fn key_splits(
+        &self,
+        table: &str,
+        from: &Bound<Vec<u8>>,
+        to: &Bound<Vec<u8>>,
+        n: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        let e = self.entry(table)?;
+        let (lo, hi, _) = keys::stored_bounds(from, to);
+        let mut it = e.rows.range::<Vec<u8>, _>((lo, hi));
+        let (Some(first), Some(last)) = (it.next(), it.next_back()) else {
+            return Ok(Vec::new());
+        };
+        let first = first.into_inner()?.0;
+        let last = last.into_inner()?.0;
+        Ok(keys::cut(&first, &last, n))
+    }
+
     /// Whole-table checksum, computed from the stored rows.
     pub fn checksum(&self, table: &str) -> Result<TableChecksum> {
         let mut sum = TableChecksum::default();

@@ -1,7 +1,7 @@
 //! The stored form of a row: a self-describing sequence of tagged values
 //! (layout in docs/format.md).
 
-use crate::value::{Decimal, Row, Value};
+use crate::value::{Row, Value, ValueRef};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("corrupt row encoding at byte {0}")]
@@ -91,7 +91,7 @@ struct Reader<'a> {
     pos: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn byte(&mut self) -> Result<u8, CorruptRow> {
         let b = *self.buf.get(self.pos).ok_or(CorruptRow(self.pos))?;
         self.pos += 1;
@@ -110,21 +110,17 @@ impl Reader<'_> {
         Err(CorruptRow(self.pos))
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], CorruptRow> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CorruptRow> {
         let end = self.pos.checked_add(n).ok_or(CorruptRow(self.pos))?;
-        let s = self.buf.get(self.pos..end).ok_or(CorruptRow(self.pos))?;
+        let buf: &'a [u8] = self.buf;
+        let s = buf.get(self.pos..end).ok_or(CorruptRow(self.pos))?;
         self.pos = end;
         Ok(s)
     }
 
-    fn bytes(&mut self) -> Result<&[u8], CorruptRow> {
+    fn bytes(&mut self) -> Result<&'a [u8], CorruptRow> {
         let n = self.varint()? as usize;
         self.take(n)
-    }
-
-    fn string(&mut self) -> Result<String, CorruptRow> {
-        let at = self.pos;
-        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| CorruptRow(at))
     }
 }
 
@@ -139,60 +135,105 @@ pub fn decode_row_columns(buf: &[u8], wanted: Option<&[bool]>) -> Result<Row, Co
     let mut r = Reader { buf, pos: 0 };
     let mut row = Vec::with_capacity(wanted.map_or(8, <[bool]>::len));
     while r.pos < buf.len() {
-        let at = r.pos;
-        if wanted.is_some_and(|w| !w.get(row.len()).copied().unwrap_or(true)) {
-            match r.byte()? {
-                0..=2 => {}
-                3 | 9..=12 => {
-                    r.varint()?;
-                }
-                4 => {
-                    r.take(4)?;
-                }
-                5 => {
-                    r.take(8)?;
-                }
-                6..=8 | 13 => {
-                    r.bytes()?;
-                }
-                14 => {
-                    r.take(16)?;
-                }
-                _ => return Err(CorruptRow(at)),
-            }
+        if skipped(wanted, row.len()) {
+            r.skip()?;
             row.push(Value::Null);
             continue;
         }
-        let v = match r.byte()? {
-            0 => Value::Null,
-            1 => Value::Bool(false),
-            2 => Value::Bool(true),
-            3 => Value::Int(unzigzag(r.varint()?)),
-            4 => Value::Float(f32::from_bits(u32::from_le_bytes(
-                r.take(4)?.try_into().map_err(|_| CorruptRow(at))?,
-            ))),
-            5 => Value::Double(f64::from_bits(u64::from_le_bytes(
-                r.take(8)?.try_into().map_err(|_| CorruptRow(at))?,
-            ))),
-            6 => Value::Decimal(Decimal::parse(&r.string()?).map_err(|_| CorruptRow(at))?),
-            7 => Value::Text(r.string()?),
-            8 => Value::Blob(r.bytes()?.to_vec()),
-            9 => Value::Date(unzigzag(r.varint()?) as i32),
-            10 => Value::Time(unzigzag(r.varint()?)),
-            11 => Value::Timestamp(unzigzag(r.varint()?)),
-            12 => Value::TimestampTz(unzigzag(r.varint()?)),
-            13 => Value::Json(r.string()?),
-            14 => Value::Uuid(r.take(16)?.try_into().map_err(|_| CorruptRow(at))?),
-            _ => return Err(CorruptRow(at)),
-        };
-        row.push(v);
+        let at = r.pos;
+        row.push(r.value()?.to_value().ok_or(CorruptRow(at))?);
     }
     Ok(row)
+}
+
+/// Whether `wanted` leaves column `c` out (columns past its end are wanted).
+fn skipped(wanted: Option<&[bool]>, c: usize) -> bool {
+    wanted.is_some_and(|w| !w.get(c).copied().unwrap_or(true))
+}
+
+impl<'a> Reader<'a> {
+    fn str(&mut self) -> Result<&'a str, CorruptRow> {
+        let at = self.pos;
+        std::str::from_utf8(self.bytes()?).map_err(|_| CorruptRow(at))
+    }
+
+    /// Step over one value.
+    fn skip(&mut self) -> Result<(), CorruptRow> {
+        let at = self.pos;
+        match self.byte()? {
+            0..=2 => {}
+            3 | 9..=12 => {
+                self.varint()?;
+            }
+            4 => {
+                self.take(4)?;
+            }
+            5 => {
+                self.take(8)?;
+            }
+            6..=8 | 13 => {
+                self.bytes()?;
+            }
+            14 => {
+                self.take(16)?;
+            }
+            _ => return Err(CorruptRow(at)),
+        }
+        Ok(())
+    }
+
+    fn value(&mut self) -> Result<ValueRef<'a>, CorruptRow> {
+        let at = self.pos;
+        Ok(match self.byte()? {
+            0 => ValueRef::Null,
+            1 => ValueRef::Bool(false),
+            2 => ValueRef::Bool(true),
+            3 => ValueRef::Int(unzigzag(self.varint()?)),
+            4 => ValueRef::Float(f32::from_bits(u32::from_le_bytes(
+                self.take(4)?.try_into().map_err(|_| CorruptRow(at))?,
+            ))),
+            5 => ValueRef::Double(f64::from_bits(u64::from_le_bytes(
+                self.take(8)?.try_into().map_err(|_| CorruptRow(at))?,
+            ))),
+            6 => ValueRef::Decimal(self.str()?),
+            7 => ValueRef::Text(self.str()?),
+            8 => ValueRef::Blob(self.bytes()?),
+            9 => ValueRef::Date(unzigzag(self.varint()?) as i32),
+            10 => ValueRef::Time(unzigzag(self.varint()?)),
+            11 => ValueRef::Timestamp(unzigzag(self.varint()?)),
+            12 => ValueRef::TimestampTz(unzigzag(self.varint()?)),
+            13 => ValueRef::Json(self.str()?),
+            14 => ValueRef::Uuid(self.take(16)?.try_into().map_err(|_| CorruptRow(at))?),
+            _ => return Err(CorruptRow(at)),
+        })
+    }
+}
+
+/// Hand each value of an encoded row that `wanted` asks for (all when `None`) to
+/// `each` with its column number, borrowed: no copy of text or bytes. Columns
+/// past the row's end are not visited.
+pub fn visit_row<'a, E: From<CorruptRow>>(
+    buf: &'a [u8],
+    wanted: Option<&[bool]>,
+    mut each: impl FnMut(usize, ValueRef<'a>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut r = Reader { buf, pos: 0 };
+    let mut c = 0;
+    while r.pos < buf.len() {
+        if skipped(wanted, c) {
+            r.skip()?;
+        } else {
+            each(c, r.value()?)?;
+        }
+        c += 1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Decimal;
 
     #[test]
     fn rows_round_trip() {

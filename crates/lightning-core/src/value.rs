@@ -764,6 +764,89 @@ pub fn timestamp_from_parts(date_days: i32, h: u32, m: u32, s: u32, micros: u32)
     timestamp_from_days(i64::from(date_days), tod)
 }
 
+/// A value borrowed from where it is kept (an encoded row, a `Value`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f32),
+    Double(f64),
+    /// A decimal's canonical text.
+    Decimal(&'a str),
+    Text(&'a str),
+    Blob(&'a [u8]),
+    Date(i32),
+    Time(i64),
+    Timestamp(i64),
+    TimestampTz(i64),
+    Json(&'a str),
+    Uuid(&'a [u8; 16]),
+}
+
+impl ValueRef<'_> {
+    /// The owned value; `None` for a decimal whose text is not a decimal.
+    pub fn to_value(self) -> Option<Value> {
+        Some(match self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Bool(b) => Value::Bool(b),
+            ValueRef::Int(i) => Value::Int(i),
+            ValueRef::Float(f) => Value::Float(f),
+            ValueRef::Double(f) => Value::Double(f),
+            ValueRef::Decimal(d) => Value::Decimal(Decimal::parse(d).ok()?),
+            ValueRef::Text(s) => Value::Text(s.to_owned()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            ValueRef::Date(d) => Value::Date(d),
+            ValueRef::Time(t) => Value::Time(t),
+            ValueRef::Timestamp(t) => Value::Timestamp(t),
+            ValueRef::TimestampTz(t) => Value::TimestampTz(t),
+            ValueRef::Json(s) => Value::Json(s.to_owned()),
+            ValueRef::Uuid(u) => Value::Uuid(*u),
+        })
+    }
+
+    /// A short name of the value's kind, for messages.
+    pub fn kind(self) -> &'static str {
+        match self {
+            ValueRef::Null => "NULL",
+            ValueRef::Bool(_) => "boolean",
+            ValueRef::Int(_) => "integer",
+            ValueRef::Float(_) => "float",
+            ValueRef::Double(_) => "double",
+            ValueRef::Decimal(_) => "decimal",
+            ValueRef::Text(_) => "text",
+            ValueRef::Blob(_) => "blob",
+            ValueRef::Date(_) => "date",
+            ValueRef::Time(_) => "time",
+            ValueRef::Timestamp(_) => "timestamp",
+            ValueRef::TimestampTz(_) => "timestamptz",
+            ValueRef::Json(_) => "json",
+            ValueRef::Uuid(_) => "uuid",
+        }
+    }
+}
+
+impl Value {
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Bool(b) => ValueRef::Bool(*b),
+            Value::Int(i) => ValueRef::Int(*i),
+            Value::Float(f) => ValueRef::Float(*f),
+            Value::Double(f) => ValueRef::Double(*f),
+            Value::Decimal(d) => ValueRef::Decimal(d.as_str()),
+            Value::Text(s) => ValueRef::Text(s),
+            Value::Blob(b) => ValueRef::Blob(b),
+            Value::Date(d) => ValueRef::Date(*d),
+            Value::Time(t) => ValueRef::Time(*t),
+            Value::Timestamp(t) => ValueRef::Timestamp(*t),
+            Value::TimestampTz(t) => ValueRef::TimestampTz(*t),
+            Value::Json(s) => ValueRef::Json(s),
+            Value::Uuid(u) => ValueRef::Uuid(u),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

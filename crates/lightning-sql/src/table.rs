@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::error::ArrowError;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DFSchema, DataFusionError, Result};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
@@ -26,7 +27,7 @@ use lightning_core::keycode::decode_rowid;
 use lightning_core::{Row, Store, TableSchema, Value};
 
 use crate::access::{self, Access};
-use crate::arrow_types::{arrow_schema, batch_to_rows, rows_to_batch, value_at};
+use crate::arrow_types::{arrow_schema, batch_to_rows, rows_to_batch, value_at, BatchBuilder};
 use crate::transaction::{self, Changes};
 
 /// Rows per record batch a scan produces.
@@ -296,47 +297,94 @@ impl PartitionStream for ScanPartition {
         let limit = self.limit.unwrap_or(usize::MAX);
         let changes = self.changes.clone();
         std::thread::spawn(move || {
-            let mut rows: Vec<Row> = Vec::with_capacity(BATCH_ROWS.min(limit));
-            let mut sent = 0usize;
-            let flush = |rows: &mut Vec<Row>, sent: &mut usize| -> bool {
-                let batch = rows_to_batch(&table, &schema, &projection, rows)
-                    .map_err(DataFusionError::from);
-                *sent += rows.len();
-                rows.clear();
-                tx.blocking_send(batch).is_ok()
+            let mut out = Batches {
+                batch: BatchBuilder::new(&table, schema, &projection, BATCH_ROWS.min(limit)),
+                tx,
+                sent: 0,
+                limit,
+                error: None,
             };
-            let mut wanted = vec![false; table.columns.len()];
-            for &c in &projection {
-                wanted[c] = true;
-            }
-            let result = read_rows(
-                &shared.store,
-                &table,
-                &access,
-                Some(wanted),
-                changes.as_deref(),
-                &mut |_, row| {
-                    rows.push(row);
-                    if rows.len() >= BATCH_ROWS || sent + rows.len() >= limit {
-                        return flush(&mut rows, &mut sent) && sent < limit;
+            let store = &shared.store;
+            let result = match (&access, changes.as_deref().filter(|c| !c.is_empty())) {
+                // Whole table or a key range: stored rows go straight into the batch.
+                (Access::All | Access::Range(..), None) => (|| {
+                    let (lo, hi) = match &access {
+                        Access::Range(lo, hi) => (lo.clone(), hi.clone()),
+                        _ => (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
+                    };
+                    for item in store.scan_encoded(&table.name, lo, hi)? {
+                        let (_, encoded) = item?;
+                        let added = out.batch.append_encoded(&encoded);
+                        if !out.added(added) {
+                            break;
+                        }
                     }
-                    true
-                },
-            );
-            match result {
-                Ok(()) if !rows.is_empty() => {
-                    flush(&mut rows, &mut sent);
+                    Ok(())
+                })(),
+                (_, changes) => {
+                    let mut wanted = vec![false; table.columns.len()];
+                    for &c in &projection {
+                        wanted[c] = true;
+                    }
+                    read_rows(
+                        store,
+                        &table,
+                        &access,
+                        Some(wanted),
+                        changes,
+                        &mut |_, row| {
+                            let added = out.batch.append_values(&row);
+                            out.added(added)
+                        },
+                    )
                 }
-                Ok(()) => {}
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(external(e)));
+            };
+            match (result, out.error.take()) {
+                (Err(e), _) => {
+                    let _ = out.tx.blocking_send(Err(external(e)));
                 }
+                (Ok(()), Some(e)) => {
+                    let _ = out.tx.blocking_send(Err(e.into()));
+                }
+                (Ok(()), None) if out.batch.rows() > 0 => {
+                    out.flush();
+                }
+                (Ok(()), None) => {}
             }
         });
         let stream = futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         });
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+/// A scan's rows on their way to the engine, a batch at a time.
+struct Batches {
+    batch: BatchBuilder,
+    tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+    sent: usize,
+    limit: usize,
+    error: Option<ArrowError>,
+}
+
+impl Batches {
+    /// After a row went into the batch: send a full batch; whether to go on.
+    fn added(&mut self, added: std::result::Result<(), ArrowError>) -> bool {
+        if let Err(e) = added {
+            self.error = Some(e);
+            return false;
+        }
+        if self.batch.rows() >= BATCH_ROWS || self.sent + self.batch.rows() >= self.limit {
+            return self.flush() && self.sent < self.limit;
+        }
+        true
+    }
+
+    fn flush(&mut self) -> bool {
+        self.sent += self.batch.rows();
+        let batch = self.batch.finish().map_err(DataFusionError::from);
+        self.tx.blocking_send(batch).is_ok()
     }
 }
 

@@ -101,16 +101,16 @@ pub fn within(key: &[u8], lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
 /// Entries in whole-key order: stored entries go in, runs of long keys that share
 /// their stored prefix are sorted by whole key, and entries outside the whole-key
 /// bounds are dropped.
-pub struct Ordered<T> {
-    pending: VecDeque<(Vec<u8>, T)>,
-    group: Vec<(Vec<u8>, T)>,
+pub struct Ordered<K, T> {
+    pending: VecDeque<(K, T)>,
+    group: Vec<(K, T)>,
     group_prefix: Vec<u8>,
     lo: Bound<Vec<u8>>,
     hi: Bound<Vec<u8>>,
     filter: bool,
 }
 
-impl<T> Ordered<T> {
+impl<K: AsRef<[u8]>, T> Ordered<K, T> {
     pub fn new(lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>, exact: bool) -> Self {
         Ordered {
             pending: VecDeque::new(),
@@ -123,7 +123,7 @@ impl<T> Ordered<T> {
     }
 
     /// Take one stored entry with its whole key.
-    pub fn push(&mut self, stored: &[u8], full: Vec<u8>, item: T) {
+    pub fn push(&mut self, stored: &[u8], full: K, item: T) {
         if is_long(stored) {
             if !self.group.is_empty() && stored[..LONG_KEY] != self.group_prefix[..] {
                 self.end_group();
@@ -148,20 +148,20 @@ impl<T> Ordered<T> {
             return;
         }
         let mut group = std::mem::take(&mut self.group);
-        group.sort_by(|a, b| a.0.cmp(&b.0));
+        group.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
         for (k, v) in group {
             self.emit(k, v);
         }
     }
 
-    fn emit(&mut self, full: Vec<u8>, item: T) {
-        if !self.filter || within(&full, &self.lo, &self.hi) {
+    fn emit(&mut self, full: K, item: T) {
+        if !self.filter || within(full.as_ref(), &self.lo, &self.hi) {
             self.pending.push_back((full, item));
         }
     }
 
     /// The next entry in order, if one is ready.
-    pub fn pop(&mut self) -> Option<(Vec<u8>, T)> {
+    pub fn pop(&mut self) -> Option<(K, T)> {
         self.pending.pop_front()
     }
 }

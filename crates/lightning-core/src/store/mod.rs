@@ -26,7 +26,7 @@ use crate::value::{Row, Value};
 
 pub use check::{CheckReport, TableCheck};
 pub use keys::LONG_KEY;
-pub use read::RowIter;
+pub use read::{EncodedRows, RowIter};
 pub use write::{RepairCounts, TableChange, WriteMode};
 
 /// Version of the on-disk layout described in docs/format.md.

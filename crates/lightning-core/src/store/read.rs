@@ -10,19 +10,18 @@ use crate::keycode::encode_key;
 use crate::rowcodec::{decode_row, decode_row_columns};
 use crate::value::{Row, Value};
 
-/// Rows of a table in key order, each with its whole encoded key.
-pub struct RowIter<'a> {
+/// The stored (encoded) rows of a table in key order, each with its whole key,
+/// borrowed from the engine: what a reader that converts rows itself needs.
+pub struct EncodedRows<'a> {
     inner: fjall::Iter,
     entry: TableEntry,
-    /// Columns to decode (the others read as NULL); all when `None`.
-    wanted: Option<Vec<bool>>,
-    order: Ordered<Row>,
+    order: Ordered<fjall::Slice, fjall::Slice>,
     done: bool,
     store: &'a Store,
 }
 
-impl Iterator for RowIter<'_> {
-    type Item = Result<(Vec<u8>, Row)>;
+impl Iterator for EncodedRows<'_> {
+    type Item = Result<(fjall::Slice, fjall::Slice)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -39,16 +38,16 @@ impl Iterator for RowIter<'_> {
             };
             let step = (|| -> Result<()> {
                 let (k, v) = kv.into_inner().map_err(|e| self.store.corrupt(e))?;
-                let row = decode_row_columns(&v, self.wanted.as_deref())
-                    .map_err(|e| self.store.corrupt(e))?;
                 let full = if keys::is_long(&k) {
-                    self.entry.key_of_row(None, &row).ok_or_else(|| {
+                    let row = decode_row(&v).map_err(|e| self.store.corrupt(e))?;
+                    let full = self.entry.key_of_row(None, &row).ok_or_else(|| {
                         self.store.corrupt("a long key in a table keyed by row id")
-                    })?
+                    })?;
+                    fjall::Slice::from(full)
                 } else {
-                    k.to_vec()
+                    k.clone()
                 };
-                self.order.push(&k, full, row);
+                self.order.push(&k, full, v);
                 Ok(())
             })();
             if let Err(e) = step {
@@ -56,6 +55,29 @@ impl Iterator for RowIter<'_> {
                 return Some(Err(e));
             }
         }
+    }
+}
+
+/// Rows of a table in key order, each with its whole encoded key.
+pub struct RowIter<'a> {
+    rows: EncodedRows<'a>,
+    /// Columns to decode (the others read as NULL); all when `None`.
+    wanted: Option<Vec<bool>>,
+}
+
+impl Iterator for RowIter<'_> {
+    type Item = Result<(Vec<u8>, Row)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (key, value) = match self.rows.next()? {
+            Ok(kv) => kv,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(
+            decode_row_columns(&value, self.wanted.as_deref())
+                .map(|row| (key.to_vec(), row))
+                .map_err(|e| self.rows.store.corrupt(e)),
+        )
     }
 }
 
@@ -113,10 +135,23 @@ impl Store {
             }
             w
         });
-        let (lo, hi, exact) = keys::stored_bounds(&from, &to);
         Ok(RowIter {
-            inner: e.rows.range::<Vec<u8>, _>((lo, hi)),
+            rows: self.scan_encoded(table, from, to)?,
             wanted,
+        })
+    }
+
+    /// Stored rows within the bounds, undecoded.
+    pub fn scan_encoded(
+        &self,
+        table: &str,
+        from: Bound<Vec<u8>>,
+        to: Bound<Vec<u8>>,
+    ) -> Result<EncodedRows<'_>> {
+        let e = self.entry(table)?;
+        let (lo, hi, exact) = keys::stored_bounds(&from, &to);
+        Ok(EncodedRows {
+            inner: e.rows.range::<Vec<u8>, _>((lo, hi)),
             entry: e,
             order: Ordered::new(from, to, exact),
             done: false,

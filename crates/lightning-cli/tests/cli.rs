@@ -364,12 +364,12 @@ fn describe_parses_back_to_the_same_schema() {
 fn stats_and_runs() {
     let f = loaded();
     let stats: Json = serde_json::from_str(&ok(&["stats", f.db(), "--json"])).unwrap();
-    assert_eq!(stats["format_version"], 2);
+    assert_eq!(stats["format_version"], 3);
     assert_eq!(stats["rows"], 7);
     assert_eq!(stats["runs"], 1);
     assert!(stats["disk_space_bytes"].as_u64().unwrap() > 0);
     let human = ok(&["stats", f.db()]);
-    assert!(human.contains("format      2\n"), "{human}");
+    assert!(human.contains("format      3\n"), "{human}");
     assert!(human.contains("\nitems   4\n"), "{human}");
     let runs: Json = serde_json::from_str(&ok(&["runs", f.db(), "--json"])).unwrap();
     assert_eq!(runs[0]["tool"], "lightning import");

@@ -208,6 +208,25 @@ fn a_statement_is_one_change() {
         [["1"], ["2"], ["13"]]
     );
     assert!(e.store().get("t", &[Value::Int(3)]).unwrap().is_none());
+    // The change log has each statement's keys; the refused statement left none.
+    let logged: Vec<(Vec<u8>, bool)> = e
+        .store()
+        .changes_since(0)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.key, c.deleted))
+        .collect();
+    let key = |id: i64| e.store().encode_table_key("t", &[Value::Int(id)]).unwrap();
+    assert_eq!(
+        logged,
+        [
+            (key(1), false),
+            (key(2), false),
+            (key(3), false),
+            (key(3), true),
+            (key(13), false)
+        ]
+    );
     let out = run(&e, "DELETE FROM t WHERE v < 'c'").unwrap();
     assert!(
         matches!(out[..], [Outcome::Changed("DELETE", 2)]),
@@ -283,12 +302,15 @@ fn a_transaction_block_sees_its_own_writes_and_rollback_leaves_the_store() {
     let err = run_as(&e, &a, "INSERT INTO t VALUES (3, 'c'), (5, 'x')").unwrap_err();
     assert_eq!(err.sqlstate(), "23505", "{err}");
     assert!(seen("SELECT id FROM t WHERE id = 3").is_empty());
+    let logged = e.store().changes_since(0).unwrap().len();
     run_as(&e, &a, "ROLLBACK").unwrap();
     assert_eq!(
         rows(&e, "SELECT id, v FROM t ORDER BY id"),
         [["2", "b"], ["4", "d"], ["6", "f"]]
     );
     assert!(!a.in_block());
+    // Nothing of the block reached the change log.
+    assert_eq!(e.store().changes_since(0).unwrap().len(), logged);
 }
 
 #[test]

@@ -5,16 +5,18 @@
 //! Each table has keyspaces of its own (`r<id>` for rows, `i<id>` for index
 //! entries), so that dropping a table drops its files whole, and a table whose
 //! files are gone is noticed when the store opens. The `meta` keyspace holds the
-//! catalog, row counts, checkpoints, run records and repair marks.
+//! catalog, row counts, checkpoints, run records and repair marks; `log` the keys
+//! SQL writes changed.
 
 mod check;
 mod keys;
+mod log;
 mod read;
 mod write;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use serde::{Deserialize, Serialize};
@@ -26,11 +28,15 @@ use crate::value::{Row, Value};
 
 pub use check::{CheckReport, TableCheck};
 pub use keys::LONG_KEY;
+pub use log::LoggedChange;
 pub use read::{EncodedRows, RowIter};
 pub use write::{RepairCounts, TableChange, WriteMode};
 
 /// Version of the on-disk layout described in docs/format.md.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
+/// The earlier layout a writable open upgrades in place: format 3 only adds the
+/// change log, which starts empty.
+const UPGRADES_FROM: u32 = 2;
 const MARKER_FILE: &str = "LIGHTNING";
 
 #[derive(Debug, thiserror::Error)]
@@ -194,6 +200,9 @@ pub struct Store {
     _scratch: Option<tempfile::TempDir>,
     /// What a lenient open (for `check`) found wrong with the catalog.
     damage: Vec<String>,
+    /// The change log's keyspace, once it exists.
+    log: OnceLock<Keyspace>,
+    clock: Mutex<log::Clock>,
 }
 
 fn meta_key(kind: &str, name: &[u8]) -> Vec<u8> {
@@ -379,7 +388,8 @@ impl Store {
         if !marker.starts_with("Lightning store") {
             return Err(StoreError::NotAStore(path));
         }
-        if version != FORMAT_VERSION.to_string() {
+        let readable = |v: &str| v == FORMAT_VERSION.to_string() || v == UPGRADES_FROM.to_string();
+        if !readable(&version) {
             return Err(version_error(path, version));
         }
         if !create && !path.join("data").is_dir() {
@@ -421,17 +431,25 @@ impl Store {
             counts: Mutex::new(HashMap::new()),
             _scratch: None,
             damage: Vec::new(),
+            log: OnceLock::new(),
+            clock: log::clock(),
         };
         let corrupt = |detail: String| StoreError::Corrupt {
             path: path.clone(),
             detail,
         };
         match store.meta.get(b"format").map_err(fail)? {
-            Some(v) if v.as_ref() != FORMAT_VERSION.to_string().as_bytes() => {
+            Some(v) if !readable(&String::from_utf8_lossy(&v)) => {
                 return Err(version_error(
                     path,
                     String::from_utf8_lossy(&v).into_owned(),
                 ))
+            }
+            Some(v) if v.as_ref() != FORMAT_VERSION.to_string().as_bytes() && !lenient => {
+                store.upgrade().map_err(fail)?;
+            }
+            Some(_) if version != FORMAT_VERSION.to_string() && !lenient => {
+                store.upgrade().map_err(fail)?;
             }
             Some(_) => {}
             None if create => store
@@ -1058,6 +1076,23 @@ impl TableEntry {
             out.push((k, v));
         }
         out
+    }
+}
+
+impl Store {
+    /// Mark an earlier-format store as this format: in `meta` first, then in the
+    /// marker file (an open between the two finishes the job).
+    fn upgrade(&self) -> std::result::Result<(), fjall::Error> {
+        self.meta.insert(b"format", FORMAT_VERSION.to_string())?;
+        self.db.persist(PersistMode::SyncAll)?;
+        let marker = self.path.join(MARKER_FILE);
+        let staged = self.path.join(format!("{MARKER_FILE}.new"));
+        std::fs::write(
+            &staged,
+            format!("Lightning store\nformat {FORMAT_VERSION}\n"),
+        )?;
+        std::fs::rename(&staged, &marker)?;
+        Ok(())
     }
 }
 

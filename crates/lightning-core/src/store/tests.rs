@@ -40,11 +40,35 @@ fn stores_of_other_formats_are_refused_with_advice() {
         let err = Store::open(&path).err().expect("refused").to_string();
         assert!(
             err.contains(&format!(
-                "uses store format {found}, but this tool reads format 2"
+                "uses store format {found}, but this tool reads format 3"
             )) && err.contains(advice),
             "{err}"
         );
     }
+}
+
+#[test]
+fn a_format_2_store_is_upgraded_in_place_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.ldb");
+    {
+        let s = Store::create_or_open(&path).unwrap();
+        s.create_table(&users()).unwrap();
+        s.write_batch(vec![row(1, "a")], &[], BadRows::Abort, WriteMode::Insert)
+            .unwrap();
+        s.meta.insert(b"format", "2").unwrap();
+        s.sync().unwrap();
+    }
+    let marker = path.join(MARKER_FILE);
+    std::fs::write(&marker, "Lightning store\nformat 2\n").unwrap();
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.count("users").unwrap(), 1);
+    assert!(s.changes_since(0).unwrap().is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "Lightning store\nformat 3\n"
+    );
+    assert_eq!(&*s.meta.get(b"format").unwrap().unwrap(), b"3");
 }
 
 #[test]
@@ -594,4 +618,86 @@ fn change_tables_commits_every_table_or_none() {
         (s.count("users").unwrap(), s.count("admins").unwrap()),
         (1, 1)
     );
+}
+
+#[test]
+fn sql_writes_are_logged_with_their_commit_and_copies_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.ldb");
+    let s = Store::create_or_open(&path).unwrap();
+    let mut docs = TableSchema::new("docs");
+    let mut k = ColumnSchema::new("k", LightningType::Text);
+    k.nullable = false;
+    docs.columns = vec![k];
+    docs.primary_key = vec!["k".into()];
+    s.create_table(&users()).unwrap();
+    s.create_table(&docs).unwrap();
+    // A copy (and a repair) writes rows the source has: not logged.
+    s.write_batch(
+        vec![row(1, "a"), row(2, "b")],
+        &[],
+        BadRows::Abort,
+        WriteMode::Insert,
+    )
+    .unwrap();
+    s.apply("users", vec![(None, row(3, "c").row)], &[])
+        .unwrap();
+    assert!(s.changes_since(0).unwrap().is_empty());
+
+    let key = |id: i64| encode_key([&Value::Int(id)]);
+    let put = |id: i64, email: &str| (None, vec![Value::Int(id), Value::Text(email.into())]);
+    assert_eq!(
+        key(1),
+        s.encode_table_key("users", &[Value::Int(1)]).unwrap()
+    );
+    // An UPDATE of row 1, then a DELETE of row 2 and an INSERT in one transaction.
+    s.change("users", &[key(1)], vec![put(1, "a2")]).unwrap();
+    let long = "x".repeat(LONG_KEY + 10);
+    s.change_tables(vec![
+        TableChange {
+            table: "users".into(),
+            deletes: vec![key(2)],
+            puts: vec![put(4, "d")],
+        },
+        TableChange {
+            table: "docs".into(),
+            deletes: Vec::new(),
+            puts: vec![(None, vec![Value::Text(long.clone())])],
+        },
+    ])
+    .unwrap();
+    let long_key = s.encode_table_key("docs", &[Value::Text(long)]).unwrap();
+    s.change("docs", std::slice::from_ref(&long_key), Vec::new())
+        .unwrap();
+    let log = s.changes_since(0).unwrap();
+    let seen: Vec<(&str, &[u8], bool)> = log
+        .iter()
+        .map(|c| (c.table.as_str(), c.key.as_slice(), c.deleted))
+        .collect();
+    let (k1, k2, k4) = (key(1), key(2), key(4));
+    assert_eq!(
+        seen,
+        vec![
+            ("users", &k1[..], false),
+            ("users", &k2[..], true),
+            ("users", &k4[..], false),
+            ("docs", &long_key[..], false),
+            ("docs", &long_key[..], true),
+        ]
+    );
+    assert!(log.windows(2).all(|w| w[0].at_micros <= w[1].at_micros));
+    // From the second commit's time on: the first is left out.
+    let later = s.changes_since(log[1].at_micros).unwrap();
+    assert_eq!(later.len(), 4);
+
+    // The log survives a reopen; a table dropped since is left out of it.
+    drop(s);
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.changes_since(0).unwrap(), log);
+    s.drop_table("docs").unwrap();
+    s.change("users", &[], vec![put(5, "e")]).unwrap();
+    let after = s.changes_since(0).unwrap();
+    assert_eq!(after.len(), 4);
+    assert_eq!(after[3].key, key(5));
+    assert!(after[3].at_micros >= log[4].at_micros);
 }

@@ -8,7 +8,7 @@
 //! stale row that holds a unique value the new row needs, and marks the tables
 //! it writes for a repair in the same commit.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -122,7 +122,12 @@ impl Store {
         puts: Vec<(Option<i64>, Row)>,
         deletes: &[Vec<u8>],
     ) -> Result<RepairCounts> {
-        self.replace_rows(table, deletes, puts, true)
+        let cat = self.catalog.read().expect("catalog lock");
+        let mut counts = self.counts.lock().expect("counts lock");
+        let mut stage = Staging::new(self, WriteMode::Upsert);
+        let done = stage.replace(&cat, &counts, table, deletes, puts, true)?;
+        stage.commit(&cat, &mut counts, &[])?;
+        Ok(done)
     }
 
     /// One SQL statement's change to a table, in one atomic commit: the rows of
@@ -135,35 +140,39 @@ impl Store {
         deletes: &[Vec<u8>],
         puts: Vec<(Option<i64>, Row)>,
     ) -> Result<RepairCounts> {
-        self.replace_rows(table, deletes, puts, false)
+        let mut done = self.logged_change(|stage, cat, counts| {
+            Ok(vec![
+                stage.replace(cat, counts, table, deletes, puts, false)?
+            ])
+        })?;
+        Ok(done.pop().unwrap_or_default())
     }
 
     /// Several tables' changes in one atomic commit, as [`Store::change`] makes
     /// each: what a SQL transaction commits. Counts are by table, in order.
     pub fn change_tables(&self, changes: Vec<TableChange>) -> Result<Vec<RepairCounts>> {
-        let cat = self.catalog.read().expect("catalog lock");
-        let mut counts = self.counts.lock().expect("counts lock");
-        let mut stage = Staging::new(self, WriteMode::Upsert);
-        let mut done = Vec::with_capacity(changes.len());
-        for c in changes {
-            done.push(stage.replace(&cat, &counts, &c.table, &c.deletes, c.puts, false)?);
-        }
-        stage.commit(&cat, &mut counts, &[])?;
-        Ok(done)
+        self.logged_change(|stage, cat, counts| {
+            changes
+                .into_iter()
+                .map(|c| stage.replace(cat, counts, &c.table, &c.deletes, c.puts, false))
+                .collect()
+        })
     }
 
-    /// `apply` (`evict`) and `change`: deletes first, then puts, one commit.
-    fn replace_rows(
+    /// One commit of SQL writes, with its keys in the change log.
+    fn logged_change(
         &self,
-        table: &str,
-        deletes: &[Vec<u8>],
-        puts: Vec<(Option<i64>, Row)>,
-        evict: bool,
-    ) -> Result<RepairCounts> {
+        stage_all: impl FnOnce(
+            &mut Staging<'_>,
+            &BTreeMap<String, TableEntry>,
+            &HashMap<u32, u64>,
+        ) -> Result<Vec<RepairCounts>>,
+    ) -> Result<Vec<RepairCounts>> {
         let cat = self.catalog.read().expect("catalog lock");
         let mut counts = self.counts.lock().expect("counts lock");
         let mut stage = Staging::new(self, WriteMode::Upsert);
-        let done = stage.replace(&cat, &counts, table, deletes, puts, evict)?;
+        stage.changed = Some(BTreeMap::new());
+        let done = stage_all(&mut stage, &cat, &counts)?;
         stage.commit(&cat, &mut counts, &[])?;
         Ok(done)
     }
@@ -211,6 +220,8 @@ struct Staging<'s> {
     /// Stale rows dropped for a unique value another row needs.
     evicted: u64,
     buf: Vec<u8>,
+    /// For the change log: each (table id, whole key) put (true) or deleted.
+    changed: Option<BTreeMap<(u32, Vec<u8>), bool>>,
 }
 
 impl<'s> Staging<'s> {
@@ -269,6 +280,7 @@ impl<'s> Staging<'s> {
             touched: HashSet::new(),
             evicted: 0,
             buf: Vec::with_capacity(512),
+            changed: None,
         }
     }
 
@@ -398,6 +410,9 @@ impl<'s> Staging<'s> {
             (e.id, false, keys::stored(full).into_owned()),
             Some(self.buf.clone()),
         );
+        if let Some(changed) = &mut self.changed {
+            changed.insert((e.id, full.to_vec()), true);
+        }
         *self.added.entry(e.id).or_default() += 1;
     }
 
@@ -442,6 +457,9 @@ impl<'s> Staging<'s> {
         self.pending
             .insert((e.id, false, keys::stored(full).into_owned()), None);
         *self.added.entry(e.id).or_default() -= 1;
+        if let Some(changed) = &mut self.changed {
+            changed.insert((e.id, full.to_vec()), false);
+        }
         Ok(true)
     }
 
@@ -562,6 +580,9 @@ impl<'s> Staging<'s> {
                 self.batch
                     .insert(&store.meta, meta_key("repair", t.as_bytes()), b"1".to_vec());
             }
+        }
+        if let Some(changed) = self.changed.take() {
+            store.log_changes(&mut self.batch, changed)?;
         }
         self.batch.commit().map_err(|e| store.write_error(e))?;
         for (id, total) in new_counts {

@@ -29,7 +29,7 @@ use crate::value::{Row, Value};
 pub use check::{CheckReport, TableCheck};
 pub use keys::LONG_KEY;
 pub use log::LoggedChange;
-pub use read::{EncodedRows, RowIter};
+pub use read::{EncodedRows, RowIter, StoredBytes};
 pub use write::{RepairCounts, TableChange, WriteMode};
 
 /// Version of the on-disk layout described in docs/format.md.

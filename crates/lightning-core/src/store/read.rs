@@ -10,18 +10,37 @@ use crate::keycode::encode_key;
 use crate::rowcodec::{decode_row, decode_row_columns};
 use crate::value::{Row, Value};
 
+/// Bytes held by the storage engine (shared, not copied): a key or an encoded
+/// row.
+#[derive(Debug, Clone)]
+pub struct StoredBytes(fjall::Slice);
+
+impl std::ops::Deref for StoredBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for StoredBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// The stored (encoded) rows of a table in key order, each with its whole key,
-/// borrowed from the engine: what a reader that converts rows itself needs.
+/// shared with the engine: what a reader that converts rows itself needs.
 pub struct EncodedRows<'a> {
     inner: fjall::Iter,
     entry: TableEntry,
-    order: Ordered<fjall::Slice, fjall::Slice>,
+    order: Ordered<StoredBytes, StoredBytes>,
     done: bool,
     store: &'a Store,
 }
 
 impl Iterator for EncodedRows<'_> {
-    type Item = Result<(fjall::Slice, fjall::Slice)>;
+    type Item = Result<(StoredBytes, StoredBytes)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -43,11 +62,11 @@ impl Iterator for EncodedRows<'_> {
                     let full = self.entry.key_of_row(None, &row).ok_or_else(|| {
                         self.store.corrupt("a long key in a table keyed by row id")
                     })?;
-                    fjall::Slice::from(full)
+                    StoredBytes(fjall::Slice::from(full))
                 } else {
-                    k.clone()
+                    StoredBytes(k.clone())
                 };
-                self.order.push(&k, full, v);
+                self.order.push(&k, full, StoredBytes(v));
                 Ok(())
             })();
             if let Err(e) = step {

@@ -35,6 +35,8 @@ pub enum BenchSource {
     Redis,
     /// SQL through `lightning serve` against PostgreSQL and DuckDB on pgbench data
     Sql,
+    /// pg2lightning sync under a pgbench write load: catch-up time and lag
+    Sync,
     /// Every case
     All,
 }
@@ -77,6 +79,15 @@ pub struct BenchArgs {
     /// SQL case: primary-key lookups timed per engine
     #[arg(long, default_value_t = 2000)]
     sql_lookups: u32,
+    /// Sync case: pgbench scale (100,000 accounts per unit)
+    #[arg(long, default_value_t = 10)]
+    sync_scale: u32,
+    /// Sync case: seconds of pgbench writes per phase
+    #[arg(long, default_value_t = 20)]
+    sync_seconds: u32,
+    /// Sync case: pgbench clients
+    #[arg(long, default_value_t = 4)]
+    sync_clients: u32,
     /// Keep the migrated stores (target/bench/*.ldb) after the run
     #[arg(long)]
     keep: bool,
@@ -166,6 +177,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     if matches!(args.source, BenchSource::Sql | BenchSource::All) {
         crate::bench_sql::run(args.sql_scale, args.sql_rounds, args.sql_lookups)?;
+    }
+    if matches!(args.source, BenchSource::Sync | BenchSource::All) {
+        crate::bench_sync::run(args.sync_scale, args.sync_seconds, args.sync_clients)?;
     }
     Ok(())
 }

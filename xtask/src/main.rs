@@ -16,6 +16,7 @@ mod bench_pg;
 mod bench_redis;
 mod bench_server;
 mod bench_sql;
+mod bench_sync;
 mod fixtures;
 mod services;
 mod synth;

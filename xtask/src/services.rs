@@ -195,6 +195,57 @@ fn start_postgresql() -> Result<Command> {
     Ok(cmd)
 }
 
+/// Turns on what `pg2lightning sync` reads: `wal_level = logical` on the local
+/// PostgreSQL (ALTER SYSTEM, then a restart), when it is not set already.
+pub fn postgresql_logical_decoding() -> Result<()> {
+    let level = psql("SHOW wal_level")?;
+    if level == "logical" {
+        eprintln!("PostgreSQL: wal_level = logical");
+        return Ok(());
+    }
+    eprintln!("PostgreSQL: wal_level = {level}; setting it to logical and restarting the server");
+    psql("ALTER SYSTEM SET wal_level = logical")?;
+    let version = postgresql_version()?;
+    let mut cmd = Command::new("pg_ctlcluster");
+    cmd.args(["--skip-systemctl-redirect", &version, "main", "restart"]);
+    let log = util::target_dir()
+        .join("xtask")
+        .join("postgresql-restart.log");
+    start_and_wait(cmd, 5432, &log, START_TIMEOUT)?;
+    let level = psql("SHOW wal_level")?;
+    ensure!(
+        level == "logical",
+        "wal_level is still `{level}` after the restart"
+    );
+    Ok(())
+}
+
+/// One statement through psql as the local superuser; its output, trimmed.
+fn psql(sql: &str) -> Result<String> {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-At",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            sql,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("could not run psql for `{sql}`"))?;
+    ensure!(
+        out.status.success(),
+        "psql `{sql}` failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 /// The installed cluster version: the (highest) directory under /etc/postgresql.
 fn postgresql_version() -> Result<String> {
     let dir = Path::new("/etc/postgresql");

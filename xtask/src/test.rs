@@ -58,6 +58,14 @@ fn run_steps(args: &TestArgs, steps: &mut Steps) -> Result<Vec<&'static str>> {
         }
         Ok(())
     })?;
+    steps.run("Server settings", || {
+        if let Err(e) = services::postgresql_logical_decoding() {
+            warn(&format!(
+                "PostgreSQL's logical decoding could not be turned on ({e:#}): the pg2lightning sync tests will fail"
+            ));
+        }
+        Ok(())
+    })?;
 
     if args.no_lint {
         steps.skip("Formatting", "--no-lint");

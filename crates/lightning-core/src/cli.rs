@@ -53,6 +53,11 @@ pub trait SourceReader {
     fn query_rows(&self, _sql: &str) -> anyhow::Result<crate::query_check::TextRows> {
         anyhow::bail!("`verify --query` is not available for this source yet")
     }
+    /// Where `sync` is to continue from once this copy is complete (a migration
+    /// made ready for sync); none otherwise.
+    fn sync_start(&self) -> anyhow::Result<Option<crate::store::SyncState>> {
+        Ok(None)
+    }
 }
 
 /// Exit code: verification found differences.
@@ -430,7 +435,8 @@ pub fn run_migrate(
                 store.drop_table(&t.name)?;
             }
         }
-        store.sync()?;
+        // A new copy: the old one's place in the source's log no longer applies.
+        store.set_sync_state(None)?;
     }
     // Checkpoints belong to the source they were taken from: resuming a copy of
     // one source with another would skip rows the new source has.
@@ -525,6 +531,14 @@ pub fn run_migrate(
     }
     if !run.repaired.is_empty() {
         store.flush()?;
+    }
+    if let Some(state) = reader.sync_start()? {
+        store.set_sync_state(Some(&state))?;
+        eprintln!(
+            "ready for sync: `{tool} sync --target {}` continues from {}, where this copy stands",
+            args.target.display(),
+            state.position
+        );
     }
     run.status = "completed".into();
     run.rows_written = summary.rows_written;

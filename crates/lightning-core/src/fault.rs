@@ -10,7 +10,9 @@
 //! Points: `reader` (a partition's read starts), `writer` (a batch is about to be
 //! written), `committed` (a batch is committed), `copied` (the copy is done,
 //! before repairs and verification), `dropped` (a dropped table has left the
-//! catalog, its files not yet removed).
+//! catalog, its files not yet removed), `slot-made` (pg2lightning `--for-sync`:
+//! the replication slot exists, the snapshot is not taken yet), `sync-applied` (a
+//! sync batch is committed, the source not yet told).
 
 #[cfg(debug_assertions)]
 mod active {

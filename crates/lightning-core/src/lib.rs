@@ -22,6 +22,7 @@ pub mod sink;
 pub mod spool;
 pub mod store;
 pub mod stream;
+pub mod sync;
 pub mod text;
 pub mod tool;
 pub mod types;

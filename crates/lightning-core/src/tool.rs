@@ -33,6 +33,8 @@ pub trait SourceTool {
     const CASTS_NOTE: &'static str;
     /// The options that name the source and shape how it is read.
     type Options: Args + Clone;
+    /// Why the tool has no `sync` (when it has none of its own).
+    const NO_SYNC: &'static str = "this source has no change log to follow";
 
     /// The tool's default cast rules (the user's go in front of them).
     fn default_casts() -> CastRules;
@@ -255,10 +257,29 @@ enum Command<O: Args> {
     },
 }
 
+const NO_SYNC: &str = "no-change-log";
+
+/// `sync` for a tool whose source has no change log: it says so, and what to do.
+fn no_sync_command(why: &str) -> clap::Command {
+    clap::Command::new("sync")
+        .about(format!("Not available: {why} (see `verify --repair`)"))
+        .arg(
+            clap::Arg::new(NO_SYNC)
+                .num_args(0..)
+                .trailing_var_arg(true)
+                .allow_hyphen_values(true)
+                .hide(true)
+                .default_value("-"),
+        )
+}
+
 /// The whole `main` of a source tool.
 pub fn main<T: SourceTool>() -> ExitCode {
     run_main(|| {
-        let extra = T::extra_commands();
+        let mut extra = T::extra_commands();
+        if !extra.iter().any(|c| c.get_name() == "sync") {
+            extra.push(no_sync_command(T::NO_SYNC));
+        }
         let extra_names: Vec<String> = extra.iter().map(|c| c.get_name().to_string()).collect();
         let matches = Cli::<T::Options>::command()
             .name(T::NAME)
@@ -268,6 +289,17 @@ pub fn main<T: SourceTool>() -> ExitCode {
             .subcommands(extra)
             .get_matches();
         if let Some((name, sub)) = matches.subcommand() {
+            if name == "sync" && sub.try_contains_id(NO_SYNC).unwrap_or(false) {
+                bail!(
+                    "{} cannot follow the source's changes: {}. To bring a copied target \
+                     level with the source as it is now, run `{} verify --repair` with the \
+                     same --source and --target (it changes only the key ranges whose \
+                     checksums differ)",
+                    T::NAME,
+                    T::NO_SYNC,
+                    T::NAME
+                );
+            }
             if extra_names.iter().any(|n| n == name) {
                 return T::run_extra(name, sub);
             }

@@ -96,6 +96,7 @@ the server's other means where you can.
 
 Exit codes: 0 success, 1 failure, 2 bad usage, 3 verification found differences,
 130/143 interrupted.";
+    const NO_SYNC: &'static str = "reading MongoDB change streams is not available yet";
     const CASTS_NOTE: &'static str = "\
 # a field with several types, an array of values and any other BSON type (regex,
 # javascript, minKey, maxKey, binary of other subtypes, ...) => JSON (Extended JSON);

@@ -81,6 +81,7 @@ Example:
 The password comes from the URL or from MYSQL_PWD; it is never shown.
 Exit codes: 0 success, 1 failure, 2 bad usage, 3 verification found differences,
 130/143 interrupted.";
+    const NO_SYNC: &'static str = "reading the binlog is not available yet";
     const CASTS_NOTE: &'static str =
         "# any other type => TEXT, as the server prints its values (reported as a warning)\n";
     type Options = Options;

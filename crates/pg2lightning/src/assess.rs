@@ -84,6 +84,10 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
             )
         })
         .collect();
+    let sync_notes = match loaded.server() {
+        Some(info) => sync_readiness(info)?,
+        None => Vec::new(),
+    };
     let mut reader = loaded.into_reader(&Default::default(), false)?;
     // A dump's rows were counted by its scan, and its tables' sizes are the bytes of
     // their data there; a server's are the catalog's.
@@ -137,6 +141,7 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
             ));
         }
     }
+    recs.extend(sync_notes);
     let mut counted: Vec<&str> = Vec::new();
     let mut estimated: Vec<&str> = Vec::new();
     let mut names: Vec<&String> = unknown.keys().collect();
@@ -175,6 +180,43 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
         recommendations: recs,
     }
     .report())
+}
+
+/// What `sync` would need: `wal_level = logical`; and replication slots nothing
+/// reads, which keep the server's WAL (and fill its disk) until dropped.
+fn sync_readiness(info: &ConnectInfo) -> anyhow::Result<Vec<String>> {
+    let mut client = info.connect()?;
+    let mut out = Vec::new();
+    let level: String = client.query_one("SHOW wal_level", &[]).pg()?.get(0);
+    if level != "logical" {
+        out.push(format!(
+            "To keep the target in sync after the copy (`migrate --for-sync`, then `sync`), \
+             the server needs wal_level = logical (it is {level}; changing it takes a restart)."
+        ));
+    }
+    let slots = client
+        .query(
+            "SELECT slot_name::text, coalesce(database::text, ''), \
+                    coalesce(pg_catalog.pg_size_pretty(pg_catalog.pg_wal_lsn_diff(\
+                        pg_catalog.pg_current_wal_lsn(), restart_lsn)), '?') \
+             FROM pg_catalog.pg_replication_slots WHERE NOT active ORDER BY 1",
+            &[],
+        )
+        .pg()?;
+    for s in slots {
+        let (name, db, held): (String, String, String) = (s.get(0), s.get(1), s.get(2));
+        out.push(format!(
+            "Replication slot `{name}`{} is not in use and keeps {held} of WAL on the server: \
+             if no sync will read it again, drop it (`pg2lightning sync --drop-slot`, or \
+             SELECT pg_drop_replication_slot('{name}')) before the server's disk fills.",
+            if db.is_empty() {
+                String::new()
+            } else {
+                format!(" (database {db})")
+            }
+        ));
+    }
+    Ok(out)
 }
 
 /// The rows of relations the catalog does not know, by their quoted name.

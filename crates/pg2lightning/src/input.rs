@@ -38,6 +38,14 @@ pub struct SourceArgs {
     /// they are merged into one table named after the parent).
     #[arg(long)]
     pub keep_partitions: bool,
+    /// migrate: make a replication slot before the snapshot is taken, so that
+    /// `sync` continues exactly from where the copy stands (a live server with
+    /// wal_level = logical; the user needs REPLICATION and to own the tables).
+    #[arg(long, conflicts_with = "from_dump")]
+    pub for_sync: bool,
+    /// The replication slot (and publication) --for-sync makes or keeps.
+    #[arg(long, value_name = "NAME", default_value = crate::sync::DEFAULT_SLOT)]
+    pub slot: String,
 }
 
 enum Input {
@@ -55,6 +63,9 @@ enum Input {
 /// A source read and converted.
 pub struct Loaded {
     input: Input,
+    /// `--for-sync`: the slot to make before the snapshot.
+    for_sync: Option<String>,
+    keep_partitions: bool,
     db: Database,
     pub tables: Vec<ConvertedTable>,
     pub converted: Converted,
@@ -65,6 +76,9 @@ pub fn open(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Box<
 }
 
 fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> {
+    if args.for_sync && request.purpose != Purpose::Migrate {
+        bail!("--for-sync is an option of migrate (it makes the copy's starting point for sync)");
+    }
     let rules = request.rules;
     let filter = request.filter;
     let (input, mut db, description) = match &args.from_dump {
@@ -157,6 +171,8 @@ fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> 
     }
     Ok(Loaded {
         input,
+        for_sync: args.for_sync.then(|| args.slot.clone()),
+        keep_partitions: args.keep_partitions,
         db,
         tables,
         converted: Converted {
@@ -223,6 +239,9 @@ pub enum Reader {
         source: Box<ServerSource>,
         /// Keeps the shared snapshot open while the reader lives.
         _snapshot: Option<Snapshot>,
+        /// `--for-sync`: the slot made before the snapshot.
+        slot: Option<crate::sync::SlotStart>,
+        keep_partitions: bool,
     },
     Dump {
         source: DumpSource,
@@ -253,20 +272,31 @@ impl Loaded {
     ) -> anyhow::Result<Reader> {
         match self.input {
             Input::Server(info) => {
+                // The slot first: the snapshot then sees every transaction before
+                // the slot's start, and sync skips the ones between the two.
+                let slot = match &self.for_sync {
+                    Some(name) => {
+                        if !where_.is_empty() {
+                            bail!("--for-sync copies whole tables: --where would leave rows that later changes expect");
+                        }
+                        let mut client = info.connect()?;
+                        let start = crate::sync::prepare_slot(&mut client, name, &self.tables)?;
+                        lightning_core::fault::point("slot-made");
+                        Some(start)
+                    }
+                    None => None,
+                };
                 let snap = if snapshot {
                     Some(Snapshot::export(&info).map_err(|e| anyhow::anyhow!(e))?)
                 } else {
                     None
                 };
-                let src = ServerSource::new(
-                    *info,
-                    self.tables,
-                    where_.clone(),
-                    snap.as_ref().map(|s| s.id.clone()),
-                );
+                let src = ServerSource::new(*info, self.tables, where_.clone(), snap.as_ref());
                 Ok(Reader::Server {
                     source: Box::new(src),
                     _snapshot: snap,
+                    slot,
+                    keep_partitions: self.keep_partitions,
                 })
             }
             Input::Dump {
@@ -322,6 +352,27 @@ impl SourceReader for Reader {
             Reader::Server { source: s, .. } => s.query_rows(sql),
             Reader::Dump { .. } => bail!("`verify --query` needs a live server (--source)"),
         }
+    }
+
+    fn sync_start(&self) -> anyhow::Result<Option<lightning_core::store::SyncState>> {
+        let Reader::Server {
+            source,
+            slot: Some(slot),
+            keep_partitions,
+            ..
+        } = self
+        else {
+            return Ok(None);
+        };
+        let xids = source
+            .snapshot_xids()
+            .context("the copy's snapshot is unknown")?;
+        Ok(Some(crate::sync::initial_state(
+            slot,
+            &xids,
+            *keep_partitions,
+            &source.converted(),
+        )))
     }
 }
 

@@ -12,9 +12,11 @@ mod dumpsource;
 mod input;
 mod mapping;
 mod model;
+mod pgoutput;
 mod rows;
 mod server;
 mod sqltext;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -55,6 +57,8 @@ Example:
   pg2lightning migrate --source postgresql://app@db.example/app --target app.ldb --verify
   pg_dump app | pg2lightning migrate --from-dump - --target app.ldb
   pg_restore -f - app.dump | pg2lightning migrate --from-dump - --target app.ldb
+  pg2lightning migrate --source postgresql://app@db.example/app --target app.ldb --for-sync
+  pg2lightning sync --source postgresql://app@db.example/app --target app.ldb --until-caught-up
 
 Exit codes: 0 success, 1 failure, 2 bad usage, 3 verification found differences,
 130/143 interrupted.";
@@ -72,6 +76,14 @@ Exit codes: 0 success, 1 failure, 2 bad usage, 3 verification found differences,
         request: &OpenRequest<'_>,
     ) -> anyhow::Result<Box<dyn OpenedSource>> {
         input::open(options, request)
+    }
+
+    fn extra_commands() -> Vec<clap::Command> {
+        vec![sync::command()]
+    }
+
+    fn run_extra(_name: &str, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
+        sync::run(matches)
     }
 }
 

@@ -27,6 +27,8 @@ const ATTEMPTS: u32 = 4;
 pub struct Snapshot {
     _client: Client,
     pub id: String,
+    /// Which transactions it sees, as `txid_current_snapshot()` prints it.
+    pub xids: String,
 }
 
 impl Snapshot {
@@ -35,13 +37,16 @@ impl Snapshot {
         client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .pg()?;
-        let id: String = client
-            .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
-            .pg()?
-            .get(0);
+        let row = client
+            .query_one(
+                "SELECT pg_catalog.pg_export_snapshot(), pg_catalog.txid_current_snapshot()::text",
+                &[],
+            )
+            .pg()?;
         Ok(Snapshot {
             _client: client,
-            id,
+            id: row.get(0),
+            xids: row.get(1),
         })
     }
 }
@@ -61,6 +66,8 @@ pub struct ServerSource {
 /// after — the rest of the copy, the repair, `--verify` — sees one state again.
 struct Shared {
     id: Option<String>,
+    /// Which transactions the snapshot sees (`txid_current_snapshot()`).
+    xids: Option<String>,
     /// 0 for the snapshot the run started with.
     generation: u32,
     /// Keeps a snapshot exported after the first one open.
@@ -174,7 +181,7 @@ impl ServerSource {
         conn: ConnectInfo,
         tables: Vec<ConvertedTable>,
         where_: HashMap<String, String>,
-        snapshot: Option<String>,
+        snapshot: Option<&Snapshot>,
     ) -> Self {
         ServerSource {
             conn,
@@ -184,7 +191,8 @@ impl ServerSource {
                 .collect(),
             where_,
             snapshot: Mutex::new(Shared {
-                id: snapshot,
+                id: snapshot.map(|s| s.id.clone()),
+                xids: snapshot.map(|s| s.xids.clone()),
                 generation: 0,
                 _holder: None,
             }),
@@ -195,6 +203,16 @@ impl ServerSource {
 
     pub fn schemas(&self) -> Vec<TableSchema> {
         self.tables.iter().map(|(_, t)| t.schema.clone()).collect()
+    }
+
+    pub fn converted(&self) -> Vec<ConvertedTable> {
+        self.tables.iter().map(|(_, t)| t.clone()).collect()
+    }
+
+    /// Which transactions the snapshot the rows are read in sees (the latest one,
+    /// when the first was lost and the tables repaired in a new one).
+    pub fn snapshot_xids(&self) -> Option<String> {
+        self.snapshot.lock().expect("snapshot").xids.clone()
     }
 
     fn table(&self, name: &str) -> Result<&(Arc<str>, ConvertedTable), SourceError> {
@@ -240,6 +258,7 @@ impl ServerSource {
                 );
                 let next = Snapshot::export(&self.conn)?;
                 s.id = Some(next.id.clone());
+                s.xids = Some(next.xids.clone());
                 s.generation += 1;
                 s._holder = Some(next);
             }

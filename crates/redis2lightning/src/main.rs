@@ -87,6 +87,7 @@ Passwords in the URL are never printed.
 
 Exit codes: 0 success, 1 failure, 2 bad usage, 3 verification found differences,
 130/143 interrupted.";
+    const NO_SYNC: &'static str = "Redis keeps no log of changes to continue from";
     const CASTS_NOTE: &'static str = "\
 # values are typed from the data: integers as Redis writes them => BIGINT, JSON
 # objects and arrays => JSON, other UTF-8 => TEXT, other bytes => BLOB; sorted set

@@ -1071,3 +1071,14 @@ fn a_signal_during_an_assessment_ends_it_as_interrupted() {
         "an interruption is no failure: {stderr}"
     );
 }
+
+#[test]
+fn sync_says_a_file_has_no_change_log_and_points_to_repair() {
+    let r = s2l(&["sync", "--source", "app.db", "--target", "app.ldb"]);
+    assert_clean_error(&r, 1, "no change log");
+    assert!(
+        r.stderr.contains("sqlite2lightning verify --repair"),
+        "{}",
+        r.stderr
+    );
+}

@@ -30,7 +30,7 @@ pub use check::{CheckReport, TableCheck};
 pub use keys::LONG_KEY;
 pub use log::LoggedChange;
 pub use read::{EncodedRows, RowIter, StoredBytes};
-pub use write::{RepairCounts, TableChange, WriteMode};
+pub use write::{RepairCounts, SyncState, TableChange, WriteMode};
 
 /// Version of the on-disk layout described in docs/format.md.
 pub const FORMAT_VERSION: u32 = 3;

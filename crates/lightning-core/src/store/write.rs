@@ -159,6 +159,51 @@ impl Store {
         })
     }
 
+    /// Changes the source committed, with where its change feed stands after them,
+    /// in one atomic commit: what `sync` applies. Like a repair, the source is
+    /// right: a put replaces what its key holds and evicts a stale row holding a
+    /// unique value it needs. Not in the change log (the source has these rows).
+    pub fn apply_source_changes(
+        &self,
+        changes: Vec<TableChange>,
+        state: &SyncState,
+    ) -> Result<Vec<RepairCounts>> {
+        let cat = self.catalog.read().expect("catalog lock");
+        let mut counts = self.counts.lock().expect("counts lock");
+        let mut stage = Staging::new(self, WriteMode::Upsert);
+        let done = changes
+            .into_iter()
+            .map(|c| stage.replace(&cat, &counts, &c.table, &c.deletes, c.puts, true))
+            .collect::<Result<Vec<_>>>()?;
+        stage.sync_state = Some(serde_json::to_vec(state).expect("sync state serializes"));
+        stage.commit(&cat, &mut counts, &[])?;
+        Ok(done)
+    }
+
+    /// Where `sync` stands: none before a migration made ready for it.
+    pub fn sync_state(&self) -> Result<Option<SyncState>> {
+        match self.meta.get(meta_key("sync", b"state"))? {
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| self.corrupt(format!("the sync state: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Record where `sync` is to start (a migration made ready for it), or forget
+    /// it (`None`: the feed was removed from the source).
+    pub fn set_sync_state(&self, state: Option<&SyncState>) -> Result<()> {
+        let key = meta_key("sync", b"state");
+        match state {
+            Some(s) => self
+                .meta
+                .insert(key, serde_json::to_vec(s).expect("sync state serializes")),
+            None => self.meta.remove(key),
+        }
+        .map_err(|e| self.write_error(e))?;
+        self.sync()
+    }
+
     /// One commit of SQL writes, with its keys in the change log.
     fn logged_change(
         &self,
@@ -176,6 +221,30 @@ impl Store {
         stage.commit(&cat, &mut counts, &[])?;
         Ok(done)
     }
+}
+
+/// Where a source's change feed stands: what `sync` continues from, kept with the
+/// rows it covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncState {
+    /// The tool whose feed this is (`pg2lightning`).
+    pub tool: String,
+    /// The source's position after the last change applied (a PostgreSQL LSN, a
+    /// binlog file:position), in the source's own notation.
+    pub position: String,
+    /// What else the tool needs to go on (a slot's name, the snapshot the copy
+    /// read): opaque to the store.
+    #[serde(default)]
+    pub feed: serde_json::Value,
+    /// Source transactions and row changes applied so far.
+    #[serde(default)]
+    pub transactions: u64,
+    #[serde(default)]
+    pub changes: u64,
+    /// When the last applied transaction committed on the source (Unix µs).
+    #[serde(default)]
+    pub source_commit_micros: Option<i64>,
+    pub updated_at: String,
 }
 
 /// One table's part of [`Store::change_tables`]: whole keys to delete, then rows to
@@ -222,6 +291,8 @@ struct Staging<'s> {
     buf: Vec<u8>,
     /// For the change log: each (table id, whole key) put (true) or deleted.
     changed: Option<BTreeMap<(u32, Vec<u8>), bool>>,
+    /// Where the source's change feed stands after this commit (`sync`).
+    sync_state: Option<Vec<u8>>,
 }
 
 impl<'s> Staging<'s> {
@@ -281,6 +352,7 @@ impl<'s> Staging<'s> {
             evicted: 0,
             buf: Vec::with_capacity(512),
             changed: None,
+            sync_state: None,
         }
     }
 
@@ -583,6 +655,10 @@ impl<'s> Staging<'s> {
         }
         if let Some(changed) = self.changed.take() {
             store.log_changes(&mut self.batch, changed)?;
+        }
+        if let Some(state) = self.sync_state.take() {
+            self.batch
+                .insert(&store.meta, meta_key("sync", b"state"), state);
         }
         self.batch.commit().map_err(|e| store.write_error(e))?;
         for (id, total) in new_counts {

@@ -16,6 +16,8 @@ pub enum ExportFormat {
     Ndjson,
     /// One table: a header line, then one line per row in canonical text forms.
     Csv,
+    /// A script for the database --dialect names (psql loads a PostgreSQL one).
+    Sql,
 }
 
 /// Write a table, or every table, to stdout
@@ -29,11 +31,19 @@ pub enum ExportFormat {
 /// copies a database exactly. --format csv writes one table as
 /// `lightning scan --format csv` does.
 ///
+/// --format sql writes a script for a PostgreSQL database that already has the
+/// tables (the source of a migration): every row as COPY, or with --since only
+/// the rows SQL inserted, updated or deleted on the store after a run or a time,
+/// as INSERT ... ON CONFLICT and DELETE statements — the way back after a
+/// cutover. Tables outside `public` are named `schema.table`.
+///
 /// Examples:
 ///
 ///     $ lightning export app.ldb users > users.ndjson
 ///     $ lightning export app.ldb --all | gzip > app.ndjson.gz
 ///     $ lightning export app.ldb users --format csv > users.csv
+///     $ lightning export app.ldb --all --format sql --since 3 > new_data.sql
+///     $ psql -v ON_ERROR_STOP=1 -d app -f new_data.sql
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ExportArgs {
@@ -53,6 +63,13 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson, value_name = "FORMAT")]
     pub format: ExportFormat,
+    /// The database a --format sql script is for.
+    #[arg(long, value_enum, default_value_t = crate::sqlscript::Dialect::Postgres)]
+    pub dialect: crate::sqlscript::Dialect,
+    /// --format sql: only the rows SQL changed on the store after this run (its
+    /// id, from `lightning runs`) or this time (2026-11-26T10:00:00Z).
+    #[arg(long, value_name = "RUN|TIMESTAMP")]
+    pub since: Option<String>,
 }
 
 pub fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
@@ -68,6 +85,18 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
         )
         .exit();
     }
+    if a.since.is_some() && a.format != ExportFormat::Sql {
+        let mut cli = crate::Cli::command();
+        cli.build();
+        let cmd = cli
+            .find_subcommand_mut("export")
+            .expect("the export command exists");
+        cmd.error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--since writes the changes as SQL: add --format sql",
+        )
+        .exit();
+    }
     let store = open(&a.db)?;
     let tables = match &a.table {
         Some(t) => vec![store.table(t)?],
@@ -75,6 +104,18 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
     };
     let mut out = out::stdout();
     match a.format {
+        ExportFormat::Sql => match &a.since {
+            Some(s) => {
+                let since = crate::sqlscript::parse_since(&store, s)?;
+                let (up, del) =
+                    crate::sqlscript::write_since(&store, &tables, &since, a.dialect, &mut out)?;
+                eprintln!(
+                    "{up} rows to insert or update and {del} to delete, changed since {}",
+                    since.described
+                );
+            }
+            None => crate::sqlscript::write_all(&store, &tables, a.dialect, &mut out)?,
+        },
         ExportFormat::Csv => write_rows(&store, &tables[0], RowFormat::Csv, None, &mut out)?,
         ExportFormat::Ndjson => {
             let mut w = StreamWriter::new(&mut out);

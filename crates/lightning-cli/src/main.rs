@@ -6,6 +6,7 @@ mod inspect;
 mod load;
 mod out;
 mod sql;
+mod sqlscript;
 
 use std::process::ExitCode;
 

@@ -2,7 +2,8 @@
 //! gives the same order as comparing the values. Used for primary keys and
 //! secondary index entries.
 
-use crate::value::Value;
+use crate::types::LightningType;
+use crate::value::{Decimal, Value};
 
 fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     for &b in bytes {
@@ -108,11 +109,225 @@ pub fn decode_rowid(key: &[u8]) -> Option<i64> {
     Some((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
 }
 
+/// The values of a key made by `encode_key` for columns of these types; `None` when
+/// the bytes are not such a key. A DECIMAL comes back normalized (`1.5` for `1.50`):
+/// equal in value, and put at a column's scale with `Decimal::with_scale`.
+pub fn decode_key(mut key: &[u8], types: &[LightningType]) -> Option<Vec<Value>> {
+    let mut out = Vec::with_capacity(types.len());
+    for &ty in types {
+        let (&tag, rest) = key.split_first()?;
+        key = rest;
+        if tag == 0 {
+            out.push(Value::Null);
+            continue;
+        }
+        let (v, rest) = decode_value(key, ty)?;
+        out.push(v);
+        key = rest;
+    }
+    key.is_empty().then_some(out)
+}
+
+fn take<const N: usize>(key: &[u8]) -> Option<([u8; N], &[u8])> {
+    let (head, rest) = key.split_at_checked(N)?;
+    Some((head.try_into().ok()?, rest))
+}
+
+fn decode_value(key: &[u8], ty: LightningType) -> Option<(Value, &[u8])> {
+    use LightningType as T;
+    let i64_of = |b: [u8; 8]| (u64::from_be_bytes(b) ^ (1 << 63)) as i64;
+    Some(match ty {
+        T::Boolean => {
+            let (&b, rest) = key.split_first()?;
+            (Value::Bool(b != 0), rest)
+        }
+        T::SmallInt | T::Integer | T::BigInt => {
+            let (b, rest) = take::<8>(key)?;
+            (Value::Int(i64_of(b)), rest)
+        }
+        T::Time => {
+            let (b, rest) = take::<8>(key)?;
+            (Value::Time(i64_of(b)), rest)
+        }
+        T::Timestamp => {
+            let (b, rest) = take::<8>(key)?;
+            (Value::Timestamp(i64_of(b)), rest)
+        }
+        T::TimestampTz => {
+            let (b, rest) = take::<8>(key)?;
+            (Value::TimestampTz(i64_of(b)), rest)
+        }
+        T::Date => {
+            let (b, rest) = take::<4>(key)?;
+            (
+                Value::Date((u32::from_be_bytes(b) ^ (1 << 31)) as i32),
+                rest,
+            )
+        }
+        T::Float | T::Double => {
+            let (b, rest) = take::<8>(key)?;
+            let enc = u64::from_be_bytes(b);
+            let bits = if enc >> 63 == 1 {
+                enc ^ (1 << 63)
+            } else {
+                !enc
+            };
+            let f = f64::from_bits(bits);
+            let v = if ty == T::Float {
+                Value::Float(f as f32)
+            } else {
+                Value::Double(f)
+            };
+            (v, rest)
+        }
+        T::Decimal(_) => {
+            let (text, rest) = decode_decimal(key)?;
+            (Value::Decimal(Decimal::parse(&text).ok()?), rest)
+        }
+        T::Text | T::Json | T::Blob => {
+            let mut bytes = Vec::new();
+            let mut i = 0;
+            loop {
+                let b = *key.get(i)?;
+                if b == 0 {
+                    match *key.get(i + 1)? {
+                        0 => break,
+                        0xFF => bytes.push(0),
+                        _ => return None,
+                    }
+                    i += 2;
+                } else {
+                    bytes.push(b);
+                    i += 1;
+                }
+            }
+            let rest = &key[i + 2..];
+            let v = match ty {
+                T::Blob => Value::Blob(bytes),
+                T::Json => Value::Json(String::from_utf8(bytes).ok()?),
+                _ => Value::Text(String::from_utf8(bytes).ok()?),
+            };
+            (v, rest)
+        }
+        T::Uuid => {
+            let (b, rest) = take::<16>(key)?;
+            (Value::Uuid(b), rest)
+        }
+    })
+}
+
+/// A DECIMAL's normalized text back from `push_decimal`.
+fn decode_decimal(key: &[u8]) -> Option<(String, &[u8])> {
+    let (&tag, rest) = key.split_first()?;
+    let special = match tag {
+        1 => Some("-Infinity"),
+        3 => Some("0"),
+        5 => Some("Infinity"),
+        6 => Some("NaN"),
+        _ => None,
+    };
+    if let Some(s) = special {
+        return Some((s.to_string(), rest));
+    }
+    let neg = match tag {
+        2 => true,
+        4 => false,
+        _ => return None,
+    };
+    let (mut exp_bytes, rest) = take::<4>(rest)?;
+    if neg {
+        exp_bytes = exp_bytes.map(|b| !b);
+    }
+    let exp = (u32::from_be_bytes(exp_bytes) ^ (1 << 31)) as i32;
+    let end = if neg { 0xFF } else { 0 };
+    let len = rest.iter().position(|&b| b == end)?;
+    let digits: String = rest[..len]
+        .iter()
+        .map(|&b| char::from(if neg { !b } else { b }))
+        .collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let text = if exp > 0 {
+        let e = exp as usize;
+        if digits.len() <= e {
+            format!("{digits}{}", "0".repeat(e - digits.len()))
+        } else {
+            format!("{}.{}", &digits[..e], &digits[e..])
+        }
+    } else {
+        format!("0.{}{digits}", "0".repeat((-exp) as usize))
+    };
+    Some((
+        if neg { format!("-{text}") } else { text },
+        &rest[len + 1..],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Decimal;
     use proptest::prelude::*;
+
+    #[test]
+    fn keys_decode_to_their_values() {
+        use LightningType as T;
+        let types = [
+            T::Boolean,
+            T::BigInt,
+            T::Double,
+            T::Decimal(None),
+            T::Text,
+            T::Blob,
+            T::Date,
+            T::Time,
+            T::Timestamp,
+            T::TimestampTz,
+            T::Uuid,
+            T::Float,
+            T::Json,
+            T::Decimal(None),
+        ];
+        let cases = [
+            vec![
+                Value::Bool(true),
+                Value::Int(-5),
+                Value::Double(-2.5),
+                dec("-1234.5"),
+                Value::Text("a\0b\u{0}".into()),
+                Value::Blob(vec![0, 255, 0, 0]),
+                Value::Date(-800_000),
+                Value::Time(86_400_000_000),
+                Value::Timestamp(i64::MIN),
+                Value::TimestampTz(1),
+                Value::Uuid([7; 16]),
+                Value::Float(1.5),
+                Value::Json("{}".into()),
+                dec("0.00012"),
+            ],
+            vec![
+                Value::Null,
+                Value::Int(i64::MAX),
+                Value::Double(f64::INFINITY),
+                dec("NaN"),
+                Value::Text(String::new()),
+                Value::Blob(Vec::new()),
+                Value::Date(i32::MAX),
+                Value::Time(-1),
+                Value::Timestamp(0),
+                Value::Null,
+                Value::Null,
+                Value::Float(-0.25),
+                Value::Null,
+                dec("120000"),
+            ],
+        ];
+        for values in cases {
+            let key = encode_key(&values);
+            assert_eq!(decode_key(&key, &types), Some(values.clone()), "{values:?}");
+            assert_eq!(decode_key(&key[..key.len() - 1], &types), None);
+        }
+    }
 
     fn dec(s: &str) -> Value {
         Value::Decimal(Decimal::parse(s).unwrap())
@@ -145,6 +360,15 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn decimals_decode_to_equal_values(a in -1_000_000_000i64..1_000_000_000, scale in 0u32..12) {
+            let d = Decimal::parse(&format!("{:.*}", scale as usize, a as f64 / 10f64.powi(scale as i32))).unwrap();
+            let key = encode_key([&Value::Decimal(d.clone())]);
+            let back = decode_key(&key, &[LightningType::Decimal(None)]).unwrap();
+            let Value::Decimal(b) = &back[0] else { panic!() };
+            prop_assert_eq!(b.normalized(), d.normalized());
+        }
+
         #[test]
         fn ints_keep_order(a: i64, b: i64) {
             prop_assert_eq!(a.cmp(&b), encode_key([&Value::Int(a)]).cmp(&encode_key([&Value::Int(b)])));

@@ -107,6 +107,12 @@ impl Store {
         self.get_by_key(&e, &full)
     }
 
+    /// The row under a whole encoded key (as `scan` and the change log give them).
+    pub fn get_encoded(&self, table: &str, key: &[u8]) -> Result<Option<Row>> {
+        let e = self.entry(table)?;
+        self.get_by_key(&e, key)
+    }
+
     pub(super) fn get_by_key(&self, e: &TableEntry, full: &[u8]) -> Result<Option<Row>> {
         let stored = keys::stored(full);
         match e.rows.get(stored.as_ref())? {

@@ -209,12 +209,6 @@ impl TestRole {
 impl Drop for TestRole {
     fn drop(&mut self) {
         if let Ok(mut a) = postgres::Client::connect(&server_url(), postgres::NoTls) {
-            // A replication slot in the database keeps it from being dropped.
-            let _ = a.execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
-                 WHERE database = $1 AND NOT active",
-                &[&self.name],
-            );
             let _ = a.batch_execute(&format!("DROP ROLE IF EXISTS {}", self.name));
         }
     }

@@ -71,9 +71,9 @@ pub trait ChangeFeed {
     fn bytes_behind(&mut self) -> Result<Option<u64>, SourceError>;
     /// What the feed keeps in the sync state besides the position.
     fn feed_state(&self) -> serde_json::Value;
-    /// A warning for every report (a replication slot holding the source's log).
-    fn warning(&self) -> Option<String> {
-        None
+    /// Warnings for every report (a replication slot holding the source's log).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
     }
 }
 
@@ -170,7 +170,7 @@ pub fn run(
         position: state.position.clone(),
         ..SyncReport::default()
     };
-    report.warnings.extend(feed.warning());
+    report.warnings.extend(feed.warnings());
     let _polling = crate::interrupt::Polling::start();
     let every = Duration::from_secs(args.progress_every);
     let show = !args.quiet && !every.is_zero();

@@ -242,6 +242,8 @@ pub enum Reader {
         /// `--for-sync`: the slot made before the snapshot.
         slot: Option<crate::sync::SlotStart>,
         keep_partitions: bool,
+        /// Every table the source has (for sync: tables made later are named).
+        known: Vec<(String, String)>,
     },
     Dump {
         source: DumpSource,
@@ -291,12 +293,20 @@ impl Loaded {
                 } else {
                     None
                 };
+                let known = self
+                    .db
+                    .tables
+                    .iter()
+                    .filter(|t| t.parent.is_none())
+                    .map(|t| (t.name.schema.clone(), t.name.name.clone()))
+                    .collect();
                 let src = ServerSource::new(*info, self.tables, where_.clone(), snap.as_ref());
                 Ok(Reader::Server {
                     source: Box::new(src),
                     _snapshot: snap,
                     slot,
                     keep_partitions: self.keep_partitions,
+                    known,
                 })
             }
             Input::Dump {
@@ -359,6 +369,7 @@ impl SourceReader for Reader {
             source,
             slot: Some(slot),
             keep_partitions,
+            known,
             ..
         } = self
         else {
@@ -372,6 +383,7 @@ impl SourceReader for Reader {
             &xids,
             *keep_partitions,
             &source.converted(),
+            known.clone(),
         )))
     }
 }

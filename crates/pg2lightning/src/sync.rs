@@ -45,11 +45,18 @@ pub struct FeedState {
     pub keep_partitions: bool,
     /// Each store table and the source tables its rows come from.
     pub tables: Vec<SyncedTable>,
+    /// Every table the source had at the copy, followed or not: a table made
+    /// later is named in the report.
+    #[serde(default)]
+    pub known: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SyncedTable {
     pub table: String,
+    /// The source table (a partitioned table's root when its partitions are merged).
+    #[serde(default)]
+    pub root: Option<(String, String)>,
     pub sources: Vec<(String, String)>,
 }
 
@@ -95,9 +102,22 @@ pub fn prepare_slot(
             );
         }
     }
+    // From PostgreSQL 13 a partitioned table is published whole, as itself: its
+    // partitions, those made later included, send their changes under its name.
+    let version: i32 = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .pg()?
+        .get(0);
+    let by_root = version >= 130_000;
     let sources: Vec<String> = tables
         .iter()
-        .flat_map(|t| t.sources.iter().map(|s| s.sql()))
+        .flat_map(|t| {
+            if by_root && merged(t) {
+                vec![t.name.sql()]
+            } else {
+                t.sources.iter().map(|s| s.sql()).collect()
+            }
+        })
         .collect();
     let existing = client
         .query_opt(
@@ -115,10 +135,18 @@ pub fn prepare_slot(
         .is_some();
     let list = sources.join(", ");
     let publication = quote_ident(slot);
-    let sql = if has_publication {
-        format!("ALTER PUBLICATION {publication} SET TABLE {list}")
+    let root = if by_root {
+        " WITH (publish_via_partition_root = true)"
     } else {
-        format!("CREATE PUBLICATION {publication} FOR TABLE {list}")
+        ""
+    };
+    let sql = if has_publication {
+        format!(
+            "ALTER PUBLICATION {publication} SET TABLE {list}; \
+             ALTER PUBLICATION {publication} SET (publish_via_partition_root = {by_root})"
+        )
+    } else {
+        format!("CREATE PUBLICATION {publication} FOR TABLE {list}{root}")
     };
     client.batch_execute(&sql).map_err(|e| {
         let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
@@ -184,12 +212,18 @@ pub fn prepare_slot(
     })
 }
 
+/// A partitioned table whose partitions are copied into one table.
+fn merged(t: &ConvertedTable) -> bool {
+    t.sources.len() != 1 || t.sources[0] != t.name
+}
+
 /// The sync state a migration records when it is done.
 pub fn initial_state(
     start: &SlotStart,
     snapshot: &str,
     keep_partitions: bool,
     tables: &[ConvertedTable],
+    known: Vec<(String, String)>,
 ) -> SyncState {
     let feed = FeedState {
         slot: start.slot.clone(),
@@ -200,6 +234,7 @@ pub fn initial_state(
             .iter()
             .map(|t| SyncedTable {
                 table: t.schema.name.clone(),
+                root: Some((t.name.schema.clone(), t.name.name.clone())),
                 sources: t
                     .sources
                     .iter()
@@ -207,6 +242,7 @@ pub fn initial_state(
                     .collect(),
             })
             .collect(),
+        known,
     };
     SyncState {
         tool: crate::TOOL.into(),
@@ -369,9 +405,13 @@ pub struct PgFeed {
     until: Option<Lsn>,
     /// Store tables by source table.
     by_source: Plans,
-    relations: HashMap<u32, Target>,
+    /// Each relation the server described: how its changes become the store's,
+    /// or why they cannot.
+    relations: HashMap<u32, Result<Target, String>>,
     /// An error met after complete transactions, given at the next poll.
     deferred: Option<SourceError>,
+    /// Tables made on the server after the copy (not followed).
+    made_later: Vec<String>,
 }
 
 impl PgFeed {
@@ -435,7 +475,7 @@ impl PgFeed {
         } else {
             None
         };
-        let by_source = plans(&mut client, store, &feed)?;
+        let (by_source, made_later) = plans(&mut client, store, &feed)?;
         Ok(PgFeed {
             conn,
             client,
@@ -447,6 +487,7 @@ impl PgFeed {
             by_source,
             relations: HashMap::new(),
             deferred: None,
+            made_later,
         })
     }
 
@@ -525,7 +566,7 @@ impl PgFeed {
                 namespace,
                 name,
                 columns,
-            } => self.relation(id, namespace, name, columns)?,
+            } => self.relation(id, namespace, name, columns),
             Message::Truncate { relations } => {
                 if let Some((txn, false)) = open {
                     for r in relations {
@@ -547,18 +588,33 @@ impl PgFeed {
     }
 
     fn target(&self, relation: u32) -> Result<&Target, SourceError> {
-        self.relations.get(&relation).ok_or_else(|| {
-            format!("a change for relation {relation} before its description").into()
-        })
+        match self.relations.get(&relation) {
+            Some(Ok(t)) => Ok(t),
+            Some(Err(why)) => Err(why.clone().into()),
+            None => Err(format!("a change for relation {relation} before its description").into()),
+        }
     }
 
+    /// Take a relation's description. One the store cannot follow (not copied,
+    /// or changed since the copy) is an error only when a change of it comes: the
+    /// server also describes partitions whose changes it sends under their root.
     fn relation(
         &mut self,
         id: u32,
         namespace: String,
         name: String,
         columns: Vec<pgoutput::RelationColumn>,
-    ) -> Result<(), SourceError> {
+    ) {
+        let target = self.describe(namespace, name, columns);
+        self.relations.insert(id, target.map_err(|e| e.to_string()));
+    }
+
+    fn describe(
+        &self,
+        namespace: String,
+        name: String,
+        columns: Vec<pgoutput::RelationColumn>,
+    ) -> Result<Target, SourceError> {
         let Some((table, schema, plan)) = self.by_source.get(&(namespace.clone(), name.clone()))
         else {
             return Err(format!(
@@ -594,17 +650,13 @@ impl PgFeed {
             .iter()
             .filter_map(|k| schema.column_index(k))
             .collect();
-        self.relations.insert(
-            id,
-            Target {
-                table: table.clone(),
-                schema: schema.clone(),
-                plan: plan.clone(),
-                place,
-                key_positions,
-            },
-        );
-        Ok(())
+        Ok(Target {
+            table: table.clone(),
+            schema: schema.clone(),
+            plan: plan.clone(),
+            place,
+            key_positions,
+        })
     }
 
     /// A change message as a store change.
@@ -713,8 +765,26 @@ impl Target {
 
 /// How each store table is read from the server: the default conversion of its
 /// source tables, with the store's column types as the targets.
-fn plans(client: &mut Client, store: &Store, feed: &FeedState) -> anyhow::Result<Plans> {
+fn plans(
+    client: &mut Client,
+    store: &Store,
+    feed: &FeedState,
+) -> anyhow::Result<(Plans, Vec<String>)> {
     let db = crate::catalog::read(client).map_err(PgError::new)?;
+    let made_later: Vec<String> = if feed.known.is_empty() {
+        Vec::new()
+    } else {
+        db.tables
+            .iter()
+            .filter(|t| t.parent.is_none())
+            .filter(|t| {
+                !feed
+                    .known
+                    .contains(&(t.name.schema.clone(), t.name.name.clone()))
+            })
+            .map(|t| t.name.sql())
+            .collect()
+    };
     let mut report = lightning_core::report::ConversionReport::new(crate::TOOL, "");
     let converted = convert(
         &db,
@@ -733,7 +803,11 @@ fn plans(client: &mut Client, store: &Store, feed: &FeedState) -> anyhow::Result
             .iter()
             .map(|(s, n)| QualifiedName::new(s, n))
             .collect();
-        let Some(c) = converted.iter().find(|c| c.sources == sources) else {
+        let root = synced.root.as_ref().map(|(s, n)| QualifiedName::new(s, n));
+        let Some(c) = converted
+            .iter()
+            .find(|c| Some(&c.name) == root.as_ref() || c.sources == sources)
+        else {
             bail!(
                 "the server no longer has the source of table `{}` ({})",
                 synced.table,
@@ -759,11 +833,11 @@ fn plans(client: &mut Client, store: &Store, feed: &FeedState) -> anyhow::Result
             plan.push(p);
         }
         let name: Arc<str> = Arc::from(synced.table.as_str());
-        for s in &synced.sources {
+        for s in synced.sources.iter().chain(&synced.root) {
             out.insert(s.clone(), (name.clone(), schema.clone(), plan.clone()));
         }
     }
-    Ok(out)
+    Ok((out, made_later))
 }
 
 fn current_lsn(client: &mut Client) -> anyhow::Result<Lsn> {
@@ -875,13 +949,22 @@ impl ChangeFeed for PgFeed {
         serde_json::to_value(feed).expect("feed state serializes")
     }
 
-    fn warning(&self) -> Option<String> {
-        Some(format!(
+    fn warnings(&self) -> Vec<String> {
+        let mut out = vec![format!(
             "the replication slot `{}` keeps the server's WAL from where sync stands; when \
              the cutover is done, remove it with `pg2lightning sync --drop-slot` (an \
              abandoned slot fills the server's disk)",
             self.feed.slot
-        ))
+        )];
+        if !self.made_later.is_empty() {
+            out.push(format!(
+                "made on the server after the copy, not followed by sync: {}; copy them with \
+                 `pg2lightning migrate --tables ...` into another store, or migrate again \
+                 with --for-sync",
+                self.made_later.join(", ")
+            ));
+        }
+        out
     }
 }
 

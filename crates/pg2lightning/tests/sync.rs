@@ -415,3 +415,129 @@ fn pgbench_writes_during_and_after_the_copy_arrive() {
         "--drop-slot",
     ]);
 }
+
+/// A partitioned table is followed whole: rows in a partition made after the copy
+/// arrive too. A table made after the copy is named in every report.
+#[test]
+fn partitions_made_after_the_copy_are_followed() {
+    let db = TestDb::new("sync_parts");
+    db.exec(
+        "CREATE TABLE m (id int, day date, v numeric, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+         CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         INSERT INTO m VALUES (1, '2024-05-01', 1.5), (2, '2024-06-01', NULL);",
+    );
+    let slot = slot_of(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("m.ldb");
+    p2l_ok(&[
+        "migrate",
+        "--source",
+        &db.url,
+        "--target",
+        p(&store),
+        "--for-sync",
+        "--slot",
+        &slot,
+        "--quiet",
+    ]);
+    db.exec(
+        "CREATE TABLE m_2025 PARTITION OF m FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+         INSERT INTO m VALUES (3, '2025-02-01', 7), (1, '2024-07-01', 2);
+         UPDATE m SET v = 0 WHERE id = 2;
+         CREATE TABLE later (id int PRIMARY KEY);",
+    );
+    let report = sync_json(&db, &store);
+    assert_eq!(report["tables"]["m"]["inserted"], 2, "{report:#}");
+    assert_eq!(report["tables"]["m"]["updated"], 1, "{report:#}");
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("not followed by sync: public.later"),
+        "{warnings}"
+    );
+    let r = p2l(&[
+        "verify",
+        "--source",
+        &db.url,
+        "--target",
+        p(&store),
+        "--exclude",
+        "later",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}
+
+/// The server ends sync's session while it follows: sync reconnects and goes on,
+/// and every transaction arrives once.
+#[test]
+fn a_following_sync_survives_its_connection_being_ended() {
+    let db = source("sync_drop");
+    let slot = slot_of(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("app.ldb");
+    p2l_ok(&migrate_args(&db, &store, &slot));
+    let mut follower = Command::new(tool())
+        .args(["sync", "--source", &db.url, "--target", p(&store)])
+        .args(["--poll-interval-ms", "50", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut c = db.client();
+    for round in 0..4 {
+        for i in 0..50i64 {
+            c.execute(
+                "UPDATE items SET price = price + 1 WHERE id = $1",
+                &[&(1 + round * 50 + i)],
+            )
+            .unwrap();
+        }
+        if round == 3 {
+            break;
+        }
+        // Once sync has (re)connected, the server ends its session.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ended = admin()
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = $1 AND application_name = 'pg2lightning'",
+                    &[&db.name],
+                )
+                .unwrap();
+            if ended > 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "sync did not reconnect");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // Caught up when the slot is confirmed past the last write.
+    let end: String = admin()
+        .query_one("SELECT pg_current_wal_lsn()::text", &[])
+        .unwrap()
+        .get(0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !admin()
+        .query_one(
+            "SELECT confirmed_flush_lsn >= $2::text::pg_lsn FROM pg_replication_slots \
+             WHERE slot_name = $1",
+            &[&slot, &end],
+        )
+        .unwrap()
+        .get::<_, bool>(0)
+    {
+        assert!(
+            follower.try_wait().unwrap().is_none(),
+            "sync stopped: {}",
+            finish(follower.wait_with_output().unwrap()).stderr
+        );
+        assert!(Instant::now() < deadline, "sync did not catch up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(follower.id(), "INT");
+    let out = finish(follower.wait_with_output().unwrap());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("reconnecting"), "{}", out.stderr);
+    assert_eq!(state(&store).transactions, 200);
+    verify_equal(&db, &store);
+}

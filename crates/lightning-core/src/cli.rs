@@ -533,6 +533,19 @@ pub fn run_migrate(
         store.flush()?;
     }
     if let Some(state) = reader.sync_start()? {
+        // Sync starts from one snapshot of the source: a copy resumed from an
+        // earlier run, or read in several snapshots, has no single one.
+        if summary.partitions_already_done > 0 || !summary.to_repair.is_empty() {
+            store.set_sync_state(None)?;
+            run.status = "completed".into();
+            store.update_run(&run)?;
+            anyhow::bail!(
+                "the copy in {} is complete, but it was made in more than one snapshot of the \
+                 source (it was resumed, or its snapshot was lost), so sync cannot know exactly \
+                 where it stands. For sync, copy again in one go: add --fresh",
+                args.target.display()
+            );
+        }
         store.set_sync_state(Some(&state))?;
         eprintln!(
             "ready for sync: `{tool} sync --target {}` continues from {}, where this copy stands",

@@ -233,17 +233,23 @@ impl OpenedSource for Loaded {
     }
 }
 
+/// What `migrate --for-sync` keeps for the sync state it records.
+pub struct ForSync {
+    /// The slot made before the snapshot.
+    slot: crate::sync::SlotStart,
+    keep_partitions: bool,
+    /// Every table the source has (tables made later are named by sync).
+    known: Vec<(String, String)>,
+}
+
 /// The row source of a loaded input.
 pub enum Reader {
     Server {
         source: Box<ServerSource>,
         /// Keeps the shared snapshot open while the reader lives.
         _snapshot: Option<Snapshot>,
-        /// `--for-sync`: the slot made before the snapshot.
-        slot: Option<crate::sync::SlotStart>,
-        keep_partitions: bool,
-        /// Every table the source has (for sync: tables made later are named).
-        known: Vec<(String, String)>,
+        /// `--for-sync`: what sync will start from.
+        sync: Option<Box<ForSync>>,
     },
     Dump {
         source: DumpSource,
@@ -293,20 +299,24 @@ impl Loaded {
                 } else {
                     None
                 };
-                let known = self
-                    .db
-                    .tables
-                    .iter()
-                    .filter(|t| t.parent.is_none())
-                    .map(|t| (t.name.schema.clone(), t.name.name.clone()))
-                    .collect();
+                let sync = slot.map(|slot| {
+                    Box::new(ForSync {
+                        slot,
+                        keep_partitions: self.keep_partitions,
+                        known: self
+                            .db
+                            .tables
+                            .iter()
+                            .filter(|t| t.parent.is_none())
+                            .map(|t| (t.name.schema.clone(), t.name.name.clone()))
+                            .collect(),
+                    })
+                });
                 let src = ServerSource::new(*info, self.tables, where_.clone(), snap.as_ref());
                 Ok(Reader::Server {
                     source: Box::new(src),
                     _snapshot: snap,
-                    slot,
-                    keep_partitions: self.keep_partitions,
-                    known,
+                    sync,
                 })
             }
             Input::Dump {
@@ -367,9 +377,7 @@ impl SourceReader for Reader {
     fn sync_start(&self) -> anyhow::Result<Option<lightning_core::store::SyncState>> {
         let Reader::Server {
             source,
-            slot: Some(slot),
-            keep_partitions,
-            known,
+            sync: Some(sync),
             ..
         } = self
         else {
@@ -379,11 +387,11 @@ impl SourceReader for Reader {
             .snapshot_xids()
             .context("the copy's snapshot is unknown")?;
         Ok(Some(crate::sync::initial_state(
-            slot,
+            &sync.slot,
             &xids,
-            *keep_partitions,
+            sync.keep_partitions,
             &source.converted(),
-            known.clone(),
+            sync.known.clone(),
         )))
     }
 }

@@ -74,28 +74,10 @@ pub struct ExportArgs {
 
 pub fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
     if a.all && a.format == ExportFormat::Csv {
-        let mut cli = crate::Cli::command();
-        cli.build();
-        let cmd = cli
-            .find_subcommand_mut("export")
-            .expect("the export command exists");
-        cmd.error(
-            clap::error::ErrorKind::ArgumentConflict,
-            "--format csv writes one table: give a TABLE instead of --all",
-        )
-        .exit();
+        usage_error("--format csv writes one table: give a TABLE instead of --all");
     }
     if a.since.is_some() && a.format != ExportFormat::Sql {
-        let mut cli = crate::Cli::command();
-        cli.build();
-        let cmd = cli
-            .find_subcommand_mut("export")
-            .expect("the export command exists");
-        cmd.error(
-            clap::error::ErrorKind::ArgumentConflict,
-            "--since writes the changes as SQL: add --format sql",
-        )
-        .exit();
+        usage_error("--since writes the changes as SQL: add --format sql");
     }
     let store = open(&a.db)?;
     let tables = match &a.table {
@@ -132,4 +114,15 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Two options that do not go together: clap's usage error (exit 2).
+fn usage_error(message: &str) -> ! {
+    let mut cli = crate::Cli::command();
+    cli.build();
+    let cmd = cli
+        .find_subcommand_mut("export")
+        .expect("the export command exists");
+    cmd.error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
 }

@@ -305,14 +305,17 @@ pub fn run(matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
 fn drop_slot(conn: &ConnectInfo, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let store =
         Store::open(&args.target).with_context(|| format!("opening {}", args.target.display()))?;
-    let slot = match store.sync_state()? {
-        Some(s) => {
-            serde_json::from_value::<FeedState>(s.feed)
-                .context("the store's sync state")?
-                .slot
-        }
-        None => DEFAULT_SLOT.to_string(),
+    let Some(state) = store.sync_state()? else {
+        bail!(
+            "{} records no replication slot (it was not migrated for sync, or the slot was \
+             dropped already). To remove a slot by name, run on the server: \
+             SELECT pg_drop_replication_slot('NAME'); DROP PUBLICATION NAME;",
+            args.target.display()
+        );
     };
+    let slot = serde_json::from_value::<FeedState>(state.feed)
+        .context("the store's sync state")?
+        .slot;
     let mut client = conn.connect()?;
     let dropped = client
         .execute(
@@ -885,10 +888,12 @@ impl ChangeFeed for PgFeed {
             if self.until.is_some() {
                 return Ok(Poll::CaughtUp);
             }
-            // Nothing of ours committed before `upto`: the slot may let that WAL go.
+            // Nothing of ours committed before `upto`: the slot may let that WAL go,
+            // and the store is level with the server up to there.
             if upto > self.confirmed {
                 self.confirm(&upto.to_string())?;
             }
+            self.applied = self.applied.max(upto);
             return Ok(Poll::Idle);
         }
         let mut txns = Vec::new();

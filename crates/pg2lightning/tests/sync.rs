@@ -178,6 +178,9 @@ fn sync_applies_each_change_after_the_snapshot_once() {
     assert!(!slot_exists(&slot));
     let r = sync(&db, &store, &["--until-caught-up"]);
     assert_clean_error(&r, 1, "--for-sync");
+    // Nothing left to drop: said, and no other slot is guessed at.
+    let r = sync(&db, &store, &["--drop-slot"]);
+    assert_clean_error(&r, 1, "records no replication slot");
 }
 
 /// Runs `sync` (following) and kills it with SIGKILL after growing delays while a

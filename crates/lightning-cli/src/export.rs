@@ -31,11 +31,12 @@ pub enum ExportFormat {
 /// copies a database exactly. --format csv writes one table as
 /// `lightning scan --format csv` does.
 ///
-/// --format sql writes a script for a PostgreSQL database that already has the
-/// tables (the source of a migration): every row as COPY, or with --since only
-/// the rows SQL inserted, updated or deleted on the store after a run or a time,
-/// as INSERT ... ON CONFLICT and DELETE statements — the way back after a
-/// cutover. Tables outside `public` are named `schema.table`.
+/// --format sql writes a script for a database that already has the tables (the
+/// source of a migration; PostgreSQL, or SQLite with --dialect sqlite): every row
+/// (COPY, or multi-row INSERT), or with --since only the rows SQL inserted,
+/// updated or deleted on the store after a run or a time, as INSERT ... ON
+/// CONFLICT and DELETE statements — the way back after a cutover. For PostgreSQL,
+/// tables outside `public` are named `schema.table`.
 ///
 /// Examples:
 ///

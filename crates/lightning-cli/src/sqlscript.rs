@@ -1,8 +1,9 @@
-//! `export --format sql`: a script that psql loads into PostgreSQL — every row of
-//! the tables as COPY blocks, or with `--since` only what SQL changed on the store
-//! after a run or a time, as upserts and deletes (a way back to the source after
-//! a cutover). Each value is written in PostgreSQL's own text form; one that
-//! cannot be written exactly stops the export, naming its table, key and column.
+//! `export --format sql`: a script that psql loads into PostgreSQL (or sqlite3
+//! into SQLite) — every row of the tables, or with `--since` only what SQL changed
+//! on the store after a run or a time, as upserts and deletes (a way back to the
+//! source after a cutover). Each value is written in the database's own form; one
+//! that cannot be written exactly stops the export, naming its table, key and
+//! column.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -23,7 +24,7 @@ pub enum Dialect {
     Postgres,
     /// MySQL and MariaDB (not available yet).
     Mysql,
-    /// SQLite (not available yet).
+    /// SQLite (sqlite3 loads it): multi-row INSERT, or upserts and deletes with --since.
     Sqlite,
 }
 
@@ -56,21 +57,21 @@ pub fn parse_since(store: &Store, s: &str) -> anyhow::Result<Since> {
 }
 
 fn check_dialect(dialect: Dialect) -> anyhow::Result<()> {
-    if dialect != Dialect::Postgres {
+    if dialect == Dialect::Mysql {
         bail!(
-            "--dialect {}: only PostgreSQL scripts can be written so far; for other databases \
-             export the rows as CSV (`--format csv`) or as the stream",
-            match dialect {
-                Dialect::Mysql => "mysql",
-                _ => "sqlite",
-            }
+            "--dialect mysql: only PostgreSQL and SQLite scripts can be written so far; for \
+             MySQL export the rows as CSV (`--format csv`) or as the stream"
         );
     }
     Ok(())
 }
 
-fn header(out: &mut dyn Write, what: &str) -> std::io::Result<()> {
+fn header(out: &mut dyn Write, dialect: Dialect, what: &str) -> std::io::Result<()> {
     writeln!(out, "-- {what}")?;
+    if dialect == Dialect::Sqlite {
+        writeln!(out, "-- Load with: sqlite3 -bail DATABASE < FILE")?;
+        return writeln!(out, "BEGIN;");
+    }
     writeln!(
         out,
         "-- Load with: psql -v ON_ERROR_STOP=1 -d DATABASE -f FILE"
@@ -88,14 +89,19 @@ pub fn write_all(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     check_dialect(dialect)?;
-    for t in tables {
+    for t in tables.iter().filter(|_| dialect == Dialect::Postgres) {
         writable(t)?;
     }
     header(
         out,
+        dialect,
         &format!("Rows of {} table(s) of a Lightning store", tables.len()),
     )?;
     for t in tables {
+        if dialect == Dialect::Sqlite {
+            sqlite_inserts(store, t, out)?;
+            continue;
+        }
         let cols: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
         writeln!(
             out,
@@ -142,7 +148,9 @@ pub fn write_since(
     }
     let order = parents_first(tables);
     for t in order.iter().filter(|t| changed.contains_key(&t.name)) {
-        writable(t)?;
+        if dialect == Dialect::Postgres {
+            writable(t)?;
+        }
         if t.primary_key.is_empty() {
             bail!(
                 "table `{}` has no primary key: its changed rows cannot be named on the \
@@ -153,6 +161,7 @@ pub fn write_since(
     }
     header(
         out,
+        dialect,
         &format!(
             "Changes made through SQL on a Lightning store since {}",
             since.described
@@ -173,7 +182,7 @@ pub fn write_since(
         for key in keys {
             match store.get_encoded(&t.name, key)? {
                 Some(row) => {
-                    writeln!(out, "{}", upsert(t, key, &row)?)?;
+                    writeln!(out, "{}", upsert(t, key, &row, dialect)?)?;
                     upserted += 1;
                 }
                 None => {
@@ -186,13 +195,13 @@ pub fn write_since(
                     let mut conds = Vec::new();
                     for (c, v) in key_cols.iter().zip(&values) {
                         let v = at_scale(v, c);
-                        let text = pg_text(&v)
+                        let text = sql_literal(&v, dialect)
                             .map_err(|why| anyhow::anyhow!("table `{}`: {why}", t.name))?;
-                        conds.push(format!("{} = {}", quote_ident(&c.name), literal(text)));
+                        conds.push(format!("{} = {text}", quote_ident(&c.name)));
                     }
                     deletes.push(format!(
                         "DELETE FROM {} WHERE {};",
-                        table_name(&t.name),
+                        table_in(&t.name, dialect),
                         conds.join(" AND ")
                     ));
                     deleted += 1;
@@ -208,19 +217,18 @@ pub fn write_since(
     Ok((upserted, deleted))
 }
 
-fn upsert(t: &TableSchema, key: &[u8], row: &[Value]) -> anyhow::Result<String> {
+fn upsert(t: &TableSchema, key: &[u8], row: &[Value], dialect: Dialect) -> anyhow::Result<String> {
     let cols: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
     let mut values = Vec::with_capacity(row.len());
     for (c, v) in t.columns.iter().zip(row) {
-        let text = pg_text(v).map_err(|why| value_error(t, key, row, c, &why))?;
-        values.push(literal(text));
+        values.push(sql_literal(v, dialect).map_err(|why| value_error(t, key, row, c, &why))?);
     }
     let pk: Vec<String> = t.primary_key.iter().map(|c| quote_ident(c)).collect();
     let sets: Vec<String> = t
         .columns
         .iter()
         .filter(|c| !t.primary_key.contains(&c.name))
-        .map(|c| format!("{0} = EXCLUDED.{0}", quote_ident(&c.name)))
+        .map(|c| format!("{0} = excluded.{0}", quote_ident(&c.name)))
         .collect();
     let action = if sets.is_empty() {
         "DO NOTHING".to_string()
@@ -229,11 +237,97 @@ fn upsert(t: &TableSchema, key: &[u8], row: &[Value]) -> anyhow::Result<String> 
     };
     Ok(format!(
         "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) {action};",
-        table_name(&t.name),
+        table_in(&t.name, dialect),
         cols.join(", "),
         values.join(", "),
         pk.join(", ")
     ))
+}
+
+/// A value as a literal of the dialect's SQL.
+fn sql_literal(v: &Value, dialect: Dialect) -> Result<String, String> {
+    if dialect == Dialect::Postgres {
+        return pg_text(v).map(literal);
+    }
+    Ok(match v {
+        Value::Null => "NULL".into(),
+        Value::Bool(b) => (if *b { "1" } else { "0" }).into(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(_) | Value::Double(_) => {
+            let f = match v {
+                Value::Float(f) => f64::from(*f),
+                Value::Double(f) => *f,
+                _ => unreachable!("a float"),
+            };
+            if f.is_nan() {
+                return Err("SQLite cannot hold NaN".into());
+            }
+            if f.is_infinite() {
+                (if f > 0.0 { "9e999" } else { "-9e999" }).into()
+            } else {
+                v.to_text().unwrap_or_default()
+            }
+        }
+        Value::Decimal(d) if d.is_special() => {
+            return Err(format!("SQLite cannot hold the number {}", d.as_str()))
+        }
+        Value::Blob(b) => {
+            let mut s = String::with_capacity(3 + 2 * b.len());
+            s.push_str("X'");
+            for x in b {
+                s.push_str(&format!("{x:02x}"));
+            }
+            s.push('\'');
+            s
+        }
+        Value::Text(t) | Value::Json(t) if t.contains('\0') => {
+            return Err("a NUL character cannot be written in SQLite text".into())
+        }
+        _ => literal(v.to_text()),
+    })
+}
+
+/// A table's name in the dialect: PostgreSQL's `schema.table`, or SQLite's whole
+/// name.
+fn table_in(name: &str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => quote_ident(name),
+        _ => table_name(name),
+    }
+}
+
+/// SQLite: every row of a table as multi-row INSERT statements (500 rows each).
+fn sqlite_inserts(store: &Store, t: &TableSchema, out: &mut dyn Write) -> anyhow::Result<()> {
+    let cols: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let head = format!(
+        "INSERT INTO {} ({}) VALUES",
+        quote_ident(&t.name),
+        cols.join(", ")
+    );
+    let mut n = 0u64;
+    for item in store.scan(&t.name)? {
+        let (key, row) = item?;
+        let mut values = Vec::with_capacity(row.len());
+        for (c, v) in t.columns.iter().zip(&row) {
+            values.push(
+                sql_literal(v, Dialect::Sqlite)
+                    .map_err(|why| value_error(t, &key, &row, c, &why))?,
+            );
+        }
+        if n.is_multiple_of(500) {
+            if n > 0 {
+                writeln!(out, ";")?;
+            }
+            write!(out, "{head}\n  ({})", values.join(", "))?;
+        } else {
+            write!(out, ",\n  ({})", values.join(", "))?;
+        }
+        n += 1;
+    }
+    if n > 0 {
+        writeln!(out, ";")?;
+    }
+    Ok(())
 }
 
 /// Refuse a table with a column whose values the store holds in a form made from

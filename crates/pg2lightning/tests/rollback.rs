@@ -129,5 +129,5 @@ fn sql_writes_after_the_cutover_go_back_to_the_source() {
         "--dialect",
         "mysql",
     ]);
-    assert_clean_error(&r, 1, "only PostgreSQL");
+    assert_clean_error(&r, 1, "only PostgreSQL and SQLite");
 }

@@ -271,15 +271,8 @@ fn sql_literal(v: &Value, dialect: Dialect) -> Result<String, String> {
         Value::Decimal(d) if d.is_special() => {
             return Err(format!("SQLite cannot hold the number {}", d.as_str()))
         }
-        Value::Blob(b) => {
-            let mut s = String::with_capacity(3 + 2 * b.len());
-            s.push_str("X'");
-            for x in b {
-                s.push_str(&format!("{x:02x}"));
-            }
-            s.push('\'');
-            s
-        }
+        // The canonical text is `\x` and the hex digits.
+        Value::Blob(_) => format!("X'{}'", &v.to_text().unwrap_or_default()[2..]),
         Value::Text(t) | Value::Json(t) if t.contains('\0') => {
             return Err("a NUL character cannot be written in SQLite text".into())
         }

@@ -6,7 +6,6 @@
 //! already holds: the feed skips them by position.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -252,12 +251,7 @@ fn progress_line(r: &SyncReport, started: Instant) {
         "sync: {} transactions, {} changes applied ({rate:.0}/s), at {}; {behind}",
         r.transactions, r.changes, r.position
     );
-    if std::io::stderr().is_terminal() {
-        eprintln!("{line}");
-    } else {
-        tracing::info!("{line}");
-        eprintln!("{line}");
-    }
+    eprintln!("{line}");
 }
 
 /// What one table's changes come to: each key's final state (`None`: deleted),

@@ -220,6 +220,67 @@ pub fn postgresql_logical_decoding() -> Result<()> {
     Ok(())
 }
 
+/// The block `mariadb_binlog` adds to the server's option file.
+const BINLOG_OPTIONS: &str = "\n# Added by `cargo xtask test`: the row-based binary log that \
+mysql2lightning sync reads.\n[mariadbd]\nlog-bin = mariadb-bin\nbinlog-format = ROW\nserver-id = 1\n";
+
+/// Turns on what `mysql2lightning sync` reads: the binary log in ROW format on the
+/// local MariaDB (an option-file block, then a restart), when it is not on already.
+pub fn mariadb_binlog() -> Result<()> {
+    let now = mariadb_query("SELECT @@log_bin, @@binlog_format")?;
+    if now == "1\tROW" {
+        eprintln!("MariaDB: binary log on, binlog_format = ROW");
+        return Ok(());
+    }
+    let cnf = Path::new("/etc/mysql/my.cnf");
+    let text = fs::read_to_string(cnf).unwrap_or_default();
+    if !text.contains("log-bin = mariadb-bin") {
+        eprintln!("MariaDB: adding the binary log to {}", cnf.display());
+        let mut text = text;
+        text.push_str(BINLOG_OPTIONS);
+        fs::write(cnf, text).with_context(|| format!("could not write {}", cnf.display()))?;
+    }
+    eprintln!("MariaDB: restarting the server for the binary log");
+    let status = Command::new("mariadb-admin")
+        .args(["-uroot", "-h127.0.0.1", "-P3306", "shutdown"])
+        .stdin(Stdio::null())
+        .status()
+        .context("could not run mariadb-admin")?;
+    ensure!(status.success(), "mariadb-admin shutdown failed ({status})");
+    let deadline = Instant::now() + START_TIMEOUT;
+    while is_up(3306) || Path::new("/run/mysqld/mysqld.pid").exists() {
+        ensure!(
+            Instant::now() < deadline,
+            "MariaDB did not stop within {} s",
+            START_TIMEOUT.as_secs()
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    let log = util::target_dir().join("xtask").join("mariadb-restart.log");
+    start_and_wait(start_mariadb()?, 3306, &log, START_TIMEOUT)?;
+    let now = mariadb_query("SELECT @@log_bin, @@binlog_format")?;
+    ensure!(
+        now == "1\tROW",
+        "after the restart: log_bin, binlog_format = {now}"
+    );
+    Ok(())
+}
+
+/// One statement through the mariadb client as root; its output, trimmed.
+fn mariadb_query(sql: &str) -> Result<String> {
+    let out = Command::new("mariadb")
+        .args(["-uroot", "-h127.0.0.1", "-P3306", "-N", "-B", "-e", sql])
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("could not run mariadb for `{sql}`"))?;
+    ensure!(
+        out.status.success(),
+        "mariadb `{sql}` failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 /// One statement through psql as the local superuser; its output, trimmed.
 fn psql(sql: &str) -> Result<String> {
     let out = Command::new("psql")

@@ -64,6 +64,11 @@ fn run_steps(args: &TestArgs, steps: &mut Steps) -> Result<Vec<&'static str>> {
                 "PostgreSQL's logical decoding could not be turned on ({e:#}): the pg2lightning sync tests will fail"
             ));
         }
+        if let Err(e) = services::mariadb_binlog() {
+            warn(&format!(
+                "MariaDB's binary log could not be turned on ({e:#}): the mysql2lightning sync tests will fail"
+            ));
+        }
         Ok(())
     })?;
 

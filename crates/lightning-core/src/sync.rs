@@ -165,7 +165,10 @@ pub fn run(
         tool: state.tool.clone(),
         target: args.target.display().to_string(),
         status: "running".into(),
-        start_position: state.position.clone(),
+        start_position: args
+            .start_position
+            .clone()
+            .unwrap_or_else(|| state.position.clone()),
         position: state.position.clone(),
         ..SyncReport::default()
     };

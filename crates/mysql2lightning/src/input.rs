@@ -37,9 +37,14 @@ struct Opened {
     tables: Vec<SourceTable>,
     converted: Converted,
     zero_dates: ZeroDates,
+    /// `migrate --for-sync`: the catalog, for the checks sync needs.
+    for_sync: Option<MyCatalog>,
 }
 
 pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn OpenedSource>> {
+    if options.for_sync && request.purpose != Purpose::Migrate {
+        bail!("--for-sync is an option of migrate (it makes the copy's starting point for sync)");
+    }
     let tz = crate::dump::parse_offset(&options.dump_time_zone).with_context(|| {
         format!(
             "--dump-time-zone `{}` is not an offset such as +00:00 or -05:00",
@@ -128,6 +133,7 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
             conversion,
         },
         zero_dates: options.zero_dates,
+        for_sync: options.for_sync.then_some(cat),
     }))
 }
 
@@ -220,7 +226,11 @@ impl OpenedSource for Opened {
                 } else {
                     1
                 };
-                Ok(Box::new(Reader::Server(ServerSource::new(
+                let for_sync = match me.for_sync {
+                    Some(cat) => Some(prepare_sync(&spec, cat, &me.tables, request)?),
+                    None => None,
+                };
+                let mut source = ServerSource::new(
                     spec,
                     me.tables,
                     request.where_.clone(),
@@ -228,7 +238,11 @@ impl OpenedSource for Opened {
                     me.zero_dates,
                     // Migrate and export read one snapshot, verification included.
                     request.purpose != Purpose::Verify,
-                ))))
+                );
+                if for_sync.is_some() {
+                    source = source.for_sync();
+                }
+                Ok(Box::new(Reader::Server(source, for_sync)))
             }
             Input::Dump { path, index, spool } => {
                 if !request.where_.is_empty() {
@@ -244,8 +258,40 @@ impl OpenedSource for Opened {
     }
 }
 
+/// What `migrate --for-sync` keeps for the sync state it records.
+struct ForSync {
+    /// The catalog at the copy: the tables' shapes, and every table the database
+    /// has (tables made later are named by sync).
+    catalog: MyCatalog,
+}
+
+/// Check what sync will need before copying anything.
+fn prepare_sync(
+    spec: &crate::connect::ConnSpec,
+    cat: MyCatalog,
+    tables: &[SourceTable],
+    request: &ReadRequest,
+) -> anyhow::Result<ForSync> {
+    if !request.where_.is_empty() {
+        bail!("--for-sync copies whole tables: --where would leave rows that later changes expect");
+    }
+    let mut conn = spec.connect()?;
+    crate::sync::check_server(&mut conn, spec)?;
+    for t in tables {
+        let my = cat
+            .tables
+            .iter()
+            .find(|m| m.name == t.source_name)
+            .expect("converted from the catalog");
+        if let Some(why) = crate::sync::key_problem(t, my) {
+            bail!(why);
+        }
+    }
+    Ok(ForSync { catalog: cat })
+}
+
 enum Reader {
-    Server(ServerSource),
+    Server(ServerSource, Option<ForSync>),
     /// The spool (standard input) lives as long as the source reading it.
     Dump(DumpSource, #[allow(dead_code)] Option<Spool>, ZeroDates),
 }
@@ -253,29 +299,45 @@ enum Reader {
 impl SourceReader for Reader {
     fn source(&self) -> &dyn Source {
         match self {
-            Reader::Server(s) => s,
+            Reader::Server(s, _) => s,
             Reader::Dump(s, ..) => s,
         }
     }
 
     fn verifier(&self) -> &dyn VerifySource {
         match self {
-            Reader::Server(s) => s,
+            Reader::Server(s, _) => s,
             Reader::Dump(s, ..) => s,
         }
     }
 
     fn schemas(&self) -> Vec<TableSchema> {
         match self {
-            Reader::Server(s) => s.schemas(),
+            Reader::Server(s, _) => s.schemas(),
             Reader::Dump(s, ..) => s.schemas(),
         }
     }
 
     fn notes(&self) -> Vec<String> {
         match self {
-            Reader::Server(s) => s.counters.summary(s.zero_dates()),
+            Reader::Server(s, _) => s.counters.summary(s.zero_dates()),
             Reader::Dump(s, _, z) => s.counters.summary(*z),
         }
+    }
+
+    fn sync_start(&self) -> anyhow::Result<Option<lightning_core::store::SyncState>> {
+        let Reader::Server(source, Some(sync)) = self else {
+            return Ok(None);
+        };
+        let start = source
+            .binlog_start()
+            .context("the binlog position of the copy's snapshot is unknown")?;
+        let tables: Vec<SourceTable> = source.tables().cloned().collect();
+        Ok(Some(crate::sync::initial_state(
+            &start,
+            &tables,
+            &sync.catalog,
+            source.zero_dates(),
+        )))
     }
 }

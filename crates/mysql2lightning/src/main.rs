@@ -10,6 +10,7 @@ mod input;
 mod mapping;
 mod model;
 mod source;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,11 @@ pub(crate) struct Options {
     /// `8.0.36`, `10.11-MariaDB` [default: the dump's `-- Server version` line, else 8.0.36].
     #[arg(long, value_name = "VERSION")]
     dump_server_version: Option<String>,
+    /// migrate: take the snapshot with the binlog position it stands at, so that
+    /// `sync` continues exactly from where the copy stands (a live server with the
+    /// binary log in ROW format; the user needs RELOAD and REPLICATION CLIENT).
+    #[arg(long, conflicts_with = "from_dump")]
+    for_sync: bool,
 }
 
 #[derive(Args, Clone)]
@@ -77,11 +83,12 @@ Example:
   mysql2lightning convert-schema --from-dump shop.sql > schema.sql
   mysql2lightning migrate --source mysql://app@db/shop --target shop.ldb --verify
   mysqldump shop | mysql2lightning migrate --from-dump - --target shop.ldb
+  mysql2lightning migrate --source mysql://app@db/shop --target shop.ldb --for-sync
+  mysql2lightning sync --source mysql://app@db/shop --target shop.ldb --until-caught-up
 
 The password comes from the URL or from MYSQL_PWD; it is never shown.
 Exit codes: 0 success, 1 failure, 2 bad usage, 3 verification found differences,
 130/143 interrupted.";
-    const NO_SYNC: &'static str = "reading the binlog is not available yet";
     const CASTS_NOTE: &'static str =
         "# any other type => TEXT, as the server prints its values (reported as a warning)\n";
     type Options = Options;
@@ -92,6 +99,14 @@ Exit codes: 0 success, 1 failure, 2 bad usage, 3 verification found differences,
 
     fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn OpenedSource>> {
         input::open(options, request)
+    }
+
+    fn extra_commands() -> Vec<clap::Command> {
+        vec![sync::command()]
+    }
+
+    fn run_extra(_name: &str, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
+        sync::run(matches)
     }
 }
 

@@ -47,6 +47,57 @@ pub struct ServerSource {
     /// Verification reads the copy's snapshot (migrate), not the current data.
     in_snapshot: bool,
     unconvertible: SkippedRows,
+    /// `migrate --for-sync`: the snapshot is taken under the lock, with the binlog
+    /// position it stands at (recorded here).
+    for_sync: bool,
+    binlog_start: Mutex<Option<BinlogPosition>>,
+}
+
+/// A place in the server's binary log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinlogPosition {
+    pub file: String,
+    pub pos: u64,
+}
+
+impl std::fmt::Display for BinlogPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.pos)
+    }
+}
+
+impl BinlogPosition {
+    /// `mariadb-bin.000003:1234`.
+    pub fn parse(s: &str) -> Option<BinlogPosition> {
+        let (file, pos) = s.trim().rsplit_once(':')?;
+        (!file.is_empty()).then_some(())?;
+        Some(BinlogPosition {
+            file: file.to_string(),
+            pos: pos.parse().ok()?,
+        })
+    }
+
+    /// The server's current position (`SHOW MASTER STATUS`, or its newer name).
+    pub fn current(conn: &mut Conn) -> Result<Option<BinlogPosition>, mysql::Error> {
+        let row: Option<mysql::Row> = match conn.query_first("SHOW MASTER STATUS") {
+            Ok(r) => r,
+            // MySQL 8.4 knows only the newer name.
+            Err(mysql::Error::MySqlError(e)) if e.code == 1064 => {
+                conn.query_first("SHOW BINARY LOG STATUS")?
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(row.and_then(|r| {
+            let file: String = r.get(0)?;
+            let pos: u64 = r.get(1)?;
+            Some(BinlogPosition { file, pos })
+        }))
+    }
+
+    /// Order by file (their names end in a sequence number), then position.
+    pub fn key(&self) -> (&str, u64) {
+        (&self.file, self.pos)
+    }
 }
 
 /// A connection taken for one read.
@@ -153,7 +204,69 @@ impl ServerSource {
             returned: Condvar::new(),
             in_snapshot,
             unconvertible: SkippedRows::default(),
+            for_sync: false,
+            binlog_start: Mutex::new(None),
         }
+    }
+
+    /// Take the snapshot under the lock, with the binlog position it stands at.
+    pub fn for_sync(mut self) -> Self {
+        self.for_sync = true;
+        self
+    }
+
+    /// The binlog position of the copy's snapshot (`--for-sync`, once taken).
+    pub fn binlog_start(&self) -> Option<BinlogPosition> {
+        self.binlog_start.lock().expect("binlog start").clone()
+    }
+
+    pub fn tables(&self) -> impl Iterator<Item = &SourceTable> {
+        self.tables.iter().map(|(_, t)| t)
+    }
+
+    /// The rows of `table` with these primary keys as they are now, outside any
+    /// snapshot (sync reads the rows the binlog says changed).
+    pub fn read_keys(
+        &self,
+        conn: &mut Conn,
+        table: &str,
+        keys: &[Vec<MyValue>],
+    ) -> Result<Vec<Row>, SourceError> {
+        let (name, t) = self.table(table)?;
+        let pk: Vec<String> = t.schema.primary_key.iter().map(|c| quote(c)).collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(500) {
+            let cond = if pk.len() == 1 {
+                format!("{} IN ({})", pk[0], vec!["?"; chunk.len()].join(", "))
+            } else {
+                let one = pk
+                    .iter()
+                    .map(|c| format!("{c} = ?"))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                vec![format!("({one})"); chunk.len()].join(" OR ")
+            };
+            let sql = self.select_sql(t, &[cond], false);
+            let params: Vec<MyValue> = chunk.iter().flatten().cloned().collect();
+            let result = conn
+                .exec_iter(sql.as_str(), params)
+                .map_err(|e| self.err(name, e))?;
+            for row in result {
+                let vals = row.map_err(|e| self.err(name, e))?.unwrap();
+                match self.convert_row(t, vals, None, &self.counters) {
+                    Ok(r) => out.push(r),
+                    Err((key, reason, _)) => {
+                        return Err(format!(
+                            "table `{name}`, row {key}: {reason}. The value cannot be carried \
+                             exactly into the store's type: sync stopped before its transaction, \
+                             with everything earlier applied"
+                        )
+                        .into())
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub fn zero_dates(&self) -> ZeroDates {
@@ -208,7 +321,20 @@ impl ServerSource {
         for _ in 0..self.parallel {
             conns.push(self.spec.connect()?);
         }
-        let locked = if conns.len() > 1 {
+        let locked = if self.for_sync {
+            // Sync continues from the binlog position of this very snapshot: the lock
+            // holds the log still while the snapshots start and the position is read.
+            conns[0]
+                .query_drop("FLUSH TABLES WITH READ LOCK")
+                .map_err(|e| {
+                    format!(
+                        "migrate --for-sync takes FLUSH TABLES WITH READ LOCK for a moment, to \
+                         read the binlog position of its snapshot: {}; grant the user RELOAD",
+                        self.spec.explain(&e)
+                    )
+                })?;
+            true
+        } else if conns.len() > 1 {
             match conns[0].query_drop("FLUSH TABLES WITH READ LOCK") {
                 Ok(()) => true,
                 Err(e) => {
@@ -233,6 +359,17 @@ impl ServerSource {
                 outcome = Err(e);
                 break;
             }
+        }
+        if self.for_sync && outcome.is_ok() {
+            let at = BinlogPosition::current(&mut conns[0]).map_err(|e| {
+                format!(
+                    "reading the binlog position (SHOW MASTER STATUS): {}; grant the user \
+                     REPLICATION CLIENT (BINLOG MONITOR on MariaDB)",
+                    self.spec.explain(&e)
+                )
+            })?;
+            let at = at.ok_or("the server keeps no binary log (log_bin is off)")?;
+            *self.binlog_start.lock().expect("binlog start") = Some(at);
         }
         if locked {
             conns[0]

@@ -5,11 +5,23 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use lightning_core::checksum::TableChecksum;
 use lightning_core::Store;
+
+/// The `lightning` binary, built beside a source tool's binary (`cargo build
+/// --workspace`).
+pub fn lightning_beside(tool: &Path) -> PathBuf {
+    let p = tool.with_file_name(format!("lightning{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first (`cargo build --workspace` or `cargo xtask test`)",
+        p.display()
+    );
+    p
+}
 
 /// How a run of a binary ended.
 pub struct Run {

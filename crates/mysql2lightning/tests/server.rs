@@ -9,53 +9,6 @@ use common::*;
 use lightning_core::Store;
 use lightning_core::Value;
 
-const TYPES: &str = r#"
-SET sql_mode = '';
-SET time_zone = '+00:00';
-CREATE TABLE types (
-  id INT NOT NULL PRIMARY KEY,
-  ti TINYINT, tu TINYINT UNSIGNED, si SMALLINT, su SMALLINT UNSIGNED, mi MEDIUMINT, mu MEDIUMINT UNSIGNED,
-  i INT, iu INT UNSIGNED, bi BIGINT, bu BIGINT UNSIGNED,
-  b BOOL, bit1 BIT(1), bit5 BIT(5), bit64 BIT(64),
-  dec1 DECIMAL(20,6), dec0 DECIMAL(65,0),
-  f FLOAT, d DOUBLE,
-  c CHAR(5), vc VARCHAR(50), t TEXT, lt LONGTEXT, lat VARCHAR(20) CHARACTER SET latin1,
-  bin BINARY(4), vb VARBINARY(10), bl BLOB,
-  e ENUM('a','b c',''), s SET('x','y','z'),
-  dt DATE, dtm DATETIME(6), ts TIMESTAMP(3) NULL, tm TIME(6), y YEAR,
-  j JSON, g GEOMETRY
-) DEFAULT CHARSET=utf8mb4;
-INSERT INTO types VALUES
- (1, -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295, -9223372036854775808, 18446744073709551615,
-  1, b'1', b'10101', b'1111111111111111111111111111111111111111111111111111111111111111',
-  -12345678901234.123456, 99999999999999999999999999999999999999999999999999999999999999999,
-  3.14159, 0.1,
-  'ab', 'it''s "quoted" \\ back', 'multi\nline\ttab', REPEAT('x', 70000), 'café €‰Ÿ',
-  0x00FF0001, '', 0x00000000FF,
-  'b c', 'x,z',
-  '0009-12-04', '2020-01-02 03:04:05.123456', '2038-01-19 03:14:07.999', '-838:59:59.000000', 2155,
-  '{"a": [1, 2.5, "é"], "b": null}', ST_GeomFromText('POLYGON((0 0,10 0,10 10,0 10,0 0))')),
- (2, 127, 0, 32767, 0, 8388607, 0, 2147483647, 0, 9223372036854775807, 0,
-  0, b'0', b'0', b'0',
-  0.000001, -1,
-  -1.5e-7, -1.7976931348623157e308,
-  '', '', '', '', '',
-  0x00000000, 0x00, '',
-  '', '',
-  '1000-01-01', '1000-01-01 00:00:00.000000', '1970-01-01 00:00:01.000', '838:59:59.999999', 1901,
-  '[]', ST_GeomFromText('POINT(-1.5 2.25)')),
- (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '100:00:00.5', 0, NULL, NULL);
-CREATE TABLE nokey (a INT, b VARCHAR(10));
-INSERT INTO nokey VALUES (1, 'x'), (1, 'x'), (2, NULL), (NULL, 'y');
-CREATE TABLE compound (a VARCHAR(10) NOT NULL, b INT NOT NULL, v INT, PRIMARY KEY (a, b),
-  UNIQUE KEY uv (v), KEY by_b (b) USING HASH);
-INSERT INTO compound VALUES ('a', 1, 1), ('a', 2, 2), ('B', 1, 3);
-CREATE TABLE gen (id INT PRIMARY KEY, a INT, twice INT AS (a * 2) VIRTUAL, next INT AS (a + 1) PERSISTENT);
-INSERT INTO gen (id, a) VALUES (1, 10), (2, NULL);
-"#;
-
 fn store_in(dir: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
     dir.path().join(name)
 }

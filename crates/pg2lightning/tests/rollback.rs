@@ -118,16 +118,4 @@ fn sql_writes_after_the_cutover_go_back_to_the_source() {
         (row.get(0),)
     };
     assert_eq!(n, 50);
-
-    // Other dialects are refused with what to use instead.
-    let r = light(&[
-        "export",
-        p(&store),
-        "--all",
-        "--format",
-        "sql",
-        "--dialect",
-        "mysql",
-    ]);
-    assert_clean_error(&r, 1, "only PostgreSQL and SQLite");
 }

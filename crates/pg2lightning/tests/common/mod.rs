@@ -216,13 +216,7 @@ impl Drop for TestRole {
 
 /// The `lightning` binary, built beside this crate's binary (`cargo build --workspace`).
 pub fn lightning() -> PathBuf {
-    let p = tool().with_file_name(format!("lightning{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first (`cargo build --workspace` or `cargo xtask test`)",
-        p.display()
-    );
-    p
+    lightning_testkit::lightning_beside(&tool())
 }
 
 pub fn light(args: &[&str]) -> Run {

@@ -15,9 +15,7 @@ pub fn tool() -> PathBuf {
 
 /// The `lightning` binary, built beside this crate's binary by `cargo test --workspace`.
 pub fn lightning() -> PathBuf {
-    let p = tool().with_file_name(format!("lightning{}", std::env::consts::EXE_SUFFIX));
-    assert!(p.exists(), "{} is missing: build the workspace first (`cargo build --workspace` or `cargo xtask test`)", p.display());
-    p
+    lightning_testkit::lightning_beside(&tool())
 }
 
 pub fn run(bin: &Path, args: &[&str]) -> Run {

@@ -1,5 +1,5 @@
-//! `export --format sql`: a script that psql loads into PostgreSQL (or sqlite3
-//! into SQLite) — every row of the tables, or with `--since` only what SQL changed
+//! `export --format sql`: a script that psql loads into PostgreSQL (sqlite3 into
+//! SQLite, mysql or mariadb into MySQL and MariaDB) — every row of the tables, or with `--since` only what SQL changed
 //! on the store after a run or a time, as upserts and deletes (a way back to the
 //! source after a cutover). Each value is written in the database's own form; one
 //! that cannot be written exactly stops the export, naming its table, key and
@@ -15,6 +15,8 @@ use lightning_core::schema::{ColumnSchema, TableSchema};
 use lightning_core::types::LightningType;
 use lightning_core::{Store, Value};
 
+mod mysql;
+
 /// PostgreSQL's epoch (2000-01-01) in Unix microseconds.
 const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
 
@@ -22,7 +24,8 @@ const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
 pub enum Dialect {
     /// PostgreSQL: COPY blocks, or INSERT ... ON CONFLICT and DELETE with --since.
     Postgres,
-    /// MySQL and MariaDB (not available yet).
+    /// MySQL and MariaDB: multi-row INSERT, or INSERT ... ON DUPLICATE KEY UPDATE and
+    /// DELETE with --since.
     Mysql,
     /// SQLite (sqlite3 loads it): multi-row INSERT, or upserts and deletes with --since.
     Sqlite,
@@ -56,29 +59,32 @@ pub fn parse_since(store: &Store, s: &str) -> anyhow::Result<Since> {
     })
 }
 
-fn check_dialect(dialect: Dialect) -> anyhow::Result<()> {
-    if dialect == Dialect::Mysql {
-        bail!(
-            "--dialect mysql: only PostgreSQL and SQLite scripts can be written so far; for \
-             MySQL export the rows as CSV (`--format csv`) or as the stream"
-        );
-    }
-    Ok(())
-}
-
-fn header(out: &mut dyn Write, dialect: Dialect, what: &str) -> std::io::Result<()> {
+fn header(out: &mut dyn Write, dialect: Dialect, what: &str, full: bool) -> std::io::Result<()> {
     writeln!(out, "-- {what}")?;
-    if dialect == Dialect::Sqlite {
-        writeln!(out, "-- Load with: sqlite3 -bail DATABASE < FILE")?;
-        return writeln!(out, "BEGIN;");
+    match dialect {
+        Dialect::Sqlite => {
+            writeln!(out, "-- Load with: sqlite3 -bail DATABASE < FILE")?;
+            writeln!(out, "BEGIN;")
+        }
+        Dialect::Mysql => {
+            writeln!(out, "-- Load with: mariadb DATABASE < FILE (or mysql)")?;
+            writeln!(out, "{}", mysql::SESSION)?;
+            if full {
+                // The tables' rows come whole, in store order.
+                writeln!(out, "SET foreign_key_checks = 0;")?;
+            }
+            writeln!(out, "START TRANSACTION;")
+        }
+        Dialect::Postgres => {
+            writeln!(
+                out,
+                "-- Load with: psql -v ON_ERROR_STOP=1 -d DATABASE -f FILE"
+            )?;
+            writeln!(out, "SET client_encoding = 'UTF8';")?;
+            writeln!(out, "SET standard_conforming_strings = on;")?;
+            writeln!(out, "BEGIN;")
+        }
     }
-    writeln!(
-        out,
-        "-- Load with: psql -v ON_ERROR_STOP=1 -d DATABASE -f FILE"
-    )?;
-    writeln!(out, "SET client_encoding = 'UTF8';")?;
-    writeln!(out, "SET standard_conforming_strings = on;")?;
-    writeln!(out, "BEGIN;")
 }
 
 /// Every row of `tables` as COPY blocks, in one transaction.
@@ -88,7 +94,6 @@ pub fn write_all(
     dialect: Dialect,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    check_dialect(dialect)?;
     for t in tables.iter().filter(|_| dialect == Dialect::Postgres) {
         writable(t)?;
     }
@@ -96,10 +101,11 @@ pub fn write_all(
         out,
         dialect,
         &format!("Rows of {} table(s) of a Lightning store", tables.len()),
+        true,
     )?;
     for t in tables {
-        if dialect == Dialect::Sqlite {
-            sqlite_inserts(store, t, out)?;
+        if dialect != Dialect::Postgres {
+            multi_row_inserts(store, t, dialect, out)?;
             continue;
         }
         let cols: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
@@ -138,7 +144,6 @@ pub fn write_since(
     dialect: Dialect,
     out: &mut dyn Write,
 ) -> anyhow::Result<(u64, u64)> {
-    check_dialect(dialect)?;
     let wanted: BTreeSet<&str> = tables.iter().map(|t| t.name.as_str()).collect();
     let mut changed: BTreeMap<String, BTreeSet<Vec<u8>>> = BTreeMap::new();
     for c in store.changes_since(since.unix_micros)? {
@@ -166,6 +171,7 @@ pub fn write_since(
             "Changes made through SQL on a Lightning store since {}",
             since.described
         ),
+        false,
     )?;
     let mut deletes = Vec::new();
     let (mut upserted, mut deleted) = (0, 0);
@@ -195,9 +201,9 @@ pub fn write_since(
                     let mut conds = Vec::new();
                     for (c, v) in key_cols.iter().zip(&values) {
                         let v = at_scale(v, c);
-                        let text = sql_literal(&v, dialect)
+                        let text = sql_literal(&v, c, dialect)
                             .map_err(|why| anyhow::anyhow!("table `{}`: {why}", t.name))?;
-                        conds.push(format!("{} = {text}", quote_ident(&c.name)));
+                        conds.push(format!("{} = {text}", ident(&c.name, dialect)));
                     }
                     deletes.push(format!(
                         "DELETE FROM {} WHERE {};",
@@ -218,36 +224,59 @@ pub fn write_since(
 }
 
 fn upsert(t: &TableSchema, key: &[u8], row: &[Value], dialect: Dialect) -> anyhow::Result<String> {
-    let cols: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let q = |n: &str| ident(n, dialect);
+    let cols: Vec<String> = t.columns.iter().map(|c| q(&c.name)).collect();
     let mut values = Vec::with_capacity(row.len());
     for (c, v) in t.columns.iter().zip(row) {
-        values.push(sql_literal(v, dialect).map_err(|why| value_error(t, key, row, c, &why))?);
+        values.push(sql_literal(v, c, dialect).map_err(|why| value_error(t, key, row, c, &why))?);
     }
-    let pk: Vec<String> = t.primary_key.iter().map(|c| quote_ident(c)).collect();
-    let sets: Vec<String> = t
+    let others: Vec<&ColumnSchema> = t
         .columns
         .iter()
         .filter(|c| !t.primary_key.contains(&c.name))
-        .map(|c| format!("{0} = excluded.{0}", quote_ident(&c.name)))
         .collect();
-    let action = if sets.is_empty() {
+    let insert = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        table_in(&t.name, dialect),
+        cols.join(", "),
+        values.join(", ")
+    );
+    if dialect == Dialect::Mysql {
+        let sets: Vec<String> = if others.is_empty() {
+            vec![format!("{0} = {0}", q(&t.primary_key[0]))]
+        } else {
+            others
+                .iter()
+                .map(|c| format!("{0} = VALUES({0})", q(&c.name)))
+                .collect()
+        };
+        return Ok(format!(
+            "{insert} ON DUPLICATE KEY UPDATE {};",
+            sets.join(", ")
+        ));
+    }
+    let pk: Vec<String> = t.primary_key.iter().map(|c| q(c)).collect();
+    let action = if others.is_empty() {
         "DO NOTHING".to_string()
     } else {
+        let sets: Vec<String> = others
+            .iter()
+            .map(|c| format!("{0} = excluded.{0}", q(&c.name)))
+            .collect();
         format!("DO UPDATE SET {}", sets.join(", "))
     };
     Ok(format!(
-        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) {action};",
-        table_in(&t.name, dialect),
-        cols.join(", "),
-        values.join(", "),
+        "{insert} ON CONFLICT ({}) {action};",
         pk.join(", ")
     ))
 }
 
 /// A value as a literal of the dialect's SQL.
-fn sql_literal(v: &Value, dialect: Dialect) -> Result<String, String> {
-    if dialect == Dialect::Postgres {
-        return pg_text(v).map(literal);
+fn sql_literal(v: &Value, c: &ColumnSchema, dialect: Dialect) -> Result<String, String> {
+    match dialect {
+        Dialect::Postgres => return pg_text(v).map(literal),
+        Dialect::Mysql => return mysql::literal(v, c),
+        Dialect::Sqlite => {}
     }
     Ok(match v {
         Value::Null => "NULL".into(),
@@ -280,21 +309,34 @@ fn sql_literal(v: &Value, dialect: Dialect) -> Result<String, String> {
     })
 }
 
-/// A table's name in the dialect: PostgreSQL's `schema.table`, or SQLite's whole
-/// name.
-fn table_in(name: &str, dialect: Dialect) -> String {
+/// An identifier quoted as the dialect quotes one.
+fn ident(name: &str, dialect: Dialect) -> String {
     match dialect {
-        Dialect::Sqlite => quote_ident(name),
-        _ => table_name(name),
+        Dialect::Mysql => mysql::quote_ident(name),
+        _ => quote_ident(name),
     }
 }
 
-/// SQLite: every row of a table as multi-row INSERT statements (500 rows each).
-fn sqlite_inserts(store: &Store, t: &TableSchema, out: &mut dyn Write) -> anyhow::Result<()> {
-    let cols: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
+/// A table's name in the dialect: PostgreSQL's `schema.table`, or the whole name.
+fn table_in(name: &str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Postgres => table_name(name),
+        _ => ident(name, dialect),
+    }
+}
+
+/// SQLite and MySQL: every row of a table as multi-row INSERT statements (500 rows
+/// each).
+fn multi_row_inserts(
+    store: &Store,
+    t: &TableSchema,
+    dialect: Dialect,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let cols: Vec<String> = t.columns.iter().map(|c| ident(&c.name, dialect)).collect();
     let head = format!(
         "INSERT INTO {} ({}) VALUES",
-        quote_ident(&t.name),
+        table_in(&t.name, dialect),
         cols.join(", ")
     );
     let mut n = 0u64;
@@ -303,8 +345,7 @@ fn sqlite_inserts(store: &Store, t: &TableSchema, out: &mut dyn Write) -> anyhow
         let mut values = Vec::with_capacity(row.len());
         for (c, v) in t.columns.iter().zip(&row) {
             values.push(
-                sql_literal(v, Dialect::Sqlite)
-                    .map_err(|why| value_error(t, &key, &row, c, &why))?,
+                sql_literal(v, c, dialect).map_err(|why| value_error(t, &key, &row, c, &why))?,
             );
         }
         if n.is_multiple_of(500) {

@@ -117,3 +117,39 @@ fn sql_writes_after_the_cutover_go_back_to_sqlite() {
     let v = s2l(&["verify", "--source", p(&fresh), "--target", p(&store)]);
     assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
 }
+
+#[test]
+fn every_type_goes_back_to_a_fresh_file_equal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(dir.path(), "every.sqlite", EVERY_TYPE);
+    let store = dir.path().join("every.ldb");
+    let r = s2l(&[
+        "migrate",
+        "--source",
+        p(&db),
+        "--target",
+        p(&store),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The same tables, empty.
+    let schema: String = EVERY_TYPE
+        .split(';')
+        .filter(|s| s.trim_start().starts_with("CREATE"))
+        .map(|s| format!("{s};"))
+        .collect();
+    let fresh = sqlite_db(dir.path(), "fresh.sqlite", &schema);
+    let r = light(&[
+        "export",
+        p(&store),
+        "--all",
+        "--format",
+        "sql",
+        "--dialect",
+        "sqlite",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    sqlite3(&fresh, &r.stdout);
+    let v = s2l(&["verify", "--source", p(&fresh), "--target", p(&store)]);
+    assert_eq!(v.code, 0, "verify: {}\n{}", v.stdout, v.stderr);
+}

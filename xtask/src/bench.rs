@@ -37,6 +37,8 @@ pub enum BenchSource {
     Sql,
     /// pg2lightning sync under a pgbench write load: catch-up time and lag
     Sync,
+    /// mysql2lightning sync after a pgbench-like write load on MariaDB: catch-up time
+    SyncMariadb,
     /// Every case
     All,
 }
@@ -88,6 +90,9 @@ pub struct BenchArgs {
     /// Sync case: pgbench clients
     #[arg(long, default_value_t = 4)]
     sync_clients: u32,
+    /// MariaDB sync case: transactions each client commits
+    #[arg(long, default_value_t = 10_000)]
+    sync_mariadb_transactions: u32,
     /// Keep the migrated stores (target/bench/*.ldb) after the run
     #[arg(long)]
     keep: bool,
@@ -180,6 +185,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     if matches!(args.source, BenchSource::Sync | BenchSource::All) {
         crate::bench_sync::run(args.sync_scale, args.sync_seconds, args.sync_clients)?;
+    }
+    if matches!(args.source, BenchSource::SyncMariadb | BenchSource::All) {
+        crate::bench_sync_mariadb::run(
+            args.sync_scale,
+            args.sync_mariadb_transactions,
+            args.sync_clients,
+        )?;
     }
     Ok(())
 }

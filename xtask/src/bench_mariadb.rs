@@ -12,12 +12,12 @@ use crate::util::{self, cargo, describe, section};
 
 const DB: &str = "lightning_bench";
 /// The server the tests use: 127.0.0.1:3306, root, no password.
-const CLIENT_ARGS: [&str; 3] = ["-uroot", "-h127.0.0.1", "-P3306"];
+pub(crate) const CLIENT_ARGS: [&str; 3] = ["-uroot", "-h127.0.0.1", "-P3306"];
 const URL: &str = "mysql://root@127.0.0.1:3306/lightning_bench";
 
 /// Runs SQL with the `mariadb` client (in `db` when given); returns its tab-separated
 /// output without column names.
-fn mariadb(db: Option<&str>, sql: &str) -> Result<String> {
+pub(crate) fn mariadb(db: Option<&str>, sql: &str) -> Result<String> {
     let mut cmd = Command::new("mariadb");
     cmd.args(CLIENT_ARGS)
         .args(["--batch", "--skip-column-names"]);

@@ -17,6 +17,7 @@ mod bench_redis;
 mod bench_server;
 mod bench_sql;
 mod bench_sync;
+mod bench_sync_mariadb;
 mod fixtures;
 mod services;
 mod synth;

@@ -71,30 +71,16 @@ pub fn run(scale: u32, seconds: u32, clients: u32) -> Result<()> {
 
     section("Catching up: pgbench writes, then one sync --until-caught-up");
     let (load_secs, load_txns) = pgbench(&url, seconds, clients)?;
-    let step = measure_checked(
-        "sync-until-caught-up",
-        Command::new(&tool).args([
-            "sync",
-            "--source",
-            &url,
-            "--target",
-            &target,
-            "--until-caught-up",
-            "--json",
-            "--quiet",
-        ]),
-        &bench_dir,
-    )?;
-    let out = std::fs::read_to_string(bench_dir.join("sync-until-caught-up.stdout.log"))?;
-    let report: serde_json::Value =
-        serde_json::from_str(out.trim()).context("reading sync's report")?;
-    let applied_txns = report["transactions"].as_u64().unwrap_or(0);
-    let applied_changes = report["changes"].as_u64().unwrap_or(0);
+    let caught = catch_up(&tool, &url, &target, "sync-until-caught-up")?;
+    let (applied_txns, applied_changes, sync_secs, catch_up_rss) = (
+        caught.transactions,
+        caught.changes,
+        caught.seconds,
+        caught.peak_rss_mb,
+    );
     if applied_txns < load_txns {
         bail!("sync applied {applied_txns} transactions; pgbench committed {load_txns}");
     }
-    let sync_secs = step.measured.wall.as_secs_f64();
-    let catch_up_rss = mb(rss_bytes(step.measured.max_rss_kib));
 
     section("Following: sync follows while pgbench writes");
     let log = bench_dir.join("sync-follow.stderr.log");
@@ -200,6 +186,42 @@ pub fn run(scale: u32, seconds: u32, clients: u32) -> Result<()> {
                    "drain_seconds": drain, "samples": lags.len()},
     });
     write_results(&bench_dir.join("sync.json"), &json)
+}
+
+/// What one `sync --until-caught-up` applied, and what it took.
+pub struct CatchUp {
+    pub transactions: u64,
+    pub changes: u64,
+    pub seconds: f64,
+    pub peak_rss_mb: f64,
+}
+
+/// One `TOOL sync --until-caught-up --json`, measured as step `name`.
+pub fn catch_up(tool: &Path, url: &str, target: &str, name: &str) -> Result<CatchUp> {
+    let bench_dir = util::target_dir().join("bench");
+    let step = measure_checked(
+        name,
+        Command::new(tool).args([
+            "sync",
+            "--source",
+            url,
+            "--target",
+            target,
+            "--until-caught-up",
+            "--json",
+            "--quiet",
+        ]),
+        &bench_dir,
+    )?;
+    let out = std::fs::read_to_string(bench_dir.join(format!("{name}.stdout.log")))?;
+    let report: serde_json::Value =
+        serde_json::from_str(out.trim()).context("reading sync's report")?;
+    Ok(CatchUp {
+        transactions: report["transactions"].as_u64().unwrap_or(0),
+        changes: report["changes"].as_u64().unwrap_or(0),
+        seconds: step.measured.wall.as_secs_f64(),
+        peak_rss_mb: mb(rss_bytes(step.measured.max_rss_kib)),
+    })
 }
 
 /// pgbench's default (TPC-B-like) script for `seconds`: its wall time and the

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::bench::{mb, measure_checked, rss_bytes};
 use crate::bench_mariadb::{mariadb, CLIENT_ARGS};
 use crate::util::{self, cargo, section};
 
@@ -88,30 +87,16 @@ pub fn run(scale: u32, transactions: u32, clients: u32) -> Result<()> {
     let load_txns = u64::from(transactions) * u64::from(clients);
 
     section("Catching up: one sync --until-caught-up");
-    let step = measure_checked(
-        "sync-mariadb-until-caught-up",
-        Command::new(&tool).args([
-            "sync",
-            "--source",
-            &url,
-            "--target",
-            &target,
-            "--until-caught-up",
-            "--json",
-            "--quiet",
-        ]),
-        &bench_dir,
-    )?;
-    let out = std::fs::read_to_string(bench_dir.join("sync-mariadb-until-caught-up.stdout.log"))?;
-    let report: serde_json::Value =
-        serde_json::from_str(out.trim()).context("reading sync's report")?;
-    let applied_txns = report["transactions"].as_u64().unwrap_or(0);
-    let applied_changes = report["changes"].as_u64().unwrap_or(0);
+    let caught = crate::bench_sync::catch_up(&tool, &url, &target, "sync-mariadb-until-caught-up")?;
+    let (applied_txns, applied_changes, sync_secs, rss) = (
+        caught.transactions,
+        caught.changes,
+        caught.seconds,
+        caught.peak_rss_mb,
+    );
     if applied_txns != load_txns {
         bail!("sync applied {applied_txns} transactions; the clients committed {load_txns}");
     }
-    let sync_secs = step.measured.wall.as_secs_f64();
-    let rss = mb(rss_bytes(step.measured.max_rss_kib));
     util::run(Command::new(&tool).args([
         "verify",
         "--source",

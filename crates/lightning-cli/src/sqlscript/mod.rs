@@ -283,11 +283,7 @@ fn sql_literal(v: &Value, c: &ColumnSchema, dialect: Dialect) -> Result<String, 
         Value::Bool(b) => (if *b { "1" } else { "0" }).into(),
         Value::Int(i) => i.to_string(),
         Value::Float(_) | Value::Double(_) => {
-            let f = match v {
-                Value::Float(f) => f64::from(*f),
-                Value::Double(f) => *f,
-                _ => unreachable!("a float"),
-            };
+            let f = float_of(v).expect("a float");
             if f.is_nan() {
                 return Err("SQLite cannot hold NaN".into());
             }
@@ -307,6 +303,15 @@ fn sql_literal(v: &Value, c: &ColumnSchema, dialect: Dialect) -> Result<String, 
         }
         _ => literal(v.to_text()),
     })
+}
+
+/// A REAL or DOUBLE value as a double.
+fn float_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(f) => Some(f64::from(*f)),
+        Value::Double(f) => Some(*f),
+        _ => None,
+    }
 }
 
 /// An identifier quoted as the dialect quotes one.

@@ -84,11 +84,7 @@ pub fn literal(v: &Value, c: &ColumnSchema) -> Result<String, String> {
         Value::Bool(b) => (if *b { "1" } else { "0" }).into(),
         Value::Int(i) => i.to_string(),
         Value::Float(_) | Value::Double(_) => {
-            let f = match v {
-                Value::Float(f) => f64::from(*f),
-                Value::Double(f) => *f,
-                _ => unreachable!("a float"),
-            };
+            let f = super::float_of(v).expect("a float");
             if !f.is_finite() {
                 return Err(format!("MySQL cannot hold the number {f}"));
             }

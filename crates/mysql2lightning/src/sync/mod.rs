@@ -465,7 +465,16 @@ impl MyFeed {
             }
             if self.stream.is_none() {
                 open = None;
-                self.open_stream(&from)?;
+                if let Err(e) = self.open_stream(&from) {
+                    // A connection ended while it was being made: tried again.
+                    if failures >= ATTEMPTS {
+                        return Err(e);
+                    }
+                    failures += 1;
+                    tracing::warn!("cannot open the binlog ({e}); reconnecting");
+                    std::thread::sleep(Duration::from_millis(200 << failures));
+                    continue;
+                }
             }
             let stream = self.stream.as_mut().expect("stream opened");
             let event = match stream.next() {
@@ -739,14 +748,12 @@ impl MyFeed {
             for row in rows {
                 let key: Vec<&Value> = positions.iter().map(|&i| &row[i]).collect();
                 let id = (table.clone(), lightning_core::keycode::encode_key(key));
-                if !asked.contains(&id) {
-                    return Err(format!(
-                        "table `{table}`: a row read again for a change has a key the binlog \
-                         did not name; sync stopped rather than guess which row changed"
-                    )
-                    .into());
+                // The server compares keys by their collation: asked for `a`, it
+                // may return `A` (a later transaction, not read yet, changed the
+                // key). That row comes with that transaction; `a` is gone.
+                if asked.contains(&id) {
+                    found.insert(id, row);
                 }
-                found.insert(id, row);
             }
         }
         let mut out = Vec::with_capacity(done.len());
@@ -785,51 +792,45 @@ impl MyFeed {
         Ok(out)
     }
 
-    /// A query on the feed's connection, reconnecting once if it was lost.
-    fn with_conn<T>(
+    /// Run `f` on the feed's connection: one that dropped, or could not be made,
+    /// is made again (up to `ATTEMPTS` times).
+    fn on_conn<T>(
         &mut self,
-        f: impl Fn(&mut Conn) -> Result<T, mysql::Error>,
+        mut f: impl FnMut(&mut Conn, &ServerSource) -> Result<T, SourceError>,
     ) -> Result<T, SourceError> {
-        for attempt in 0..2 {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             if self.conn.is_none() {
-                self.conn = Some(self.spec.connect()?);
-            }
-            match f(self.conn.as_mut().expect("connected")) {
-                Ok(v) => return Ok(v),
-                Err(e) if attempt == 0 && Self::lost(&e) => {
-                    tracing::warn!(
-                        "the connection dropped ({}); reconnecting",
-                        self.spec.explain(&e)
-                    );
-                    self.conn = None;
+                match self.spec.connect() {
+                    Ok(c) => self.conn = Some(c),
+                    Err(e) if attempt < ATTEMPTS => {
+                        tracing::warn!("cannot connect ({e}); reconnecting");
+                        std::thread::sleep(Duration::from_millis(200 << attempt));
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(self.spec.query_error(e).into()),
-            }
-        }
-        unreachable!("the second attempt returns")
-    }
-
-    /// The rows with these keys, reconnecting once if the connection was lost.
-    fn read_keys(
-        &mut self,
-        table: &str,
-        keys: &[Vec<MyValue>],
-    ) -> Result<Vec<Vec<Value>>, SourceError> {
-        for attempt in 0..2 {
-            if self.conn.is_none() {
-                self.conn = Some(self.spec.connect()?);
             }
             let conn = self.conn.as_mut().expect("connected");
-            match self.source.read_keys(conn, table, keys) {
-                Ok(rows) => return Ok(rows),
-                Err(e) if attempt == 0 && conn.ping().is_err() => {
+            match f(conn, &self.source) {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < ATTEMPTS && conn.ping().is_err() => {
                     tracing::warn!("the connection dropped ({e}); reconnecting");
                     self.conn = None;
                 }
                 Err(e) => return Err(e),
             }
         }
-        unreachable!("the second attempt returns")
+    }
+
+    /// The rows with these keys as the server has them now.
+    fn read_keys(
+        &mut self,
+        table: &str,
+        keys: &[Vec<MyValue>],
+    ) -> Result<Vec<Vec<Value>>, SourceError> {
+        self.on_conn(|conn, source| source.read_keys(conn, table, keys))
     }
 }
 
@@ -963,7 +964,11 @@ impl ChangeFeed for MyFeed {
     }
 
     fn bytes_behind(&mut self) -> Result<Option<u64>, SourceError> {
-        let logs: Vec<mysql::Row> = self.with_conn(|c| c.query("SHOW BINARY LOGS"))?;
+        let spec = self.spec.clone();
+        let logs: Vec<mysql::Row> = self.on_conn(|c, _| {
+            c.query("SHOW BINARY LOGS")
+                .map_err(|e| spec.query_error(e).into())
+        })?;
         let mut behind = 0u64;
         for row in logs {
             let (Some(file), Some(size)) = (row.get::<String, _>(0), row.get::<u64, _>(1)) else {

@@ -8,6 +8,20 @@ use std::fmt;
 use crate::types::LightningType;
 use crate::value::{timestamp_from_days, timestamp_parts, Decimal, Value};
 
+/// The OGC geometry type names (SQL/MM), as MySQL and PostGIS declare columns:
+/// their values are carried as WKB.
+pub const GEOMETRY_TYPES: &[&str] = &[
+    "geometry",
+    "point",
+    "linestring",
+    "polygon",
+    "multipoint",
+    "multilinestring",
+    "multipolygon",
+    "geometrycollection",
+    "geomcollection",
+];
+
 /// A source column type with its modifiers: `varchar(255)`, `decimal(10,2)`,
 /// `bigint unsigned`.
 #[derive(Debug, Clone, PartialEq, Eq)]

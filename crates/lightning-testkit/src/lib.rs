@@ -23,6 +23,27 @@ pub fn lightning_beside(tool: &Path) -> PathBuf {
     p
 }
 
+/// Start `run()` again and again while `going()` holds, killing (SIGKILL) each
+/// start after a wait that grows from 200 ms by half each time; how many were
+/// killed.
+pub fn kill_repeatedly(mut run: impl FnMut() -> Command, going: impl Fn() -> bool) -> u32 {
+    let mut kills = 0;
+    let mut delay = 200u64;
+    while going() {
+        let mut child = run()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the tool starts");
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+        kills += 1;
+        delay = delay * 3 / 2;
+    }
+    kills
+}
+
 /// How a run of a binary ended.
 pub struct Run {
     pub code: i32,

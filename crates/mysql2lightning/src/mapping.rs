@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use lightning_core::cast::{coerce, CastRule, CastRules, Resolved, SourceType};
+use lightning_core::cast::{coerce, CastRule, CastRules, Resolved, SourceType, GEOMETRY_TYPES};
 use lightning_core::value::{date_from_ymd, timestamp_from_parts, Decimal, Value};
 use lightning_core::LightningType as T;
 use mysql::Value as MyValue;
@@ -49,18 +49,6 @@ pub enum Kind {
     Unknown,
 }
 
-pub const SPATIAL: &[&str] = &[
-    "geometry",
-    "point",
-    "linestring",
-    "polygon",
-    "multipoint",
-    "multilinestring",
-    "multipolygon",
-    "geometrycollection",
-    "geomcollection",
-];
-
 impl Kind {
     pub fn of(column_type: &str) -> Kind {
         let st = SourceType::parse(column_type);
@@ -84,7 +72,7 @@ impl Kind {
             "time" => Kind::Time,
             "year" => Kind::Year,
             "json" => Kind::Json,
-            n if SPATIAL.contains(&n) => Kind::Spatial,
+            n if GEOMETRY_TYPES.contains(&n) => Kind::Spatial,
             _ => Kind::Unknown,
         }
     }
@@ -188,7 +176,7 @@ pub fn default_rules() -> CastRules {
         "the year as a number (0 or 1901..2155)",
     ));
     rules.push(r("json", T::Json, "the document's text"));
-    for n in SPATIAL {
+    for n in GEOMETRY_TYPES {
         rules.push(r(n, T::Blob, spatial));
     }
     rules.push(r("uuid", T::Uuid, "MariaDB's UUID type"));

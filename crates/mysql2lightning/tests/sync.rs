@@ -178,28 +178,21 @@ fn killed_syncs_apply_every_transaction_exactly_once() {
         }
         changed
     });
-    let mut kills = 0;
-    let mut delay = 200u64;
-    while !load.is_finished() {
-        let mut child = Command::new(tool())
-            .args(["sync", "--source", &url, "--target", p(&store)])
-            .args([
-                "--batch-changes",
-                "20",
-                "--poll-interval-ms",
-                "50",
-                "--quiet",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        kills += 1;
-        delay = delay * 3 / 2;
-    }
+    let kills = lightning_testkit::kill_repeatedly(
+        || {
+            let mut cmd = Command::new(tool());
+            cmd.args(["sync", "--source", &url, "--target", p(&store)])
+                .args([
+                    "--batch-changes",
+                    "20",
+                    "--poll-interval-ms",
+                    "50",
+                    "--quiet",
+                ]);
+            cmd
+        },
+        || !load.is_finished(),
+    );
     let changed = load.join().unwrap();
     assert!(changed > TXNS / 2, "{changed}");
     let applied = state(&store).transactions;

@@ -51,19 +51,9 @@ fn hex(b: &[u8]) -> String {
 fn spatial(c: &ColumnSchema) -> bool {
     c.source_type.as_deref().is_some_and(|t| {
         let t = t.to_ascii_lowercase();
-        [
-            "geometry",
-            "point",
-            "linestring",
-            "polygon",
-            "multipoint",
-            "multilinestring",
-            "multipolygon",
-            "geometrycollection",
-            "geomcollection",
-        ]
-        .iter()
-        .any(|g| t.starts_with(g))
+        lightning_core::cast::GEOMETRY_TYPES
+            .iter()
+            .any(|g| t.starts_with(g))
     })
 }
 

@@ -31,12 +31,15 @@ pub enum ExportFormat {
 /// copies a database exactly. --format csv writes one table as
 /// `lightning scan --format csv` does.
 ///
-/// --format sql writes a script for a database that already has the tables (the
-/// source of a migration; PostgreSQL, or SQLite with --dialect sqlite): every row
-/// (COPY, or multi-row INSERT), or with --since only the rows SQL inserted,
-/// updated or deleted on the store after a run or a time, as INSERT ... ON
-/// CONFLICT and DELETE statements — the way back after a cutover. For PostgreSQL,
-/// tables outside `public` are named `schema.table`.
+/// --format sql writes a script for PostgreSQL (psql), MySQL or MariaDB
+/// (--dialect mysql) or SQLite (--dialect sqlite): every row (COPY, or multi-row
+/// INSERT), or with --since only the rows SQL inserted, updated or deleted on the
+/// store after a run or a time, as upserts and DELETE statements — the way back
+/// after a cutover. Without --schema it loads into tables that exist (the
+/// source's); with --schema it creates them first (types, keys, constraints,
+/// indexes), so it loads into an empty database. What cannot be written as the
+/// store has it is listed on stderr. For PostgreSQL, tables outside `public` are
+/// named `schema.table`.
 ///
 /// Examples:
 ///
@@ -45,6 +48,7 @@ pub enum ExportFormat {
 ///     $ lightning export app.ldb users --format csv > users.csv
 ///     $ lightning export app.ldb --all --format sql --since 3 > new_data.sql
 ///     $ psql -v ON_ERROR_STOP=1 -d app -f new_data.sql
+///     $ lightning export app.ldb --all --format sql --dialect mysql --schema > app.sql
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ExportArgs {
@@ -69,8 +73,12 @@ pub struct ExportArgs {
     pub dialect: crate::sqlscript::Dialect,
     /// --format sql: only the rows SQL changed on the store after this run (its
     /// id, from `lightning runs`) or this time (2026-11-26T10:00:00Z).
-    #[arg(long, value_name = "RUN|TIMESTAMP")]
+    #[arg(long, value_name = "RUN|TIMESTAMP", conflicts_with = "schema")]
     pub since: Option<String>,
+    /// --format sql: create the tables first (CREATE TABLE, indexes, constraints),
+    /// so the script loads into an empty database.
+    #[arg(long)]
+    pub schema: bool,
 }
 
 pub fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
@@ -79,6 +87,9 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
     }
     if a.since.is_some() && a.format != ExportFormat::Sql {
         usage_error("--since writes the changes as SQL: add --format sql");
+    }
+    if a.schema && a.format != ExportFormat::Sql {
+        usage_error("--schema writes CREATE TABLE statements: add --format sql");
     }
     let store = open(&a.db)?;
     let tables = match &a.table {
@@ -97,7 +108,17 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<ExitCode> {
                     since.described
                 );
             }
-            None => crate::sqlscript::write_all(&store, &tables, a.dialect, &mut out)?,
+            None => {
+                let schema = match a.schema {
+                    true => Some(crate::sqlscript::origin(&store)?),
+                    false => None,
+                };
+                let notes =
+                    crate::sqlscript::write_all(&store, &tables, a.dialect, schema, &mut out)?;
+                for n in &notes {
+                    eprintln!("note: {n}");
+                }
+            }
         },
         ExportFormat::Csv => write_rows(&store, &tables[0], RowFormat::Csv, None, &mut out)?,
         ExportFormat::Ndjson => {

@@ -87,8 +87,9 @@ pub struct SyncArgs {
     #[arg(long)]
     pub until_caught_up: bool,
     /// Start from this position of the source's log instead of where the store
-    /// stands (a PostgreSQL LSN such as 0/15FE3A8; a binlog file:position).
-    /// Transactions committed before it are not applied.
+    /// stands (a PostgreSQL LSN such as 0/15FE3A8; a binlog file:position, or the
+    /// GTID of the last transaction not to apply). Transactions committed before it
+    /// are not applied.
     #[arg(long, value_name = "POSITION")]
     pub start_position: Option<String>,
     /// Row changes per store commit, about (a source transaction is never split).

@@ -16,6 +16,21 @@ use crate::model::{
     MyCatalog, MyCheck, MyColumn, MyForeignKey, MyIndex, MyIndexKind, MyObject, MyTable,
 };
 
+/// MariaDB shows a string default as a literal with backslash escapes
+/// (`'a\\b''c'`): the same string, quoted as standard SQL (and as the dump
+/// reader quotes it).
+fn standard_string(d: &str) -> String {
+    use crate::dump::lex::{Lexer, Tok};
+    if !d.starts_with('\'') {
+        return d.to_string();
+    }
+    let mut lx = Lexer::new(d.as_bytes(), false, 1);
+    match (lx.next(), lx.next()) {
+        (Tok::Str(s), Tok::Eof) => crate::model::quote_literal(&String::from_utf8_lossy(&s)),
+        _ => d.to_string(),
+    }
+}
+
 fn text(v: &MyValue) -> Option<String> {
     match v {
         MyValue::NULL => None,
@@ -139,7 +154,7 @@ pub fn read(conn: &mut Conn, spec: &ConnSpec) -> Result<MyCatalog, ConnectError>
         let raw_default = text(&r[4]);
         let default = match raw_default {
             None => None,
-            Some(d) if mariadb => Some(d),
+            Some(d) if mariadb => Some(standard_string(&d)),
             // MySQL shows literals unquoted; expressions are marked in EXTRA.
             Some(d) if upper.contains("DEFAULT_GENERATED") => Some(d),
             Some(d) => Some(crate::model::quote_literal(&d)),

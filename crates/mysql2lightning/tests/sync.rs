@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use lightning_core::store::Store;
+use lightning_core::Value;
 use mysql::prelude::Queryable;
 
 /// Keys of several kinds, a table sync does not follow, and one it cannot.
@@ -571,4 +572,52 @@ fn a_key_changed_later_within_its_collation_is_followed() {
 fn verify_equal_all(url: &str, store: &Path) {
     let r = m2l(&["verify", "--source", url, "--target", p(store)]);
     assert_eq!(r.code, 0, "verify: {}\n{}", r.stdout, r.stderr);
+}
+
+#[test]
+fn sync_starts_after_a_gtid() {
+    let db = TestDb::new("sync_gtid");
+    db.sql("CREATE TABLE g (id INT PRIMARY KEY, v INT); INSERT INTO g VALUES (0, 0);");
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("app.ldb");
+    let r = m2l(&[
+        "migrate",
+        "--source",
+        &url,
+        "--target",
+        p(&store),
+        "--for-sync",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Transaction A, its GTID (this session's: other tests write to the binlog
+    // too), then transaction B.
+    let mut c = conn(&db);
+    c.query_drop("INSERT INTO g VALUES (1, 1)").unwrap();
+    let a: String = c.query_first("SELECT @@last_gtid").unwrap().unwrap();
+    c.query_drop("INSERT INTO g VALUES (2, 2)").unwrap();
+    let r = sync(&url, &store, &["--until-caught-up", "--start-position", &a]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = Store::open_to_read(&store).unwrap();
+    let ids: Vec<Value> = s
+        .scan("g")
+        .unwrap()
+        .map(|r| r.unwrap().1[0].clone())
+        .collect();
+    // A was before the position; B after it.
+    assert_eq!(ids, [Value::Int(0), Value::Int(2)]);
+    drop(s);
+    let r = sync(
+        &url,
+        &store,
+        &["--until-caught-up", "--start-position", "0-1-999999999"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("GTID 0-1-999999999 is in none of the server's binlog files"),
+        "{}",
+        r.stderr
+    );
 }

@@ -4,32 +4,17 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
 fn sqlite3(db: &Path, script: &str) {
-    let mut child = Command::new("sqlite3")
-        .arg("-bail")
-        .arg(db)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sqlite3 runs (`cargo xtask test` installs it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "sqlite3: {}\n{script}",
-        String::from_utf8_lossy(&out.stderr)
+    let r = lightning_testkit::run_with_stdin(
+        Command::new("sqlite3").arg("-bail").arg(db),
+        script.as_bytes(),
     );
+    assert_eq!(r.code, 0, "sqlite3: {}\n{script}", r.stderr);
 }
 
 fn query(store: &Path, sql: &str) {
@@ -121,7 +106,21 @@ fn sql_writes_after_the_cutover_go_back_to_sqlite() {
 #[test]
 fn every_type_goes_back_to_a_fresh_file_equal() {
     let dir = tempfile::tempdir().unwrap();
-    let db = sqlite_db(dir.path(), "every.sqlite", EVERY_TYPE);
+    // With keys, constraints and indexes the script must recreate as they were.
+    let db = sqlite_db(
+        dir.path(),
+        "every.sqlite",
+        &format!(
+            "{EVERY_TYPE}
+             CREATE TABLE parent (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL DEFAULT 'it''s',
+               score REAL DEFAULT -1.5 CHECK (score < 100), at TEXT DEFAULT CURRENT_TIMESTAMP,
+               n INTEGER DEFAULT (1 + 1), UNIQUE (name), CONSTRAINT positive CHECK (id > 0));
+             CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id) ON DELETE CASCADE);
+             CREATE INDEX child_parent ON child (parent);
+             INSERT INTO parent (name, score) VALUES ('a', 1), ('b', NULL);
+             INSERT INTO child VALUES (1, 1), (2, NULL);"
+        ),
+    );
     let store = dir.path().join("every.ldb");
     let r = s2l(&[
         "migrate",
@@ -132,13 +131,8 @@ fn every_type_goes_back_to_a_fresh_file_equal() {
         "--quiet",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    // The same tables, empty.
-    let schema: String = EVERY_TYPE
-        .split(';')
-        .filter(|s| s.trim_start().starts_with("CREATE"))
-        .map(|s| format!("{s};"))
-        .collect();
-    let fresh = sqlite_db(dir.path(), "fresh.sqlite", &schema);
+    // An empty file: the script creates the tables, then fills them.
+    let fresh = sqlite_db(dir.path(), "fresh.sqlite", "");
     let r = light(&[
         "export",
         p(&store),
@@ -147,9 +141,98 @@ fn every_type_goes_back_to_a_fresh_file_equal() {
         "sql",
         "--dialect",
         "sqlite",
+        "--schema",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr, "", "{}", r.stdout);
     sqlite3(&fresh, &r.stdout);
     let v = s2l(&["verify", "--source", p(&fresh), "--target", p(&store)]);
     assert_eq!(v.code, 0, "verify: {}\n{}", v.stdout, v.stderr);
+}
+
+/// `psql` on a database of the test server, stopping at the first error.
+fn psql(db: &str, script: &str) -> String {
+    let base = std::env::var("PG2L_TEST_URL")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/postgres".into());
+    let url = format!("{}/{db}", base.rsplit_once('/').map_or(&*base, |(b, _)| b));
+    let r = lightning_testkit::run_with_stdin(
+        Command::new("psql").args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", &url]),
+        script.as_bytes(),
+    );
+    assert_eq!(r.code, 0, "psql: {}\n{script}", r.stderr);
+    r.stdout
+}
+
+#[test]
+fn a_sqlite_store_goes_to_postgresql_with_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(
+        dir.path(),
+        "cross.sqlite",
+        &format!(
+            "{EVERY_TYPE}
+             CREATE TABLE parent (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL DEFAULT 'it''s',
+               n INTEGER DEFAULT (1 + 1), UNIQUE (name), CONSTRAINT positive CHECK (id > 0));
+             CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id));
+             CREATE INDEX child_parent ON child (parent);
+             INSERT INTO parent (name) VALUES ('a'), ('b');
+             INSERT INTO child VALUES (1, 2), (2, NULL);"
+        ),
+    );
+    let store = dir.path().join("cross.ldb");
+    let r = s2l(&[
+        "migrate",
+        "--source",
+        p(&db),
+        "--target",
+        p(&store),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = light(&[
+        "export",
+        p(&store),
+        "--all",
+        "--format",
+        "sql",
+        "--dialect",
+        "postgres",
+        "--schema",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // SQLite's check and expression default are not PostgreSQL's SQL: reported,
+    // not written.
+    assert!(
+        r.stderr
+            .contains("note: parent: CHECK (id > 0) is in another database's SQL"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("note: parent.n: the default `1 + 1`"),
+        "{}",
+        r.stderr
+    );
+    let name = format!("s2l_cross_{}", std::process::id());
+    psql(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name};"),
+    );
+    psql(&name, &r.stdout);
+    let got = psql(
+        &name,
+        "SELECT count(*) FROM every_type;
+         SELECT d::text || ' ' || t FROM every_type WHERE id = 1;
+         SELECT r FROM every_type WHERE id = 2;
+         INSERT INTO parent (name) VALUES ('c') RETURNING id;
+         SELECT name FROM parent p JOIN child c ON c.parent = p.id;",
+    );
+    // Exact decimals, the infinities, and the identity going on after the rows.
+    assert_eq!(got, "6\n12345678.123456 \n-Infinity\n3\nb\n", "{got}");
+    let fk = psql(
+        &name,
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'f'",
+    );
+    assert_eq!(fk.trim(), "1");
+    psql("postgres", &format!("DROP DATABASE {name}"));
 }

@@ -16,6 +16,9 @@ use lightning_core::types::LightningType;
 use lightning_core::{Store, Value};
 
 mod mysql;
+mod schema;
+
+pub use schema::origin;
 
 /// PostgreSQL's epoch (2000-01-01) in Unix microseconds.
 const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
@@ -87,22 +90,42 @@ fn header(out: &mut dyn Write, dialect: Dialect, what: &str, full: bool) -> std:
     }
 }
 
-/// Every row of `tables` as COPY blocks, in one transaction.
+/// Every row of `tables` (COPY blocks for PostgreSQL, multi-row INSERTs for the
+/// others), after their CREATE statements when `schema` gives the kind of database
+/// the store came from (`Some(None)`: unknown). Returns what the schema could not
+/// carry as the store has it.
 pub fn write_all(
     store: &Store,
     tables: &[TableSchema],
     dialect: Dialect,
+    schema: Option<Option<Dialect>>,
     out: &mut dyn Write,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
     for t in tables.iter().filter(|_| dialect == Dialect::Postgres) {
         writable(t)?;
     }
+    let ddl = match schema {
+        Some(origin) => Some(schema::schema_script(
+            &parents_first(tables),
+            dialect,
+            origin,
+        )?),
+        None => None,
+    };
+    let what = if ddl.is_some() {
+        "Tables and rows"
+    } else {
+        "Rows"
+    };
     header(
         out,
         dialect,
-        &format!("Rows of {} table(s) of a Lightning store", tables.len()),
+        &format!("{what} of {} table(s) of a Lightning store", tables.len()),
         true,
     )?;
+    if let Some(ddl) = &ddl {
+        out.write_all(ddl.create.as_bytes())?;
+    }
     for t in tables {
         if dialect != Dialect::Postgres {
             multi_row_inserts(store, t, dialect, out)?;
@@ -130,8 +153,13 @@ pub fn write_all(
         }
         writeln!(out, "\\.")?;
     }
+    let mut notes = Vec::new();
+    if let Some(ddl) = ddl {
+        out.write_all(ddl.after.as_bytes())?;
+        notes = ddl.notes;
+    }
     writeln!(out, "COMMIT;")?;
-    Ok(())
+    Ok(notes)
 }
 
 /// What SQL changed on the store since `since`: each changed key once, as an

@@ -31,6 +31,8 @@ use crate::mapping::{convert, ColMap, Counters, Ctx, Kind, Limit, ZeroDates};
 use crate::model::{MyCatalog, MyTable};
 use crate::source::{BinlogPosition, ServerSource};
 
+mod gtid;
+
 /// Attempts at reading the binlog when the connection drops.
 const ATTEMPTS: u32 = 5;
 
@@ -331,18 +333,27 @@ impl MyFeed {
         let feed: FeedState =
             serde_json::from_value(state.feed.clone()).context("the store's sync state")?;
         let zero_dates = ZeroDates::from_str(&feed.zero_dates, true).unwrap_or_default();
+        let mut conn = spec.connect()?;
+        check_server(&mut conn, &spec)?;
         let at = match &args.start_position {
-            Some(p) => BinlogPosition::parse(p).with_context(|| {
-                format!(
-                    "--start-position `{p}` is not a binlog position such as \
-                     mariadb-bin.000003:1234 (file:position, as SHOW MASTER STATUS shows it)"
-                )
-            })?,
+            Some(p) => match gtid::Gtid::parse(p) {
+                Some(g) => {
+                    let at = gtid::position_after(&mut conn, &g)
+                        .with_context(|| format!("--start-position {p}"))?;
+                    tracing::info!("GTID {g} ends at {at}: starting there");
+                    at
+                }
+                None => BinlogPosition::parse(p).with_context(|| {
+                    format!(
+                        "--start-position `{p}` is neither a binlog file:position such as \
+                         mariadb-bin.000003:1234 (as SHOW MASTER STATUS shows it) nor a GTID \
+                         such as 0-1-57 (MariaDB) or 3e11fa47-71ca-11e1-9e33-c80aa9429562:23 (MySQL)"
+                    )
+                })?,
+            },
             None => BinlogPosition::parse(&state.position)
                 .with_context(|| format!("the store's sync position `{}`", state.position))?,
         };
-        let mut conn = spec.connect()?;
-        check_server(&mut conn, &spec)?;
         let logs: Vec<mysql::Row> = conn
             .query("SHOW BINARY LOGS")
             .map_err(|e| spec.query_error(e))?;

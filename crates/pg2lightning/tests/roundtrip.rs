@@ -338,13 +338,14 @@ fn every_type_goes_back_to_a_fresh_database_equal() {
     );
     // Keys, constraints and indexes the script must recreate as they were.
     db.exec(
-        r#"CREATE TABLE child (id int PRIMARY KEY CONSTRAINT positive CHECK (id > 0),
+        r#"CREATE SCHEMA kinds; CREATE TYPE kinds.level AS ENUM ('lo', 'hi');
+           CREATE TABLE child (id int PRIMARY KEY CONSTRAINT positive CHECK (id > 0), lvl kinds.level,
              "order" uuid REFERENCES "Sales ü"."Orders ü" ON DELETE CASCADE,
              n text UNIQUE, at timestamp DEFAULT now(), flag boolean NOT NULL DEFAULT false,
              q text DEFAULT 'it''s \ here');
            CREATE INDEX child_n_hash ON child USING hash (n);
            CREATE INDEX by_tsv ON everything USING gin (tsv);
-           INSERT INTO child VALUES (1, '6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'x'), (2, NULL, NULL);"#,
+           INSERT INTO child VALUES (1, 'hi', '6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'x'), (2, NULL, NULL, NULL);"#,
     );
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("types.ldb");

@@ -114,12 +114,31 @@ impl Writer {
                 schemas.insert(schema.to_string());
             }
         }
+        let mut type_schemas = BTreeSet::new();
+        if self.same {
+            // An enum or domain named `schema.type` (format_type's text, quoted
+            // as PostgreSQL quotes it) outside `public`.
+            for c in tables.iter().flat_map(|t| &t.columns) {
+                let Some(src) = c.source_type.as_deref().filter(|s| !pg_builtin(s)) else {
+                    continue;
+                };
+                if let Some((schema, _)) = src.split_once('.').filter(|(s, _)| *s != "public") {
+                    type_schemas.insert(schema.to_string());
+                }
+            }
+        }
         for schema in &schemas {
             let _ = writeln!(
                 self.script.create,
                 "CREATE SCHEMA IF NOT EXISTS {};",
                 quote_ident(schema)
             );
+        }
+        for schema in type_schemas
+            .iter()
+            .filter(|s| !schemas.contains(&unquote(s)))
+        {
+            let _ = writeln!(self.script.create, "CREATE SCHEMA IF NOT EXISTS {schema};");
         }
         if !self.same {
             return;
@@ -658,6 +677,14 @@ fn pg_builtin(src: &str) -> bool {
     }
     let base = base.split_whitespace().collect::<Vec<_>>().join(" ");
     PG_TYPES.contains(&base.as_str())
+}
+
+/// A PostgreSQL identifier as written (`"Sales ü"`, `app`) as its name.
+fn unquote(s: &str) -> String {
+    match s.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => s.to_string(),
+    }
 }
 
 /// A PostgreSQL enum or domain the column's type was, from the unnamed checks

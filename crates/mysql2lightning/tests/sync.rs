@@ -540,17 +540,7 @@ fn a_key_changed_later_within_its_collation_is_followed() {
     );
     let url = db.url();
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("app.ldb");
-    let r = m2l(&[
-        "migrate",
-        "--source",
-        &url,
-        "--target",
-        p(&store),
-        "--for-sync",
-        "--quiet",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let store = copied_for_sync(&url, dir.path());
     // Read one transaction at a time: when the first one's row is read again, the
     // server already holds it under the key the second gave it, which it compares
     // equal to the old one.
@@ -569,6 +559,22 @@ fn a_key_changed_later_within_its_collation_is_followed() {
     assert_eq!(keys, ["X ", "É"]);
 }
 
+/// Every table of `url` copied with `migrate --for-sync` into `dir/app.ldb`.
+fn copied_for_sync(url: &str, dir: &Path) -> std::path::PathBuf {
+    let store = dir.join("app.ldb");
+    let r = m2l(&[
+        "migrate",
+        "--source",
+        url,
+        "--target",
+        p(&store),
+        "--for-sync",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    store
+}
+
 fn verify_equal_all(url: &str, store: &Path) {
     let r = m2l(&["verify", "--source", url, "--target", p(store)]);
     assert_eq!(r.code, 0, "verify: {}\n{}", r.stdout, r.stderr);
@@ -580,17 +586,7 @@ fn sync_starts_after_a_gtid() {
     db.sql("CREATE TABLE g (id INT PRIMARY KEY, v INT); INSERT INTO g VALUES (0, 0);");
     let url = db.url();
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("app.ldb");
-    let r = m2l(&[
-        "migrate",
-        "--source",
-        &url,
-        "--target",
-        p(&store),
-        "--for-sync",
-        "--quiet",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let store = copied_for_sync(&url, dir.path());
     // Transaction A, its GTID (this session's: other tests write to the binlog
     // too), then transaction B.
     let mut c = conn(&db);

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod arrow_types;
+pub mod columns;
 pub mod functions;
 pub mod serve;
 pub mod table;

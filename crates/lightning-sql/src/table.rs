@@ -28,6 +28,7 @@ use lightning_core::{Row, Store, TableSchema, Value};
 
 use crate::access::{self, Access};
 use crate::arrow_types::{arrow_schema, batch_to_rows, rows_to_batch, value_at, BatchBuilder};
+use crate::columns;
 use crate::transaction::{self, Changes};
 
 /// Rows per record batch a scan produces.
@@ -122,12 +123,21 @@ impl TableProvider for LightningTable {
         let schema = Arc::new(self.schema.project(&projection)?);
         let changes = transaction::Session::current().and_then(|s| s.changes(&self.table.name));
         let access = access::choose(&self.table, filters);
+        let threads = state.config().target_partitions();
+        if matches!(access, Access::All) && limit.is_none() && changes.is_none() {
+            if let Some(plan) = self
+                .column_scan(&projection, schema.clone(), threads)
+                .await?
+            {
+                return Ok(plan);
+            }
+        }
         // A whole table or key range is read in key ranges side by side, one per
         // partition the engine runs (unless a LIMIT or a block's changes want one
         // reader in key order).
         let accesses = match &access {
             Access::All | Access::Range(..) if limit.is_none() && changes.is_none() => {
-                self.split(&access, state.config().target_partitions())?
+                self.split(&access, threads)?
             }
             _ => vec![access],
         };
@@ -224,6 +234,67 @@ impl LightningTable {
         Ok(out)
     }
 
+    /// A whole-table scan from column segments (see `columns`), building them
+    /// first when they lack a column; `None` when the rows are to be read.
+    async fn column_scan(
+        &self,
+        projection: &[usize],
+        schema: SchemaRef,
+        threads: usize,
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        let store = self.shared.store.clone();
+        if store.count(&self.table.name).map_err(external)? < columns::MIN_ROWS
+            || !projection
+                .iter()
+                .all(|&c| columns::kept(self.table.columns[c].ty))
+        {
+            return Ok(None);
+        }
+        let table = self.table.clone();
+        let wanted = projection.to_vec();
+        let prepared =
+            tokio::task::spawn_blocking(move || columns::prepare(&store, &table, &wanted, threads))
+                .await
+                .map_err(external)?;
+        let snap = match prepared {
+            Ok(Some(snap)) => snap,
+            Ok(None) => return Ok(None),
+            // Segments only speed reads up: without them the rows are read.
+            Err(e) => {
+                tracing::warn!(table = %self.table.name, "column segments not built: {e}");
+                return Ok(None);
+            }
+        };
+        let layout = snap.layout().expect("prepared segments have a layout");
+        let ranges = columns::split(layout, threads);
+        let segments = Arc::new(columns::Segments {
+            store: self.shared.store.clone(),
+            snapshot: snap.clone(),
+        });
+        let parts: Vec<Arc<dyn PartitionStream>> = ranges
+            .into_iter()
+            .map(|chunks| {
+                Arc::new(columns::ChunkScan {
+                    segments: segments.clone(),
+                    chunks,
+                    projection: projection.to_vec(),
+                    schema: schema.clone(),
+                }) as Arc<dyn PartitionStream>
+            })
+            .collect();
+        if parts.is_empty() {
+            return Ok(Some(Arc::new(EmptyExec::new(schema))));
+        }
+        Ok(Some(Arc::new(StreamingTableExec::try_new(
+            schema,
+            parts,
+            None,
+            [],
+            false,
+            None,
+        )?)))
+    }
+
     fn empty(&self) -> Arc<dyn ExecutionPlan> {
         Arc::new(EmptyExec::new(self.schema.clone()))
     }
@@ -288,7 +359,6 @@ impl PartitionStream for ScanPartition {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
         let shared = self.shared.clone();
         let table = self.table.clone();
         let schema = self.schema.clone();
@@ -296,7 +366,7 @@ impl PartitionStream for ScanPartition {
         let access = self.access.clone();
         let limit = self.limit.unwrap_or(usize::MAX);
         let changes = self.changes.clone();
-        std::thread::spawn(move || {
+        on_thread(self.schema.clone(), move |tx| {
             let mut out = Batches {
                 batch: BatchBuilder::new(&table, schema, &projection, BATCH_ROWS.min(limit)),
                 tx,
@@ -351,12 +421,22 @@ impl PartitionStream for ScanPartition {
                 }
                 (Ok(()), None) => {}
             }
-        });
-        let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        });
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+        })
     }
+}
+
+/// Run `read` on a thread of its own (reading the store blocks), handing the
+/// batches it sends to the engine as a stream.
+pub(crate) fn on_thread(
+    schema: SchemaRef,
+    read: impl FnOnce(tokio::sync::mpsc::Sender<Result<RecordBatch>>) + Send + 'static,
+) -> SendableRecordBatchStream {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    std::thread::spawn(move || read(tx));
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
 }
 
 /// A scan's rows on their way to the engine, a batch at a time.

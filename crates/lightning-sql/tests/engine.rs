@@ -8,7 +8,10 @@ use lightning_core::ddl::parse_schema;
 use lightning_core::{Store, Value};
 use lightning_sql::access::{self, Access};
 use lightning_sql::transaction::Session;
-use lightning_sql::{text, Engine, Outcome};
+use lightning_sql::{Engine, Outcome};
+
+mod common;
+use common::{cells, rows, rt, run};
 
 fn engine(ddl: &str) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
@@ -17,44 +20,6 @@ fn engine(ddl: &str) -> (tempfile::TempDir, Engine) {
         store.create_table(&t).unwrap();
     }
     (dir, Engine::new(Arc::new(store)))
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Every row of a query as text cells (NULL as "NULL").
-fn rows(e: &Engine, sql: &str) -> Vec<Vec<String>> {
-    let out = rt()
-        .block_on(e.run(sql))
-        .unwrap_or_else(|err| panic!("{sql}: {err}"));
-    cells(sql, out)
-}
-
-/// The rows of the last statement's outcome as text cells.
-fn cells(sql: &str, out: Vec<Outcome>) -> Vec<Vec<String>> {
-    let Some(Outcome::Rows(_, batches)) = out.into_iter().last() else {
-        panic!("{sql} gives no rows");
-    };
-    let mut all = Vec::new();
-    for b in &batches {
-        for i in 0..b.num_rows() {
-            all.push(
-                b.columns()
-                    .iter()
-                    .map(|c| text::cell(c, i).unwrap().unwrap_or_else(|| "NULL".into()))
-                    .collect(),
-            );
-        }
-    }
-    all
-}
-
-fn run(e: &Engine, sql: &str) -> Result<Vec<Outcome>, lightning_sql::SqlError> {
-    rt().block_on(e.run(sql))
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `lightning check`: read every byte of a store back and compare it with what the
 //! store says it holds. Reading every block makes the engine verify its
 //! checksums; each row must decode, fit its table, sit under its own key, and have
-//! exactly its index entries; row counts must match.
+//! exactly its index entries; row counts must match; column segments must be
+//! whole.
 
 use std::collections::HashMap;
 
@@ -170,7 +171,36 @@ impl Store {
                 }
             }
         }
+        self.check_columns(e, &mut t);
         t
+    }
+
+    /// Column segments, when the table has them: every chunk of every column is
+    /// there, and the chunks hold as many rows as the table.
+    fn check_columns(&self, e: &TableEntry, t: &mut TableCheck) {
+        let snap = match self.snapshot(&e.schema.name) {
+            Ok(s) => s,
+            Err(err) => return t.problem(format!("the column layout cannot be read: {err}")),
+        };
+        let Some(layout) = snap.layout() else {
+            return;
+        };
+        if layout.rows() != t.rows_found {
+            t.problem(format!(
+                "the column segments hold {} rows, the table {}",
+                layout.rows(),
+                t.rows_found
+            ));
+        }
+        for &col in &layout.columns {
+            for c in &layout.chunks {
+                match self.column_chunk(&snap, col, c.id) {
+                    Ok(_) => {}
+                    Err(super::StoreError::Corrupt { detail, .. }) => t.problem(detail),
+                    Err(err) => t.problem(err.to_string()),
+                }
+            }
+        }
     }
 }
 

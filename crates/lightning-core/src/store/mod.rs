@@ -9,6 +9,7 @@
 //! SQL writes changed.
 
 mod check;
+mod columns;
 mod keys;
 mod log;
 mod read;
@@ -27,16 +28,17 @@ use crate::schema::TableSchema;
 use crate::value::{Row, Value};
 
 pub use check::{CheckReport, TableCheck};
+pub use columns::{ColumnBuild, ColumnChunk, ColumnLayout, TableSnapshot};
 pub use keys::LONG_KEY;
 pub use log::LoggedChange;
 pub use read::{EncodedRows, RowIter, StoredBytes};
 pub use write::{RepairCounts, SyncState, TableChange, WriteMode};
 
 /// Version of the on-disk layout described in docs/format.md.
-pub const FORMAT_VERSION: u32 = 3;
-/// The earlier layout a writable open upgrades in place: format 3 only adds the
-/// change log, which starts empty.
-const UPGRADES_FROM: u32 = 2;
+pub const FORMAT_VERSION: u32 = 4;
+/// Earlier layouts a writable open upgrades in place: format 3 added the change
+/// log and format 4 column segments, both of which start empty.
+const UPGRADES_FROM: [u32; 2] = [2, 3];
 const MARKER_FILE: &str = "LIGHTNING";
 
 #[derive(Debug, thiserror::Error)]
@@ -196,6 +198,8 @@ pub struct Store {
     meta: Keyspace,
     catalog: RwLock<BTreeMap<String, TableEntry>>,
     counts: Mutex<HashMap<u32, u64>>,
+    /// Locked after `counts` when both are.
+    columns: Mutex<columns::ColumnState>,
     /// A private copy read instead of a store that cannot be written.
     _scratch: Option<tempfile::TempDir>,
     /// What a lenient open (for `check`) found wrong with the catalog.
@@ -388,7 +392,9 @@ impl Store {
         if !marker.starts_with("Lightning store") {
             return Err(StoreError::NotAStore(path));
         }
-        let readable = |v: &str| v == FORMAT_VERSION.to_string() || v == UPGRADES_FROM.to_string();
+        let readable = |v: &str| {
+            v == FORMAT_VERSION.to_string() || UPGRADES_FROM.iter().any(|u| v == u.to_string())
+        };
         if !readable(&version) {
             return Err(version_error(path, version));
         }
@@ -429,6 +435,7 @@ impl Store {
             meta,
             catalog: RwLock::new(BTreeMap::new()),
             counts: Mutex::new(HashMap::new()),
+            columns: Mutex::new(columns::ColumnState::default()),
             _scratch: None,
             damage: Vec::new(),
             log: OnceLock::new(),
@@ -582,6 +589,13 @@ impl Store {
                 None
             };
             counts.insert(stored.id, count);
+            if self.meta.contains_key(columns::layout_key(stored.id))? {
+                self.columns
+                    .lock()
+                    .expect("columns lock")
+                    .current
+                    .insert(stored.id);
+            }
             cat.insert(name, TableEntry::new(stored.id, stored.schema, rows, index));
         }
         drop((cat, counts));
@@ -600,7 +614,11 @@ impl Store {
             }
         }
         for id in ids {
-            for name in [rows_keyspace(id), index_keyspace(id)] {
+            for name in [
+                rows_keyspace(id),
+                index_keyspace(id),
+                columns::columns_keyspace(id),
+            ] {
                 if self.db.keyspace_exists(&name) {
                     let ks = self.db.keyspace(&name, KeyspaceCreateOptions::default)?;
                     self.db
@@ -725,6 +743,7 @@ impl Store {
         batch.remove(&self.meta, meta_key("table", name.as_bytes()));
         batch.remove(&self.meta, meta_key("count", &entry.id.to_be_bytes()));
         batch.remove(&self.meta, meta_key("rowid", &entry.id.to_be_bytes()));
+        batch.remove(&self.meta, columns::layout_key(entry.id));
         batch.remove(&self.meta, meta_key("repair", name.as_bytes()));
         // A table made again under this name plans its copy anew.
         batch.remove(&self.meta, meta_key("plan", name.as_bytes()));
@@ -735,12 +754,24 @@ impl Store {
         crate::fault::point("dropped");
         self.catalog.write().expect("catalog lock").remove(name);
         self.counts.lock().expect("counts lock").remove(&entry.id);
+        self.columns
+            .lock()
+            .expect("columns lock")
+            .current
+            .remove(&entry.id);
         self.db
             .delete_keyspace(entry.rows)
             .map_err(|e| self.write_error(e))?;
         if let Some(ix) = entry.index {
             self.db
                 .delete_keyspace(ix)
+                .map_err(|e| self.write_error(e))?;
+        }
+        let cols = columns::columns_keyspace(entry.id);
+        if self.db.keyspace_exists(&cols) {
+            let ks = self.db.keyspace(&cols, KeyspaceCreateOptions::default)?;
+            self.db
+                .delete_keyspace(ks)
                 .map_err(|e| self.write_error(e))?;
         }
         self.meta.remove(dropped).map_err(|e| self.write_error(e))?;

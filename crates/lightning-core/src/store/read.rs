@@ -23,6 +23,12 @@ impl std::ops::Deref for StoredBytes {
     }
 }
 
+impl From<fjall::Slice> for StoredBytes {
+    fn from(s: fjall::Slice) -> Self {
+        StoredBytes(s)
+    }
+}
+
 impl AsRef<[u8]> for StoredBytes {
     fn as_ref(&self) -> &[u8] {
         &self.0
@@ -37,6 +43,23 @@ pub struct EncodedRows<'a> {
     order: Ordered<StoredBytes, StoredBytes>,
     done: bool,
     store: &'a Store,
+}
+
+impl<'a> EncodedRows<'a> {
+    pub(super) fn new(
+        inner: fjall::Iter,
+        entry: TableEntry,
+        order: Ordered<StoredBytes, StoredBytes>,
+        store: &'a Store,
+    ) -> Self {
+        EncodedRows {
+            inner,
+            entry,
+            order,
+            done: false,
+            store,
+        }
+    }
 }
 
 impl Iterator for EncodedRows<'_> {
@@ -175,13 +198,12 @@ impl Store {
     ) -> Result<EncodedRows<'_>> {
         let e = self.entry(table)?;
         let (lo, hi, exact) = keys::stored_bounds(&from, &to);
-        Ok(EncodedRows {
-            inner: e.rows.range::<Vec<u8>, _>((lo, hi)),
-            entry: e,
-            order: Ordered::new(from, to, exact),
-            done: false,
-            store: self,
-        })
+        Ok(EncodedRows::new(
+            e.rows.range::<Vec<u8>, _>((lo, hi)),
+            e,
+            Ordered::new(from, to, exact),
+            self,
+        ))
     }
 
     /// Up to `n - 1` keys that cut the table's keys within the bounds into `n`

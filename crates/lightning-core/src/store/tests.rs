@@ -29,6 +29,11 @@ fn row(id: i64, email: &str) -> BatchRow {
     }
 }
 
+fn insert(s: &Store, rows: Vec<BatchRow>) {
+    s.write_batch(rows, &[], BadRows::Abort, WriteMode::Insert)
+        .unwrap();
+}
+
 #[test]
 fn stores_of_other_formats_are_refused_with_advice() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,7 +45,7 @@ fn stores_of_other_formats_are_refused_with_advice() {
         let err = Store::open(&path).err().expect("refused").to_string();
         assert!(
             err.contains(&format!(
-                "uses store format {found}, but this tool reads format 3"
+                "uses store format {found}, but this tool reads format 4"
             )) && err.contains(advice),
             "{err}"
         );
@@ -48,27 +53,106 @@ fn stores_of_other_formats_are_refused_with_advice() {
 }
 
 #[test]
-fn a_format_2_store_is_upgraded_in_place_when_opened() {
+fn stores_of_formats_2_and_3_are_upgraded_in_place_when_opened() {
+    for old in ["2", "3"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.ldb");
+        {
+            let s = Store::create_or_open(&path).unwrap();
+            s.create_table(&users()).unwrap();
+            s.write_batch(vec![row(1, "a")], &[], BadRows::Abort, WriteMode::Insert)
+                .unwrap();
+            s.meta.insert(b"format", old).unwrap();
+            s.sync().unwrap();
+        }
+        let marker = path.join(MARKER_FILE);
+        std::fs::write(&marker, format!("Lightning store\nformat {old}\n")).unwrap();
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.count("users").unwrap(), 1);
+        assert!(s.changes_since(0).unwrap().is_empty());
+        assert!(s.snapshot("users").unwrap().layout().is_none());
+        assert_eq!(
+            std::fs::read_to_string(&marker).unwrap(),
+            "Lightning store\nformat 4\n"
+        );
+        assert_eq!(&*s.meta.get(b"format").unwrap().unwrap(), b"4");
+    }
+}
+
+/// Build column segments of `users` (one chunk of the email column, its bytes
+/// the rows' emails joined) from the build's own snapshot.
+fn build_emails(s: &Store) -> Option<bool> {
+    let b = s.begin_columns("users").unwrap()?;
+    let snap = b.snapshot().clone();
+    let mut emails = Vec::new();
+    let mut first = None;
+    for item in s.scan_snapshot(&snap, Bound::Unbounded, Bound::Unbounded) {
+        let (k, v) = item.unwrap();
+        first.get_or_insert_with(|| k.to_vec());
+        emails.push(text_at(&crate::rowcodec::decode_row(&v).unwrap(), 1));
+    }
+    b.put_chunk(1, 0, emails.join(",").as_bytes()).unwrap();
+    let layout = ColumnLayout {
+        build: b.id(),
+        chunks: vec![ColumnChunk {
+            id: 0,
+            start: first.unwrap_or_default(),
+            rows: emails.len() as u64,
+        }],
+        columns: vec![1],
+    };
+    Some(b.publish(&layout).unwrap())
+}
+
+#[test]
+fn column_segments_last_until_the_table_is_written_and_a_build_a_commit_overtook_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.ldb");
+    let chunk = |s: &Store| {
+        let snap = s.snapshot("users").unwrap();
+        snap.layout()?;
+        Some(String::from_utf8(s.column_chunk(&snap, 1, 0).unwrap().to_vec()).unwrap())
+    };
     {
         let s = Store::create_or_open(&path).unwrap();
         s.create_table(&users()).unwrap();
-        s.write_batch(vec![row(1, "a")], &[], BadRows::Abort, WriteMode::Insert)
+        insert(&s, vec![row(1, "a"), row(2, "b")]);
+        assert_eq!(build_emails(&s), Some(true));
+        assert_eq!(chunk(&s).as_deref(), Some("a,b"));
+        // A snapshot taken now keeps reading what it saw after a write.
+        let before = s.snapshot("users").unwrap();
+        s.write_batch(vec![row(3, "c")], &[], BadRows::Abort, WriteMode::Insert)
             .unwrap();
-        s.meta.insert(b"format", "2").unwrap();
-        s.sync().unwrap();
+        assert_eq!(chunk(&s), None, "a write drops the layout");
+        assert_eq!(&*s.column_chunk(&before, 1, 0).unwrap(), b"a,b");
+        assert_eq!(build_emails(&s), Some(true));
+        assert_eq!(chunk(&s).as_deref(), Some("a,b,c"));
+
+        // One build at a time per table; a commit during a build wins.
+        let b = s.begin_columns("users").unwrap().expect("no build runs");
+        assert!(s.begin_columns("users").unwrap().is_none());
+        s.write_batch(vec![row(4, "d")], &[], BadRows::Abort, WriteMode::Upsert)
+            .unwrap();
+        let stale = ColumnLayout {
+            build: b.id(),
+            chunks: Vec::new(),
+            columns: vec![1],
+        };
+        assert!(!b.publish(&stale).unwrap());
+        assert_eq!(chunk(&s), None);
+        assert_eq!(build_emails(&s), Some(true));
     }
-    let marker = path.join(MARKER_FILE);
-    std::fs::write(&marker, "Lightning store\nformat 2\n").unwrap();
+    // The layout outlives the process; a repair (apply) drops it too.
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.count("users").unwrap(), 1);
-    assert!(s.changes_since(0).unwrap().is_empty());
-    assert_eq!(
-        std::fs::read_to_string(&marker).unwrap(),
-        "Lightning store\nformat 3\n"
-    );
-    assert_eq!(&*s.meta.get(b"format").unwrap().unwrap(), b"3");
+    assert_eq!(chunk(&s).as_deref(), Some("a,b,c,d"));
+    s.apply("users", Vec::new(), &[encode_key(&[Value::Int(4)])])
+        .unwrap();
+    assert_eq!(chunk(&s), None);
+    assert_eq!(build_emails(&s), Some(true));
+    s.drop_table("users").unwrap();
+    s.create_table(&users()).unwrap();
+    assert!(s.snapshot("users").unwrap().layout().is_none());
+    assert!(!s.db.keyspace_exists(&columns::columns_keyspace(1)));
 }
 
 #[test]
@@ -633,13 +717,7 @@ fn sql_writes_are_logged_with_their_commit_and_copies_are_not() {
     s.create_table(&users()).unwrap();
     s.create_table(&docs).unwrap();
     // A copy (and a repair) writes rows the source has: not logged.
-    s.write_batch(
-        vec![row(1, "a"), row(2, "b")],
-        &[],
-        BadRows::Abort,
-        WriteMode::Insert,
-    )
-    .unwrap();
+    insert(&s, vec![row(1, "a"), row(2, "b")]);
     s.apply("users", vec![(None, row(3, "c").row)], &[])
         .unwrap();
     assert!(s.changes_since(0).unwrap().is_empty());

@@ -660,7 +660,20 @@ impl<'s> Staging<'s> {
             self.batch
                 .insert(&store.meta, meta_key("sync", b"state"), state);
         }
+        // A table written loses its column segments in this same commit.
+        let mut columns = store.columns.lock().expect("columns lock");
+        for id in self.added.keys() {
+            *columns.generation.entry(*id).or_default() += 1;
+            if columns.current.contains(id) {
+                self.batch
+                    .remove(&store.meta, super::columns::layout_key(*id));
+            }
+        }
         self.batch.commit().map_err(|e| store.write_error(e))?;
+        for id in self.added.keys() {
+            columns.current.remove(id);
+        }
+        drop(columns);
         for (id, total) in new_counts {
             counts.insert(id, total);
         }

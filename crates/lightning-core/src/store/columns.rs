@@ -127,19 +127,24 @@ impl ColumnBuild<'_> {
     /// snapshot; false (and nothing published) otherwise.
     pub fn publish(self, layout: &ColumnLayout) -> Result<bool> {
         let id = self.snapshot.entry.id;
-        let _counts = self.store.counts.lock().expect("counts lock");
-        let mut state = self.store.columns.lock().expect("columns lock");
-        if state.generation.get(&id).copied().unwrap_or(0) != self.snapshot.generation {
-            return Ok(false);
+        {
+            let _counts = self.store.counts.lock().expect("counts lock");
+            let mut state = self.store.columns.lock().expect("columns lock");
+            if state.generation.get(&id).copied().unwrap_or(0) != self.snapshot.generation {
+                return Ok(false);
+            }
+            self.store
+                .meta
+                .insert(
+                    layout_key(id),
+                    serde_json::to_vec(layout).expect("layout serializes"),
+                )
+                .map_err(|e| self.store.write_error(e))?;
+            state.current.insert(id);
         }
-        self.store
-            .meta
-            .insert(
-                layout_key(id),
-                serde_json::to_vec(layout).expect("layout serializes"),
-            )
-            .map_err(|e| self.store.write_error(e))?;
-        state.current.insert(id);
+        // Out of the journal and into the engine's files, so that the next open
+        // does not read every chunk again.
+        self.store.flush()?;
         Ok(true)
     }
 }

@@ -37,10 +37,10 @@ pub struct LoggedChange {
     pub deleted: bool,
 }
 
-const KEYSPACE: &str = "log";
+pub(super) const KEYSPACE: &str = "log";
 
 impl Store {
-    fn log_keyspace(&self) -> Result<&Keyspace> {
+    pub(super) fn log_keyspace(&self) -> Result<&Keyspace> {
         if let Some(ks) = self.log.get() {
             return Ok(ks);
         }

@@ -978,6 +978,19 @@ impl Store {
                 ix.rotate_memtable_and_wait()
                     .map_err(|x| self.write_error(x))?;
             }
+            let cols = columns::columns_keyspace(e.id);
+            if self.db.keyspace_exists(&cols) {
+                self.db
+                    .keyspace(&cols, KeyspaceCreateOptions::default)?
+                    .rotate_memtable_and_wait()
+                    .map_err(|x| self.write_error(x))?;
+            }
+        }
+        // Every keyspace with entries in the journal, or the journal stays.
+        if self.log.get().is_some() || self.db.keyspace_exists(log::KEYSPACE) {
+            self.log_keyspace()?
+                .rotate_memtable_and_wait()
+                .map_err(|x| self.write_error(x))?;
         }
         self.meta
             .rotate_memtable_and_wait()

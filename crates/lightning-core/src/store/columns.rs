@@ -257,24 +257,30 @@ impl Store {
         {
             return Ok(None);
         }
-        let keyspace = match self.db.keyspace(&columns_keyspace(id), || {
-            KeyspaceCreateOptions::default()
-                .max_memtable_size(16 * 1024 * 1024)
-                .with_kv_separation(Some(KvSeparationOptions::default()))
-        }) {
-            Ok(ks) => ks,
+        let made = self
+            .db
+            .keyspace(&columns_keyspace(id), || {
+                KeyspaceCreateOptions::default()
+                    .max_memtable_size(16 * 1024 * 1024)
+                    .with_kv_separation(Some(KvSeparationOptions::default()))
+            })
+            .map_err(|e| self.write_error(e))
+            .and_then(|ks| Ok((ks, self.snapshot(table)?)));
+        let (keyspace, snapshot) = match made {
+            Ok(x) => x,
             Err(e) => {
                 self.columns
                     .lock()
                     .expect("columns lock")
                     .building
                     .remove(&id);
-                return Err(self.write_error(e));
+                return Err(e);
             }
         };
+        // From here on, dropping the build ends it.
         let mut build = ColumnBuild {
             store: self,
-            snapshot: self.snapshot(table)?,
+            snapshot,
             build: 1,
             keyspace,
         };

@@ -29,6 +29,10 @@ pub fn kept(ty: LightningType) -> bool {
     ty == LightningType::Uuid || !matches!(arrow_type(ty), DataType::Utf8 | DataType::Binary)
 }
 
+/// A table written more recently than this is read row by row, not built: under
+/// steady writes (`sync`, a busy application) each build would be dropped at once.
+pub const QUIET: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Rows per chunk a build writes.
 const CHUNK_ROWS: usize = 65_536;
 /// Rows per batch handed to the engine.
@@ -74,7 +78,8 @@ fn decode(bytes: &[u8]) -> Result<ArrayRef, ArrowError> {
 
 /// A snapshot of the table whose column segments hold every column of
 /// `projection`, building what is missing; `None` when the rows must be read
-/// (another build of the table is running, or the table changed meanwhile).
+/// (another build of the table is running, the table was written less than
+/// `QUIET` ago, or it changed meanwhile).
 pub fn prepare(
     store: &Store,
     table: &TableSchema,
@@ -104,7 +109,7 @@ fn build(
     projection: &[usize],
     threads: usize,
 ) -> Result<bool, ColumnError> {
-    let Some(build) = store.begin_columns(&table.name)? else {
+    let Some(build) = store.begin_columns(&table.name, QUIET)? else {
         return Ok(false);
     };
     let snap = build.snapshot();

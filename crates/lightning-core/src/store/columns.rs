@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
+use std::time::{Duration, Instant};
 
 use fjall::{KeyspaceCreateOptions, KvSeparationOptions, Readable};
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,8 @@ pub(super) struct ColumnState {
     pub(super) current: HashSet<u32>,
     /// Commits that wrote each table since the store opened.
     pub(super) generation: HashMap<u32, u64>,
+    /// When each table was last written (since the store opened).
+    pub(super) written_at: HashMap<u32, Instant>,
     /// Tables a build is running for (one at a time per table).
     building: HashSet<u32>,
 }
@@ -245,17 +248,20 @@ impl Store {
     }
 
     /// Start building column segments for a table; `None` while another build of
-    /// it runs. Chunks of earlier builds that no layout uses are removed first.
-    pub fn begin_columns(&self, table: &str) -> Result<Option<ColumnBuild<'_>>> {
+    /// it runs, or when the table was written less than `quiet` ago (a table under
+    /// steady writes would lose its segments at once). Chunks of earlier builds
+    /// that no layout uses are removed first.
+    pub fn begin_columns(&self, table: &str, quiet: Duration) -> Result<Option<ColumnBuild<'_>>> {
         let id = self.entry(table)?.id;
-        if !self
-            .columns
-            .lock()
-            .expect("columns lock")
-            .building
-            .insert(id)
         {
-            return Ok(None);
+            let mut state = self.columns.lock().expect("columns lock");
+            let recent = state
+                .written_at
+                .get(&id)
+                .is_some_and(|t| t.elapsed() < quiet);
+            if recent || !state.building.insert(id) {
+                return Ok(None);
+            }
         }
         let made = self
             .db

@@ -1,5 +1,6 @@
 use std::ops::Bound;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::*;
 use crate::keycode::encode_key;
@@ -82,7 +83,7 @@ fn stores_of_formats_2_and_3_are_upgraded_in_place_when_opened() {
 /// Build column segments of `users` (one chunk of the email column, its bytes
 /// the rows' emails joined) from the build's own snapshot.
 fn build_emails(s: &Store) -> Option<bool> {
-    let b = s.begin_columns("users").unwrap()?;
+    let b = s.begin_columns("users", Duration::ZERO).unwrap()?;
     let snap = b.snapshot().clone();
     let mut emails = Vec::new();
     let mut first = None;
@@ -129,8 +130,11 @@ fn column_segments_last_until_the_table_is_written_and_a_build_a_commit_overtook
         assert_eq!(chunk(&s).as_deref(), Some("a,b,c"));
 
         // One build at a time per table; a commit during a build wins.
-        let b = s.begin_columns("users").unwrap().expect("no build runs");
-        assert!(s.begin_columns("users").unwrap().is_none());
+        let b = s
+            .begin_columns("users", Duration::ZERO)
+            .unwrap()
+            .expect("no build runs");
+        assert!(s.begin_columns("users", Duration::ZERO).unwrap().is_none());
         s.write_batch(vec![row(4, "d")], &[], BadRows::Abort, WriteMode::Upsert)
             .unwrap();
         let stale = ColumnLayout {
@@ -140,6 +144,11 @@ fn column_segments_last_until_the_table_is_written_and_a_build_a_commit_overtook
         };
         assert!(!b.publish(&stale).unwrap());
         assert_eq!(chunk(&s), None);
+        // A table written a moment ago is not built when the caller wants quiet.
+        assert!(s
+            .begin_columns("users", Duration::from_secs(3600))
+            .unwrap()
+            .is_none());
         assert_eq!(build_emails(&s), Some(true));
     }
     // The layout outlives the process; a repair (apply) drops it too.

@@ -662,8 +662,10 @@ impl<'s> Staging<'s> {
         }
         // A table written loses its column segments in this same commit.
         let mut columns = store.columns.lock().expect("columns lock");
+        let now = std::time::Instant::now();
         for id in self.added.keys() {
             *columns.generation.entry(*id).or_default() += 1;
+            columns.written_at.insert(*id, now);
             if columns.current.contains(id) {
                 self.batch
                     .remove(&store.meta, super::columns::layout_key(*id));

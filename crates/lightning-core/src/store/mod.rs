@@ -728,6 +728,15 @@ impl Store {
     /// files go whole: the time does not grow with the table.
     pub fn drop_table(&self, name: &str) -> Result<()> {
         let entry = self.entry(name)?;
+        // A build of the table running now must not publish (the commit below
+        // removes any layout published before this).
+        *self
+            .columns
+            .lock()
+            .expect("columns lock")
+            .generation
+            .entry(entry.id)
+            .or_default() += 1;
         // The table leaves the catalog first, with its checkpoints, in one commit:
         // if the process dies before its files are gone, they are unreachable and
         // the next open removes them (table ids are never reused).

@@ -18,7 +18,7 @@ use lightning_core::store::{ColumnChunk, ColumnLayout, StoredBytes, TableSnapsho
 use lightning_core::{LightningType, Store, TableSchema};
 
 use crate::arrow_types::{arrow_schema, arrow_type, BatchBuilder};
-use crate::table::on_thread;
+use crate::table::{key_ranges, on_thread};
 
 /// Tables with fewer rows are read row by row: decoding them is already quick.
 pub const MIN_ROWS: u64 = 100_000;
@@ -145,14 +145,8 @@ fn build(
     let chunks = match snap.layout() {
         // Columns added to a layout: the same chunks, read again from the snapshot.
         Some(layout) => {
-            let per = layout.chunks.len().div_ceil(threads).max(1);
-            let groups: Vec<Vec<usize>> = (0..layout.chunks.len())
-                .collect::<Vec<_>>()
-                .chunks(per)
-                .map(<[usize]>::to_vec)
-                .collect();
             std::thread::scope(|s| {
-                let handles: Vec<_> = groups
+                let handles: Vec<_> = split(layout, threads)
                     .into_iter()
                     .map(|group| {
                         let write_chunk = &write_chunk;
@@ -183,15 +177,8 @@ fn build(
         }
         // A new layout: key ranges side by side, each cut into chunks as read.
         None => {
-            use std::ops::Bound::{Excluded, Included, Unbounded};
-            let cuts = store.snapshot_splits(snap, threads)?;
-            let mut ranges = Vec::with_capacity(cuts.len() + 1);
-            let mut from = Unbounded;
-            for c in cuts {
-                ranges.push((from, Excluded(c.clone())));
-                from = Included(c);
-            }
-            ranges.push((from, Unbounded));
+            use std::ops::Bound::Unbounded;
+            let ranges = key_ranges(Unbounded, Unbounded, store.snapshot_splits(snap, threads)?);
             let per_range: Vec<Vec<ColumnChunk>> = std::thread::scope(|s| {
                 let handles: Vec<_> = ranges
                     .into_iter()

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -211,7 +212,7 @@ impl TableProvider for LightningTable {
 impl LightningTable {
     /// A whole-table or key-range access cut into up to `n` adjoining key ranges.
     fn split(&self, access: &Access, n: usize) -> Result<Vec<Access>> {
-        use std::ops::Bound::{Excluded, Included, Unbounded};
+        use std::ops::Bound::Unbounded;
         let (lo, hi) = match access {
             Access::Range(lo, hi) => (lo.clone(), hi.clone()),
             _ => (Unbounded, Unbounded),
@@ -224,14 +225,10 @@ impl LightningTable {
         if cuts.is_empty() {
             return Ok(vec![access.clone()]);
         }
-        let mut out = Vec::with_capacity(cuts.len() + 1);
-        let mut from = lo;
-        for c in cuts {
-            out.push(Access::Range(from, Excluded(c.clone())));
-            from = Included(c);
-        }
-        out.push(Access::Range(from, hi));
-        Ok(out)
+        Ok(key_ranges(lo, hi, cuts)
+            .into_iter()
+            .map(|(lo, hi)| Access::Range(lo, hi))
+            .collect())
     }
 
     /// A whole-table scan from column segments (see `columns`), building them
@@ -423,6 +420,25 @@ impl PartitionStream for ScanPartition {
             }
         })
     }
+}
+
+type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// The adjoining key ranges that `cuts` (rising, within the bounds) make of
+/// `lo..hi`.
+pub(crate) fn key_ranges(
+    lo: Bound<Vec<u8>>,
+    hi: Bound<Vec<u8>>,
+    cuts: Vec<Vec<u8>>,
+) -> Vec<KeyRange> {
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let mut from = lo;
+    for c in cuts {
+        out.push((from, Bound::Excluded(c.clone())));
+        from = Bound::Included(c);
+    }
+    out.push((from, hi));
+    out
 }
 
 /// Run `read` on a thread of its own (reading the store blocks), handing the

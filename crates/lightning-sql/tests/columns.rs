@@ -22,6 +22,9 @@ fn exec(e: &Engine, sql: &str) {
 }
 
 fn row(i: i64) -> Row {
+    if i == 100 {
+        return edge_row(i);
+    }
     let null_every = |n: i64, v: Value| if i % n == 0 { Value::Null } else { v };
     vec![
         Value::Int(i * 3 - 100_000),
@@ -42,6 +45,27 @@ fn row(i: i64) -> Row {
         Value::Time(i * 700_001 % 86_400_000_000),
         Value::TimestampTz(-i * 999_983),
         null_every(17, Value::Uuid(((i as u128) << 64 | 0xabc).to_be_bytes())),
+    ]
+}
+
+/// The widest values of each type the segments keep (the others as usual).
+fn edge_row(i: i64) -> Row {
+    vec![
+        Value::Int(i * 3 - 100_000),
+        Value::Int(i32::MIN as i64),
+        Value::Decimal(Decimal::parse("-9999999999.99").unwrap()),
+        Value::Text(String::new()),
+        Value::Blob(Vec::new()),
+        Value::Timestamp(-3_155_760_000_000_000),
+        Value::Json("[]".into()),
+        Value::Bool(false),
+        Value::Int(-32_768),
+        Value::Float(f32::MAX),
+        Value::Double(f64::NEG_INFINITY),
+        Value::Date(-719_162),
+        Value::Time(86_399_999_999),
+        Value::TimestampTz(8_000_000_000_000_000),
+        Value::Uuid([0xff; 16]),
     ]
 }
 
@@ -108,6 +132,19 @@ fn whole_table_scans_from_column_segments_equal_scans_of_the_rows() {
     assert_eq!(layout_columns(&store), Some(KEPT.to_vec()));
     let from_rows = rows(&e, &format!("{all} {BY_ROWS} ORDER BY id"));
     assert_eq!(from_segments.len(), ROWS as usize);
+    // The widest values come back as themselves.
+    let edge = &from_segments[100];
+    assert_eq!(edge[0], "-99700");
+    assert_eq!(
+        [&edge[1], &edge[2], &edge[5], &edge[9], &edge[11]],
+        [
+            "-2147483648",
+            "-9999999999.99",
+            "-32768",
+            "23:59:59.999999",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff"
+        ]
+    );
     assert_eq!(from_segments, from_rows);
     // Read again from the segments now built, and as aggregates.
     assert_eq!(rows(&e, &format!("{all} ORDER BY id")), from_rows);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use fjall::{KeyspaceCreateOptions, KvSeparationOptions, Readable};
 use serde::{Deserialize, Serialize};
 
-use super::keys::{self, Ordered};
+use super::keys;
 use super::read::{EncodedRows, StoredBytes};
 use super::{meta_key, Result, Store, StoreError, TableEntry};
 
@@ -196,14 +196,7 @@ impl Store {
         from: Bound<Vec<u8>>,
         to: Bound<Vec<u8>>,
     ) -> EncodedRows<'_> {
-        let (lo, hi, exact) = keys::stored_bounds(&from, &to);
-        EncodedRows::new(
-            snap.snapshot
-                .range::<Vec<u8>, _>(&snap.entry.rows, (lo, hi)),
-            snap.entry.clone(),
-            Ordered::new(from, to, exact),
-            self,
-        )
+        EncodedRows::within(self, snap.entry.clone(), Some(&snap.snapshot), from, to)
     }
 
     /// Keys that cut the snapshot's table into up to `n` ranges (see `key_splits`).

@@ -46,16 +46,25 @@ pub struct EncodedRows<'a> {
 }
 
 impl<'a> EncodedRows<'a> {
-    pub(super) fn new(
-        inner: fjall::Iter,
-        entry: TableEntry,
-        order: Ordered<StoredBytes, StoredBytes>,
+    /// The rows of `entry` within whole-key bounds, as they stand now or in
+    /// `snapshot`.
+    pub(super) fn within(
         store: &'a Store,
+        entry: TableEntry,
+        snapshot: Option<&fjall::Snapshot>,
+        from: Bound<Vec<u8>>,
+        to: Bound<Vec<u8>>,
     ) -> Self {
+        use fjall::Readable;
+        let (lo, hi, exact) = keys::stored_bounds(&from, &to);
+        let inner = match snapshot {
+            Some(snap) => snap.range::<Vec<u8>, _>(&entry.rows, (lo, hi)),
+            None => entry.rows.range::<Vec<u8>, _>((lo, hi)),
+        };
         EncodedRows {
             inner,
             entry,
-            order,
+            order: Ordered::new(from, to, exact),
             done: false,
             store,
         }
@@ -197,13 +206,7 @@ impl Store {
         to: Bound<Vec<u8>>,
     ) -> Result<EncodedRows<'_>> {
         let e = self.entry(table)?;
-        let (lo, hi, exact) = keys::stored_bounds(&from, &to);
-        Ok(EncodedRows::new(
-            e.rows.range::<Vec<u8>, _>((lo, hi)),
-            e,
-            Ordered::new(from, to, exact),
-            self,
-        ))
+        Ok(EncodedRows::within(self, e, None, from, to))
     }
 
     /// Up to `n - 1` keys that cut the table's keys within the bounds into `n`

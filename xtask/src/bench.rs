@@ -35,6 +35,8 @@ pub enum BenchSource {
     Redis,
     /// SQL through `lightning serve` against PostgreSQL and DuckDB on pgbench data
     Sql,
+    /// pgbench_accounts in PostgreSQL, MariaDB and SQLite: each tool against its dump tool
+    Pgbench,
     /// pg2lightning sync under a pgbench write load: catch-up time and lag
     Sync,
     /// mysql2lightning sync after a pgbench-like write load on MariaDB: catch-up time
@@ -72,6 +74,12 @@ pub struct BenchArgs {
     /// Redis case: interleaved rounds of each step and its references (medians are reported)
     #[arg(long, default_value_t = 3)]
     redis_rounds: u32,
+    /// pgbench case: pgbench scale (100,000 accounts per unit)
+    #[arg(long, default_value_t = 50)]
+    pgbench_scale: u32,
+    /// pgbench case: interleaved rounds of each step and its reference (medians are reported)
+    #[arg(long, default_value_t = 3)]
+    pgbench_rounds: u32,
     /// SQL case: pgbench scale (100,000 accounts per unit)
     #[arg(long, default_value_t = 50)]
     sql_scale: u32,
@@ -179,6 +187,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             parallel: args.parallel,
         }
         .run()?;
+    }
+    if matches!(args.source, BenchSource::Pgbench | BenchSource::All) {
+        crate::bench_pgbench::run(
+            args.pgbench_scale,
+            args.pgbench_rounds,
+            args.parallel,
+            args.keep,
+        )?;
     }
     if matches!(args.source, BenchSource::Sql | BenchSource::All) {
         crate::bench_sql::run(args.sql_scale, args.sql_rounds, args.sql_lookups)?;

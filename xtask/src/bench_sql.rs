@@ -17,7 +17,7 @@ const DB: &str = "lightning_bench_pgbench";
 const BENCH_PACKAGES: &[&str] = &["psycopg[binary]==3.3.9", "duckdb==2.0.1"];
 
 /// pgbench's tables at `scale` (100,000 accounts per unit), made when missing.
-fn prepare(scale: u32) -> Result<u64> {
+pub(crate) fn prepare(scale: u32) -> Result<u64> {
     let want = u64::from(scale) * 100_000;
     let have = psql(DB, "SELECT count(*) FROM pgbench_accounts")
         .ok()

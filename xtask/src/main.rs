@@ -13,6 +13,7 @@ mod bench;
 mod bench_mariadb;
 mod bench_mongo;
 mod bench_pg;
+mod bench_pgbench;
 mod bench_redis;
 mod bench_server;
 mod bench_sql;

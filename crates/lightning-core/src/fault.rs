@@ -8,7 +8,8 @@
 //!   the test removes it (the test changes the source at a known moment).
 //!
 //! Points: `reader` (a partition's read starts), `writer` (a batch is about to be
-//! written), `committed` (a batch is committed), `copied` (the copy is done,
+//! written), `ingested` (a batch's bulk rows are in the engine's files, its
+//! commit not made), `committed` (a batch is committed), `copied` (the copy is done,
 //! before repairs and verification), `dropped` (a dropped table has left the
 //! catalog, its files not yet removed), `slot-made` (pg2lightning `--for-sync`:
 //! the replication slot exists, the snapshot is not taken yet), `sync-applied` (a

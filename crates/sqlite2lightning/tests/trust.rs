@@ -333,6 +333,43 @@ fn a_partly_copied_without_rowid_table_is_repaired_when_the_source_changed() {
     assert_whole(&target);
 }
 
+#[test]
+fn a_run_killed_between_a_bulk_load_and_its_commit_resumes_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(
+        dir.path(),
+        "items.sqlite",
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 30000)
+           INSERT INTO items SELECT x, printf('item %d', x) FROM s;",
+    );
+    let target = dir.path().join("items.ldb");
+    let args = [
+        "migrate",
+        "--source",
+        p(&db),
+        "--target",
+        p(&target),
+        "--parallel",
+        "1",
+        "--batch-size",
+        "5000",
+        "--quiet",
+    ];
+    // Each batch goes straight into the engine's files; the third is there when
+    // the process dies, its commit (rows counted, checkpoint) not made.
+    let r = s2l_env(&args, &[("LIGHTNING_FAULT", "abort:ingested:3")]);
+    assert_ne!(r.code, 0, "the fault did not stop the run: {}", r.stderr);
+    // Opening the store takes the uncommitted rows out again.
+    assert_eq!(count(&target, "items"), 10_000);
+    assert_whole(&target);
+    let r = s2l(&args);
+    assert_eq!(r.code, 0, "the resumed run: {}", r.stderr);
+    assert_eq!(count(&target, "items"), 30_000);
+    assert_verified_equal(&db, &target);
+    assert_whole(&target);
+}
+
 // ---- verify --repair, and what verify says about a difference ----
 
 #[test]

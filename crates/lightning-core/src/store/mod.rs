@@ -8,6 +8,7 @@
 //! catalog, row counts, checkpoints, run records and repair marks; `log` the keys
 //! SQL writes changed.
 
+mod bulk;
 mod check;
 mod columns;
 mod keys;
@@ -471,7 +472,7 @@ impl Store {
             other => other,
         })?;
         if !create && !lenient {
-            match store.drop_orphans() {
+            match store.drop_orphans().and_then(|()| store.undo_ingestion()) {
                 Err(StoreError::ReadOnly { .. }) => {}
                 other => other?,
             }

@@ -788,3 +788,153 @@ fn sql_writes_are_logged_with_their_commit_and_copies_are_not() {
     assert_eq!(after[3].key, key(5));
     assert!(after[3].at_micros >= log[4].at_micros);
 }
+
+fn events() -> TableSchema {
+    let mut t = TableSchema::new("events");
+    let mut id = ColumnSchema::new("id", LightningType::BigInt);
+    id.nullable = false;
+    t.columns = vec![id, ColumnSchema::new("v", LightningType::Text)];
+    t.primary_key = vec!["id".into()];
+    t
+}
+
+fn event(id: i64, v: &str) -> BatchRow {
+    BatchRow {
+        table: Arc::from("events"),
+        rowid: None,
+        row: vec![Value::Int(id), Value::Text(v.into())],
+    }
+}
+
+fn event_rows(s: &Store) -> Vec<(i64, String)> {
+    s.scan("events")
+        .unwrap()
+        .map(|r| {
+            let (_, r) = r.unwrap();
+            let Value::Int(id) = r[0] else {
+                panic!("{r:?}")
+            };
+            (id, text_at(&r, 1))
+        })
+        .collect()
+}
+
+fn table_files(s: &Store, table: &str) -> usize {
+    s.catalog.read().unwrap()[table].rows.table_count()
+}
+
+#[test]
+fn rows_where_the_table_holds_no_key_are_loaded_in_bulk_and_still_refused_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.ldb");
+    let s = Store::create_or_open(&path).unwrap();
+    s.create_table(&events()).unwrap();
+    let write = |rows: Vec<BatchRow>| {
+        let mut kept = Vec::new();
+        let mut keep = |r: &[RejectedRow]| {
+            kept.extend(
+                r.iter()
+                    .map(|r| (r.key.clone(), r.reason.clone(), r.row.clone())),
+            );
+            Ok(())
+        };
+        s.write_batch(rows, &[], BadRows::SetAside(&mut keep), WriteMode::Insert)
+            .unwrap();
+        kept
+    };
+
+    // Out of order, with two keys given twice and one row that fails its check:
+    // the first of each key stays, the later ones are refused.
+    let mut batch: Vec<BatchRow> = (0..400).map(|i| event(1000 + (i * 7) % 400, "a")).collect();
+    batch.push(event(1005, "again"));
+    batch.push(event(1399, "again"));
+    batch.push(BatchRow {
+        table: Arc::from("events"),
+        rowid: None,
+        row: vec![Value::Null, Value::Text("no key".into())],
+    });
+    let refused = write(batch);
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert!(refused
+        .iter()
+        .any(|(k, r, _)| k == "id=1005" && r == "duplicate primary key (id=1005)"));
+    assert!(refused
+        .iter()
+        .any(|(k, _, row)| k == "id=1399" && row[1] == Value::Text("again".into())));
+    assert_eq!(
+        table_files(&s, "events"),
+        1,
+        "the rows went straight to a table file"
+    );
+    assert_eq!(s.count("events").unwrap(), 400);
+
+    // Below everything the table holds: in bulk again.
+    write((0..300).map(|i| event(i, "b")).collect());
+    assert_eq!(table_files(&s, "events"), 2);
+    // Overlapping what it holds: row by row, each key looked up.
+    let refused = write((1200..1700).map(|i| event(i, "c")).collect());
+    assert_eq!(refused.len(), 200);
+    assert!(refused
+        .iter()
+        .all(|(_, r, _)| r.starts_with("duplicate primary key")));
+    assert_eq!(
+        table_files(&s, "events"),
+        2,
+        "the rows went to the in-memory table"
+    );
+    assert_eq!(s.count("events").unwrap(), 1000);
+
+    let expect: Vec<(i64, String)> = (0..300)
+        .map(|i| (i, "b".to_string()))
+        .chain((1000..1400).map(|i| (i, "a".to_string())))
+        .chain((1400..1700).map(|i| (i, "c".to_string())))
+        .collect();
+    assert_eq!(event_rows(&s), expect);
+    drop(s);
+    let s = Store::open(&path).unwrap();
+    assert_eq!(event_rows(&s), expect);
+    assert_eq!(s.count("events").unwrap(), 1000);
+}
+
+#[test]
+fn a_bulk_load_whose_commit_never_came_is_undone_when_the_store_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.ldb");
+    let s = Store::create_or_open(&path).unwrap();
+    s.create_table(&events()).unwrap();
+    insert(&s, (0..10).map(|i| event(i * 1000, "kept")).collect());
+    // What a process that died between the ingestion and its commit leaves: the
+    // intent, and rows in the span it names (here between rows the table held).
+    {
+        let cat = s.catalog.read().unwrap();
+        let e = &cat["events"];
+        let by_id = HashMap::from([(e.id, e)]);
+        let rows: Vec<bulk::BulkRow> = (1001..1500)
+            .map(|i| bulk::BulkRow {
+                key: encode_key([&Value::Int(i)]),
+                value: {
+                    let mut v = Vec::new();
+                    crate::rowcodec::encode_row(
+                        &vec![Value::Int(i), Value::Text("lost".into())],
+                        &mut v,
+                    );
+                    v
+                },
+                order: 0,
+            })
+            .collect();
+        let intent = s.ingest(&by_id, HashMap::from([(e.id, rows)])).unwrap();
+        assert!(intent.is_some());
+    }
+    assert_eq!(event_rows(&s).len(), 10 + 499);
+    drop(s);
+    let s = Store::open(&path).unwrap();
+    let rows = event_rows(&s);
+    assert_eq!(rows.len(), 10, "{:?}", &rows[..rows.len().min(12)]);
+    assert!(rows.iter().all(|(_, v)| v == "kept"));
+    assert_eq!(s.count("events").unwrap(), 10);
+    assert!(s.meta.get(meta_key("ingest", b"")).unwrap().is_none());
+    // The span is free again: the copy that resumes loads it in bulk.
+    insert(&s, (1001..1500).map(|i| event(i, "again")).collect());
+    assert_eq!(s.count("events").unwrap(), 509);
+}

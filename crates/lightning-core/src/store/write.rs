@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::keys;
+use super::{bulk, keys};
 use super::{
     meta_key, BadRows, BatchRow, Checkpoint, RejectedRow, Result, Store, StoreError, TableEntry,
 };
@@ -74,37 +74,58 @@ impl Store {
         let mut counts = self.counts.lock().expect("counts lock");
         let mut stage = Staging::new(self, mode);
         let mut rejected = Vec::new();
-        for BatchRow { table, rowid, row } in rows {
-            let Some(e) = cat.get(&*table) else {
-                return Err(StoreError::UnknownTable(table.to_string()));
-            };
+        let mut entries = Vec::with_capacity(rows.len());
+        for r in &rows {
+            match cat.get(&*r.table) {
+                Some(e) => entries.push(e),
+                None => return Err(StoreError::UnknownTable(r.table.to_string())),
+            }
+        }
+        // Inserts are checked and keyed first: a table whose keys in this batch
+        // fall where it holds none is loaded in bulk (see `bulk`).
+        let mut keyed = Vec::new();
+        let mut in_bulk = HashSet::new();
+        if mode == WriteMode::Insert {
+            keyed.reserve(rows.len());
+            for (r, e) in rows.iter().zip(&entries) {
+                keyed.push(match e.schema.check_row(&r.row) {
+                    Ok(()) => Ok(stage.key_for(e, r.rowid, &r.row)?),
+                    Err(reason) => Err(reason),
+                });
+            }
+            in_bulk = bulk::eligible(entries.iter().copied().zip(&keyed))?;
+        }
+        let mut keyed = keyed.into_iter();
+        for (order, (BatchRow { table, rowid, row }, e)) in
+            rows.into_iter().zip(entries).enumerate()
+        {
             let verdict = match mode {
-                WriteMode::Insert => stage.insert(e, rowid, &row, &counts),
+                WriteMode::Insert => match keyed.next().expect("keyed row") {
+                    Err(reason) => Err(Refused::Row(reason)),
+                    Ok(full) if in_bulk.contains(&e.id) => {
+                        stage.put_bulk(e, full, &row, order as u32);
+                        Ok(())
+                    }
+                    Ok(full) => stage.insert(e, full, &row),
+                },
                 WriteMode::Upsert => stage.upsert(e, rowid, &row, &counts).map(|_| ()),
             };
             match verdict {
                 Ok(()) => {}
                 Err(Refused::Row(reason)) => {
                     let key = e.schema.describe_key(rowid, &row);
-                    if matches!(bad_rows, BadRows::Abort) {
-                        return Err(StoreError::BadRow {
-                            table: table.to_string(),
-                            key,
-                            reason,
-                        });
-                    }
-                    rejected.push(RejectedRow {
-                        table: table.to_string(),
-                        key,
-                        reason,
-                        row,
-                    });
+                    refuse(&bad_rows, &mut rejected, &table, key, reason, row)?;
                 }
                 Err(Refused::Store(e)) => return Err(e),
             }
             if mode == WriteMode::Upsert && !stage.touched.contains(&e.schema.name) {
                 stage.touched.insert(e.schema.name.clone());
             }
+        }
+        for (e, _order, full, row) in stage.settle_bulk(&cat)? {
+            let key = e.schema.describe_key(decode_rowid(&full), &row);
+            let reason = duplicate_reason(e, &full, &row);
+            refuse(&bad_rows, &mut rejected, &e.schema.name, key, reason, row)?;
         }
         if let (BadRows::SetAside(keep), false) = (bad_rows, rejected.is_empty()) {
             keep(&rejected).map_err(StoreError::RejectLog)?;
@@ -223,6 +244,46 @@ impl Store {
     }
 }
 
+/// A refused row: fails the batch, or joins the rows set aside.
+fn refuse(
+    bad_rows: &BadRows<'_>,
+    rejected: &mut Vec<RejectedRow>,
+    table: &str,
+    key: String,
+    reason: String,
+    row: Row,
+) -> Result<()> {
+    if matches!(bad_rows, BadRows::Abort) {
+        return Err(StoreError::BadRow {
+            table: table.to_string(),
+            key,
+            reason,
+        });
+    }
+    rejected.push(RejectedRow {
+        table: table.to_string(),
+        key,
+        reason,
+        row,
+    });
+    Ok(())
+}
+
+/// Why a row whose key the table already holds is refused.
+fn duplicate_reason(e: &TableEntry, full: &[u8], row: &Row) -> String {
+    if e.key_positions.is_empty() {
+        format!(
+            "row id {} is already in the table",
+            decode_rowid(full).unwrap_or_default()
+        )
+    } else {
+        format!(
+            "duplicate primary key ({})",
+            e.schema.describe_key(None, row)
+        )
+    }
+}
+
 /// Where a source's change feed stands: what `sync` continues from, kept with the
 /// rows it covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -293,6 +354,8 @@ struct Staging<'s> {
     changed: Option<BTreeMap<(u32, Vec<u8>), bool>>,
     /// Where the source's change feed stands after this commit (`sync`).
     sync_state: Option<Vec<u8>>,
+    /// Rows loaded in bulk, by table id.
+    bulk: HashMap<u32, Vec<bulk::BulkRow>>,
 }
 
 impl<'s> Staging<'s> {
@@ -353,6 +416,7 @@ impl<'s> Staging<'s> {
             buf: Vec::with_capacity(512),
             changed: None,
             sync_state: None,
+            bulk: HashMap::new(),
         }
     }
 
@@ -385,12 +449,9 @@ impl<'s> Staging<'s> {
     fn insert(
         &mut self,
         e: &TableEntry,
-        rowid: Option<i64>,
+        full: Vec<u8>,
         row: &Row,
-        _counts: &HashMap<u32, u64>,
     ) -> std::result::Result<(), Refused> {
-        e.schema.check_row(row).map_err(Refused::Row)?;
-        let full = self.key_for(e, rowid, row)?;
         let stored = keys::stored(&full);
         let seen = Self::seen_key(e, false, &stored);
         let exists = self.seen.contains(&seen)
@@ -403,17 +464,7 @@ impl<'s> Staging<'s> {
                 }
             };
         if exists {
-            return Err(Refused::Row(if e.key_positions.is_empty() {
-                format!(
-                    "row id {} is already in the table",
-                    decode_rowid(&full).unwrap_or_default()
-                )
-            } else {
-                format!(
-                    "duplicate primary key ({})",
-                    e.schema.describe_key(None, row)
-                )
-            }));
+            return Err(Refused::Row(duplicate_reason(e, &full, row)));
         }
         let entries = e.index_entries(&full, row);
         let Some(ix) = &e.index else {
@@ -461,6 +512,45 @@ impl<'s> Staging<'s> {
         self.seen.insert(seen);
         *self.added.entry(e.id).or_default() += 1;
         Ok(())
+    }
+
+    /// A row of a table loaded in bulk: checked against the others at the end.
+    fn put_bulk(&mut self, e: &TableEntry, full: Vec<u8>, row: &Row, order: u32) {
+        let mut value = Vec::with_capacity(self.buf.capacity());
+        encode_row(row, &mut value);
+        self.bulk.entry(e.id).or_default().push(bulk::BulkRow {
+            key: full,
+            value,
+            order,
+        });
+        *self.added.entry(e.id).or_default() += 1;
+    }
+
+    /// Sort the rows loaded in bulk; those whose key an earlier row of the batch
+    /// holds are taken out and returned, in batch order.
+    fn settle_bulk<'c>(
+        &mut self,
+        cat: &'c BTreeMap<String, TableEntry>,
+    ) -> Result<Vec<(&'c TableEntry, u32, Vec<u8>, Row)>> {
+        let mut dups = Vec::new();
+        for (id, rows) in &mut self.bulk {
+            let found = bulk::settle(self.store, rows)?;
+            if found.is_empty() {
+                continue;
+            }
+            let e = cat
+                .values()
+                .find(|e| e.id == *id)
+                .expect("table of a bulk row");
+            *self.added.entry(*id).or_default() -= found.len() as i64;
+            dups.extend(
+                found
+                    .into_iter()
+                    .map(|(order, key, row)| (e, order, key, row)),
+            );
+        }
+        dups.sort_by_key(|d| d.1);
+        Ok(dups)
     }
 
     /// Upsert and put_new: the row and its index entries become this batch's
@@ -611,6 +701,9 @@ impl<'s> Staging<'s> {
     ) -> Result<()> {
         let store = self.store;
         let by_id: HashMap<u32, &TableEntry> = cat.values().map(|e| (e.id, e)).collect();
+        if let Some(intent) = store.ingest(&by_id, std::mem::take(&mut self.bulk))? {
+            self.batch.remove(&store.meta, intent);
+        }
         for ((id, index, key), value) in self.pending.drain() {
             let e = by_id[&id];
             let ks = if index {

@@ -26,11 +26,13 @@ use crate::value::Row;
 /// than a few inserts.
 pub(super) const MIN_ROWS: usize = 256;
 
-/// One row bound for an ingestion: stored key, encoded row, place in the batch.
+/// One row bound for an ingestion: stored key, encoded row, place in the batch,
+/// and its secondary index entries (stored key, value), which go with the commit.
 pub(super) struct BulkRow {
     pub key: Vec<u8>,
     pub value: Vec<u8>,
     pub order: u32,
+    pub index: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// The spans an ingestion is about to fill, by table id.
@@ -57,8 +59,8 @@ pub(super) fn eligible<'e>(
     }
     let mut out = HashSet::new();
     for (id, (e, n, lo, hi, short)) in spans {
-        // Index entries go with the commit; unique ones need lookups anyway.
-        if n < MIN_ROWS || !short || e.index.is_some() {
+        // A unique value needs its lookups anyway.
+        if n < MIN_ROWS || !short || !e.unique_sets.is_empty() {
             continue;
         }
         if e.rows.range(lo..=hi).next().is_none() {

@@ -795,6 +795,12 @@ fn events() -> TableSchema {
     id.nullable = false;
     t.columns = vec![id, ColumnSchema::new("v", LightningType::Text)];
     t.primary_key = vec!["id".into()];
+    t.indexes.push(IndexSchema {
+        name: "events_v".into(),
+        columns: vec!["v".into()],
+        unique: false,
+        kind: IndexKind::BTree,
+    });
     t
 }
 
@@ -894,6 +900,10 @@ fn rows_where_the_table_holds_no_key_are_loaded_in_bulk_and_still_refused_twice(
     let s = Store::open(&path).unwrap();
     assert_eq!(event_rows(&s), expect);
     assert_eq!(s.count("events").unwrap(), 1000);
+    // Each row kept has exactly its index entries, the refused ones none.
+    let report = s.check();
+    assert!(report.healthy, "{:?}", report.tables);
+    assert_eq!(report.tables[0].index_entries, 1000);
 }
 
 #[test]
@@ -921,6 +931,7 @@ fn a_bulk_load_whose_commit_never_came_is_undone_when_the_store_opens() {
                     v
                 },
                 order: 0,
+                index: Vec::new(),
             })
             .collect();
         let intent = s.ingest(&by_id, HashMap::from([(e.id, rows)])).unwrap();

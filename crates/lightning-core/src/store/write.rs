@@ -518,10 +518,19 @@ impl<'s> Staging<'s> {
     fn put_bulk(&mut self, e: &TableEntry, full: Vec<u8>, row: &Row, order: u32) {
         let mut value = Vec::with_capacity(self.buf.capacity());
         encode_row(row, &mut value);
+        let index = match &e.index {
+            Some(_) => e
+                .index_entries(&full, row)
+                .into_iter()
+                .map(|(k, v)| (keys::stored(&k).into_owned(), v))
+                .collect(),
+            None => Vec::new(),
+        };
         self.bulk.entry(e.id).or_default().push(bulk::BulkRow {
             key: full,
             value,
             order,
+            index,
         });
         *self.added.entry(e.id).or_default() += 1;
     }
@@ -701,6 +710,17 @@ impl<'s> Staging<'s> {
     ) -> Result<()> {
         let store = self.store;
         let by_id: HashMap<u32, &TableEntry> = cat.values().map(|e| (e.id, e)).collect();
+        // The index entries of the rows loaded in bulk (none unique) commit with
+        // their counts and checkpoints.
+        for (id, rows) in &mut self.bulk {
+            if let Some(ix) = &by_id[id].index {
+                for r in rows.iter_mut() {
+                    for (k, v) in std::mem::take(&mut r.index) {
+                        self.batch.insert(ix, k, v);
+                    }
+                }
+            }
+        }
         if let Some(intent) = store.ingest(&by_id, std::mem::take(&mut self.bulk))? {
             self.batch.remove(&store.meta, intent);
         }

@@ -364,7 +364,7 @@ fn describe_parses_back_to_the_same_schema() {
 fn stats_and_runs() {
     let f = loaded();
     let stats: Json = serde_json::from_str(&ok(&["stats", f.db(), "--json"])).unwrap();
-    assert_eq!(stats["format_version"], 4);
+    assert_eq!(stats["format_version"], 5);
     assert_eq!(stats["rows"], 7);
     assert_eq!(stats["runs"], 1);
     assert!(stats["disk_space_bytes"].as_u64().unwrap() > 0);

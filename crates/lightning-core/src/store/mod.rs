@@ -36,10 +36,11 @@ pub use read::{EncodedRows, RowIter, StoredBytes};
 pub use write::{RepairCounts, SyncState, TableChange, WriteMode};
 
 /// Version of the on-disk layout described in docs/format.md.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// Earlier layouts a writable open upgrades in place: format 3 added the change
-/// log and format 4 column segments, both of which start empty.
-const UPGRADES_FROM: [u32; 2] = [2, 3];
+/// log, format 4 column segments (both start empty), format 5 the record of a bulk
+/// load under way (none).
+const UPGRADES_FROM: [u32; 3] = [2, 3, 4];
 const MARKER_FILE: &str = "LIGHTNING";
 
 #[derive(Debug, thiserror::Error)]

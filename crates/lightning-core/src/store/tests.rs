@@ -46,7 +46,7 @@ fn stores_of_other_formats_are_refused_with_advice() {
         let err = Store::open(&path).err().expect("refused").to_string();
         assert!(
             err.contains(&format!(
-                "uses store format {found}, but this tool reads format 4"
+                "uses store format {found}, but this tool reads format 5"
             )) && err.contains(advice),
             "{err}"
         );
@@ -54,8 +54,8 @@ fn stores_of_other_formats_are_refused_with_advice() {
 }
 
 #[test]
-fn stores_of_formats_2_and_3_are_upgraded_in_place_when_opened() {
-    for old in ["2", "3"] {
+fn stores_of_formats_2_to_4_are_upgraded_in_place_when_opened() {
+    for old in ["2", "3", "4"] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.ldb");
         {
@@ -74,9 +74,9 @@ fn stores_of_formats_2_and_3_are_upgraded_in_place_when_opened() {
         assert!(s.snapshot("users").unwrap().layout().is_none());
         assert_eq!(
             std::fs::read_to_string(&marker).unwrap(),
-            "Lightning store\nformat 4\n"
+            "Lightning store\nformat 5\n"
         );
-        assert_eq!(&*s.meta.get(b"format").unwrap().unwrap(), b"4");
+        assert_eq!(&*s.meta.get(b"format").unwrap().unwrap(), b"5");
     }
 }
 

@@ -265,9 +265,10 @@ pub fn verify_table(
     let schema_diffs = schema_differences(schema, &target);
     let target_rows = store.count(&name)?;
 
-    // Pass 1: target ranges, then the source into the same ranges, sampling rows.
-    let target_rc = store.range_checksums(&name, RANGES)?;
-    let mut source_rc = RangeChecksums::with_bounds(target_rc.bounds.clone());
+    // Pass 1: the target and the source, read at the same time, into the same
+    // ranges (cut evenly between the target's first and last key), sampling rows.
+    let bounds = store.key_splits(&name, &Bound::Unbounded, &Bound::Unbounded, RANGES)?;
+    let mut source_rc = RangeChecksums::with_bounds(bounds.clone());
     let mut source_sum = TableChecksum::default();
     let stride = (target_rows / sample.max(1) as u64).max(1);
     let mut sampled = 0u64;
@@ -275,47 +276,54 @@ pub fn verify_table(
     let mut unkeyed = false;
     let mut buf = Vec::new();
     let mut seen = 0u64;
-    src.scan(schema, &mut |rowid, row| {
-        let h = row_hash(&row, &mut buf);
-        source_sum.add(h);
-        match key_of(rowid, &row) {
-            Some(k) => {
-                source_rc.add(&k, h);
-                if sample > 0 && seen.is_multiple_of(stride) && (sampled as usize) < sample {
-                    sampled += 1;
-                    let key_vals: Vec<Value> = if keyed {
-                        key_positions.iter().map(|&p| row[p].clone()).collect()
-                    } else {
-                        vec![Value::Int(rowid.unwrap_or(0))]
-                    };
-                    match store
-                        .get(&name, &key_vals)
-                        .map_err(|e| Box::new(e) as SourceError)?
-                    {
-                        None => mismatches.push(format!(
-                            "{}: missing in target",
-                            describe(schema, rowid, &row)
-                        )),
-                        Some(t)
-                            if format!("{t:?}") != format!("{row:?}")
-                                && row_hash(&t, &mut Vec::new()) != h =>
+    let (target_rc, scanned) = std::thread::scope(|scope| {
+        let target = scope.spawn(|| {
+            store.checksums_for_bounds(&name, bounds, Bound::Unbounded, Bound::Unbounded)
+        });
+        let scanned = src.scan(schema, &mut |rowid, row| {
+            let h = row_hash(&row, &mut buf);
+            source_sum.add(h);
+            match key_of(rowid, &row) {
+                Some(k) => {
+                    source_rc.add(&k, h);
+                    if sample > 0 && seen.is_multiple_of(stride) && (sampled as usize) < sample {
+                        sampled += 1;
+                        let key_vals: Vec<Value> = if keyed {
+                            key_positions.iter().map(|&p| row[p].clone()).collect()
+                        } else {
+                            vec![Value::Int(rowid.unwrap_or(0))]
+                        };
+                        match store
+                            .get(&name, &key_vals)
+                            .map_err(|e| Box::new(e) as SourceError)?
                         {
-                            mismatches.push(format!(
-                                "{}: {}",
-                                describe(schema, rowid, &row),
-                                describe_values(schema, &row, &t)
-                            ))
+                            None => mismatches.push(format!(
+                                "{}: missing in target",
+                                describe(schema, rowid, &row)
+                            )),
+                            Some(t)
+                                if format!("{t:?}") != format!("{row:?}")
+                                    && row_hash(&t, &mut Vec::new()) != h =>
+                            {
+                                mismatches.push(format!(
+                                    "{}: {}",
+                                    describe(schema, rowid, &row),
+                                    describe_values(schema, &row, &t)
+                                ))
+                            }
+                            Some(_) => {}
                         }
-                        Some(_) => {}
                     }
                 }
+                None => unkeyed = true,
             }
-            None => unkeyed = true,
-        }
-        seen += 1;
-        Ok(())
-    })
-    .map_err(source_err)?;
+            seen += 1;
+            Ok(())
+        });
+        (target.join().expect("the target's pass ends"), scanned)
+    });
+    scanned.map_err(source_err)?;
+    let target_rc = target_rc?;
     let skipped = src.unconvertible(&name);
     if skipped > 0 {
         mismatches.push(format!("{skipped} source rows cannot be converted and are not in the target (see the reject file)"));

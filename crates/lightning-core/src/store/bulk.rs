@@ -41,38 +41,63 @@ struct Intent {
     tables: Vec<(u32, Vec<u8>, Vec<u8>)>,
 }
 
+/// The keys a batch holds for one table.
+struct Span<'a> {
+    entry: &'a TableEntry,
+    rows: usize,
+    lo: &'a [u8],
+    hi: &'a [u8],
+    short: bool,
+}
+
 /// Which tables of a batch go in bulk: keyed rows (`Ok`) whose stored keys are all
 /// short and whose span holds no key in the table, with enough of them.
 pub(super) fn eligible<'e>(
     rows: impl Iterator<Item = (&'e TableEntry, &'e std::result::Result<Vec<u8>, String>)>,
 ) -> Result<HashSet<u32>> {
-    let mut spans: HashMap<u32, (&TableEntry, usize, &[u8], &[u8], bool)> = HashMap::new();
-    for (e, key) in rows {
+    let mut spans: HashMap<u32, Span<'e>> = HashMap::new();
+    for (entry, key) in rows {
         let Ok(key) = key else { continue };
-        let span = spans
-            .entry(e.id)
-            .or_insert((e, 0, key.as_slice(), key.as_slice(), true));
-        span.1 += 1;
-        span.2 = span.2.min(key.as_slice());
-        span.3 = span.3.max(key.as_slice());
-        span.4 &= !keys::is_long(key);
+        let span = spans.entry(entry.id).or_insert(Span {
+            entry,
+            rows: 0,
+            lo: key,
+            hi: key,
+            short: true,
+        });
+        span.rows += 1;
+        span.lo = span.lo.min(key.as_slice());
+        span.hi = span.hi.max(key.as_slice());
+        span.short &= !keys::is_long(key);
     }
     let mut out = HashSet::new();
-    for (id, (e, n, lo, hi, short)) in spans {
+    for (id, span) in spans {
         // A unique value needs its lookups anyway.
-        if n < MIN_ROWS || !short || !e.unique_sets.is_empty() {
+        if span.rows < MIN_ROWS || !span.short || !span.entry.unique_sets.is_empty() {
             continue;
         }
-        if e.rows.range(lo..=hi).next().is_none() {
+        if span.entry.rows.range(span.lo..=span.hi).next().is_none() {
             out.insert(id);
         }
     }
     Ok(out)
 }
 
+/// A row of a batch refused because an earlier row of it has its key.
+pub(super) struct Duplicate<'c> {
+    pub entry: &'c TableEntry,
+    pub order: u32,
+    pub key: Vec<u8>,
+    pub row: Row,
+}
+
 /// Sort a table's bulk rows by key; rows whose key an earlier row of the batch
 /// has are taken out and returned (with their place in the batch), decoded.
-pub(super) fn settle(store: &Store, rows: &mut Vec<BulkRow>) -> Result<Vec<(u32, Vec<u8>, Row)>> {
+pub(super) fn settle<'c>(
+    store: &Store,
+    entry: &'c TableEntry,
+    rows: &mut Vec<BulkRow>,
+) -> Result<Vec<Duplicate<'c>>> {
     if rows.windows(2).all(|w| w[0].key < w[1].key) {
         return Ok(Vec::new());
     }
@@ -82,7 +107,12 @@ pub(super) fn settle(store: &Store, rows: &mut Vec<BulkRow>) -> Result<Vec<(u32,
     for r in rows.drain(..) {
         if kept.last().is_some_and(|k| k.key == r.key) {
             let row = decode_row(&r.value).map_err(|x| store.corrupt(x))?;
-            dups.push((r.order, r.key, row));
+            dups.push(Duplicate {
+                entry,
+                order: r.order,
+                key: r.key,
+                row,
+            });
         } else {
             kept.push(r);
         }

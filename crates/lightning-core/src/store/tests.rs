@@ -925,7 +925,7 @@ fn a_bulk_load_whose_commit_never_came_is_undone_when_the_store_opens() {
                 value: {
                     let mut v = Vec::new();
                     crate::rowcodec::encode_row(
-                        &vec![Value::Int(i), Value::Text("lost".into())],
+                        &[Value::Int(i), Value::Text("lost".into())],
                         &mut v,
                     );
                     v

@@ -122,7 +122,13 @@ impl Store {
                 stage.touched.insert(e.schema.name.clone());
             }
         }
-        for (e, _order, full, row) in stage.settle_bulk(&cat)? {
+        for bulk::Duplicate {
+            entry: e,
+            key: full,
+            row,
+            ..
+        } in stage.settle_bulk(&cat)?
+        {
             let key = e.schema.describe_key(decode_rowid(&full), &row);
             let reason = duplicate_reason(e, &full, &row);
             refuse(&bad_rows, &mut rejected, &e.schema.name, key, reason, row)?;
@@ -540,25 +546,18 @@ impl<'s> Staging<'s> {
     fn settle_bulk<'c>(
         &mut self,
         cat: &'c BTreeMap<String, TableEntry>,
-    ) -> Result<Vec<(&'c TableEntry, u32, Vec<u8>, Row)>> {
+    ) -> Result<Vec<bulk::Duplicate<'c>>> {
         let mut dups = Vec::new();
         for (id, rows) in &mut self.bulk {
-            let found = bulk::settle(self.store, rows)?;
-            if found.is_empty() {
-                continue;
-            }
             let e = cat
                 .values()
                 .find(|e| e.id == *id)
                 .expect("table of a bulk row");
+            let found = bulk::settle(self.store, e, rows)?;
             *self.added.entry(*id).or_default() -= found.len() as i64;
-            dups.extend(
-                found
-                    .into_iter()
-                    .map(|(order, key, row)| (e, order, key, row)),
-            );
+            dups.extend(found);
         }
-        dups.sort_by_key(|d| d.1);
+        dups.sort_by_key(|d| d.order);
         Ok(dups)
     }
 

@@ -2,8 +2,10 @@
 //! makes it (100,000 rows per unit) in PostgreSQL, and the same rows in MariaDB and
 //! in a SQLite file. For each source, the tool's `migrate` and `verify` of that
 //! table against the source's own dump tool writing it to /dev/null, in
-//! interleaved rounds (reference, migrate, verify, reference, ...), medians; and
-//! `pg2lightning migrate --from-dump` of a plain `pg_dump` of it, in MB/s.
+//! interleaved rounds (reference, migrate, verify, reference, ...), medians; for
+//! PostgreSQL also the peer a user would reach for (dlt with connectorx into
+//! DuckDB) in the same rounds; and `pg2lightning migrate --from-dump` of a plain
+//! `pg_dump` of it, in MB/s.
 
 use std::fs;
 use std::path::Path;
@@ -20,13 +22,34 @@ use crate::util::{self, cargo, section};
 
 const DB: &str = "lightning_bench_pgbench";
 const TABLE: &str = "pgbench_accounts";
+/// The peer a user would reach for: dlt reading with connectorx into DuckDB.
+const DLT_PACKAGES: &[&str] = &[
+    "dlt==1.31.0",
+    "duckdb==2.0.1",
+    "connectorx==0.4.6",
+    "SQLAlchemy==2.1.9",
+    "pyarrow==26.0.1",
+    "pandas==3.1.1",
+    "psycopg[binary]==3.3.9",
+];
+const DLT_SCRIPT: &str = r#"
+import sys, dlt
+from dlt.sources.sql_database import sql_table
+url, table, db = sys.argv[1:4]
+source = sql_table(credentials=url, table=table, backend="connectorx", chunk_size=100000)
+pipeline = dlt.pipeline(pipeline_name="bench", destination=dlt.destinations.duckdb(db),
+                        dataset_name="bench", pipelines_dir=db + ".pipelines")
+pipeline.run(source, write_disposition="replace")
+"#;
 
-/// One source: its reference and the tool's two steps, measured per round.
+/// One source: its reference and the tool's two steps, measured per round, and
+/// for PostgreSQL the peer's load of the same table.
 struct Case {
     label: &'static str,
     reference: Series,
     migrate: Series,
     verify: Series,
+    peer: Option<Series>,
 }
 
 pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result<()> {
@@ -51,6 +74,10 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
     prepare_mariadb(rows)?;
     let sqlite = bench_dir.join("pgbench.sqlite");
     prepare_sqlite(&sqlite, rows)?;
+    let dlt_python = services::python_with("bench-dlt-venv", DLT_PACKAGES)?;
+    let dlt_script = bench_dir.join("dlt_load.py");
+    fs::write(&dlt_script, DLT_SCRIPT)?;
+    let dlt_db = bench_dir.join("pgbench-dlt.duckdb");
     let pg_url = format!("{}/{DB}", base_url());
     let my_url = format!("mysql://root@127.0.0.1:3306/{DB}");
 
@@ -87,6 +114,7 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
             reference: Series::new(reference_name(label)),
             migrate: Series::new(format!("{name} migrate")),
             verify: Series::new(format!("{name} verify")),
+            peer: (label == "PostgreSQL").then(|| Series::new("dlt (connectorx) into DuckDB")),
         };
         for round in 1..=rounds {
             section(&format!("{label}, round {round} of {rounds}"));
@@ -106,6 +134,13 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
                 &mut tool(name, "verify", &source, &store),
                 &bench_dir,
             )?;
+            if let Some(peer) = &mut case.peer {
+                util::remove_path(&dlt_db)?;
+                util::remove_path(&bench_dir.join("pgbench-dlt.duckdb.pipelines"))?;
+                let mut cmd = Command::new(&dlt_python);
+                cmd.arg(&dlt_script).arg(&pg_url).arg(TABLE).arg(&dlt_db);
+                measure_into(peer, &mut cmd, &bench_dir)?;
+            }
         }
         if !keep {
             util::remove_path(&store)?;
@@ -138,6 +173,8 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
     if !keep {
         util::remove_path(&dump_store)?;
         util::remove_path(&dump)?;
+        util::remove_path(&dlt_db)?;
+        util::remove_path(&bench_dir.join("pgbench-dlt.duckdb.pipelines"))?;
     }
 
     println!("{}", markdown(&cases, &from_dump, rows, rounds, dump_bytes));
@@ -152,6 +189,8 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
                 "reference": c.reference.json("rows", rows, None, r),
                 "migrate": c.migrate.json("rows", rows, None, r),
                 "verify": c.verify.json("rows", rows, None, r),
+                "peer": c.peer.as_ref().map(|p| p.json("rows", rows, None, r)),
+                "migrate_vs_peer": c.peer.as_ref().map(|p| round(c.migrate.median() / p.median(), 2)),
             })
         }).collect::<Vec<_>>(),
         "from_dump": from_dump.json("rows", rows, Some(dump_bytes), from_dump.median()),
@@ -249,7 +288,10 @@ fn markdown(cases: &[Case], from_dump: &Series, rows: u64, rounds: u32, dump_byt
     );
     for c in cases {
         let r = c.reference.median();
-        for s in [&c.reference, &c.migrate, &c.verify] {
+        for s in [&c.reference, &c.migrate, &c.verify]
+            .into_iter()
+            .chain(c.peer.as_ref())
+        {
             let secs = s.median();
             md.push_str(&format!(
                 "| {} | {} | {:.2} | {} | {:.0} | **{:.2}** | {:.1} |\n",
@@ -260,6 +302,18 @@ fn markdown(cases: &[Case], from_dump: &Series, rows: u64, rounds: u32, dump_byt
                 rows as f64 / secs,
                 secs / r,
                 s.peak_mb()
+            ));
+        }
+    }
+    for c in cases {
+        if let Some(p) = &c.peer {
+            md.push_str(&format!(
+                "\n{} migrate / {}: **{:.2}** (peak memory {:.1} MB against {:.1} MB)\n",
+                c.label,
+                p.name,
+                c.migrate.median() / p.median(),
+                c.migrate.peak_mb(),
+                p.peak_mb()
             ));
         }
     }

@@ -369,7 +369,7 @@ fn stats_and_runs() {
     assert_eq!(stats["runs"], 1);
     assert!(stats["disk_space_bytes"].as_u64().unwrap() > 0);
     let human = ok(&["stats", f.db()]);
-    assert!(human.contains("format      4\n"), "{human}");
+    assert!(human.contains("format      5\n"), "{human}");
     assert!(human.contains("\nitems   4\n"), "{human}");
     let runs: Json = serde_json::from_str(&ok(&["runs", f.db(), "--json"])).unwrap();
     assert_eq!(runs[0]["tool"], "lightning import");

@@ -220,7 +220,7 @@ pub struct MigrateArgs {
     #[arg(long, default_value_t = default_parallel(), hide_default_value = true, value_name = "N")]
     pub parallel: usize,
     /// Rows per committed batch.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    #[arg(long, default_value_t = 50_000, value_name = "N")]
     pub batch_size: usize,
     #[command(flatten)]
     pub filter: TableFilter,

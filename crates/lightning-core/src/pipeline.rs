@@ -197,7 +197,7 @@ pub struct RowEmitter<'a> {
 }
 
 /// A batch is sent once it holds about this many bytes, whatever its row count.
-pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 impl<'a> RowEmitter<'a> {
     /// Add a row of the current source record.

@@ -426,6 +426,11 @@ pub fn sql_client_python() -> Result<PathBuf> {
     python_with("sql-client-venv", SQL_CLIENT_PACKAGES)
 }
 
+/// A Python with Prometheus's client library, whose parser reads `/metrics`.
+pub fn metrics_parser_python() -> Result<PathBuf> {
+    python_with("metrics-parser-venv", &["prometheus-client==0.26.0"])
+}
+
 /// Where Debian's PostgreSQL JDBC driver puts its jar.
 const JDBC_JAR: &str = "/usr/share/java/postgresql.jar";
 

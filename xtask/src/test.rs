@@ -52,6 +52,17 @@ fn run_steps(args: &TestArgs, steps: &mut Steps) -> Result<Vec<&'static str>> {
             Ok(python) => std::env::set_var("LIGHTNING_TEST_PYTHON", python),
             Err(e) => warn(&format!("the Python SQL clients are missing ({e:#}): the `lightning serve` client test will fail")),
         }
+        if services::ensure_program("chromium", "chromium", "the browser tests") {
+            // The dashboard and report pages are checked in a real browser.
+            if let Some(path) = util::find_program("chromium") {
+                std::env::set_var("LIGHTNING_TEST_CHROMIUM", path);
+            }
+        }
+        match services::metrics_parser_python() {
+            // The monitoring test parses /metrics with Prometheus's own parser.
+            Ok(python) => std::env::set_var("LIGHTNING_TEST_PROMETHEUS_PYTHON", python),
+            Err(e) => warn(&format!("the Prometheus client is missing ({e:#}): the monitoring test will fail")),
+        }
         match services::jdbc_driver() {
             Ok(jar) => std::env::set_var("LIGHTNING_TEST_JDBC", jar),
             Err(e) => warn(&format!("the JDBC driver is missing ({e:#}): the `lightning serve` Java client test will fail")),

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
 use lightning_core::checksum::TableChecksum;
+use lightning_core::progress::{read_live_state, Stats};
+use lightning_core::store::StoreError;
 use lightning_core::store::FORMAT_VERSION;
 use lightning_core::{ddl, report, Store, TableSchema, Value};
 use serde::Serialize;
@@ -17,6 +19,56 @@ use crate::out::{self, write_aligned};
 /// written is read through a private copy).
 pub fn open(db: &Path) -> anyhow::Result<Store> {
     Ok(Store::open_to_read(db)?)
+}
+
+/// A store, or — while a run writes it, which keeps others from opening it — the
+/// state that run writes beside it.
+enum Opened {
+    Store(Store),
+    InUse(Stats),
+}
+
+fn open_or_in_use(db: &Path) -> anyhow::Result<Opened> {
+    match Store::open_to_read(db) {
+        Ok(s) => Ok(Opened::Store(s)),
+        Err(e @ StoreError::Locked { .. }) => match read_live_state(db) {
+            Some(live) => {
+                eprintln!(
+                    "note: {} is in use by {} {} (run {}, process {}, {}): figures as of {} from the run's state, for the tables it copies",
+                    db.display(),
+                    live.tool,
+                    live.command,
+                    live.run_id.map_or("-".into(), |r| r.to_string()),
+                    live.pid,
+                    phase_text(&live),
+                    live.updated_at
+                );
+                Ok(Opened::InUse(live))
+            }
+            None => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn phase_text(s: &Stats) -> String {
+    serde_json::to_value(s.phase)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// Each table of a running copy with the rows the store holds now.
+fn live_counts(s: &Stats) -> Vec<(String, u64)> {
+    s.tables
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                t.rows_stored.unwrap_or(t.rows_migrated - t.rows_rejected),
+            )
+        })
+        .collect()
 }
 
 /// The named table, or every table of the store.
@@ -76,11 +128,15 @@ pub struct TablesArgs {
 }
 
 pub fn tables(a: &TablesArgs) -> anyhow::Result<ExitCode> {
-    let store = open(&a.db)?;
     let mut out = out::stdout();
     let mut rows = Vec::new();
-    for t in store.tables() {
-        rows.push((t.name.clone(), store.count(&t.name)?));
+    match open_or_in_use(&a.db)? {
+        Opened::InUse(live) => rows = live_counts(&live),
+        Opened::Store(store) => {
+            for t in store.tables() {
+                rows.push((t.name.clone(), store.count(&t.name)?));
+            }
+        }
     }
     if a.json {
         write_json(&mut out, &TableRows::list(&rows))?;
@@ -163,10 +219,29 @@ pub struct CountArgs {
 }
 
 pub fn count(a: &CountArgs) -> anyhow::Result<ExitCode> {
-    let store = open(&a.db)?;
+    let opened = open_or_in_use(&a.db)?;
+    let counted = |t: &str| -> anyhow::Result<u64> {
+        match &opened {
+            Opened::Store(store) => Ok(store.count(t)?),
+            Opened::InUse(live) => live_counts(live)
+                .into_iter()
+                .find(|(n, _)| n == t)
+                .map(|(_, n)| n)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "the run writing {} does not copy a table `{t}`; try again once it ends",
+                        a.db.display()
+                    )
+                }),
+        }
+    };
+    let names: Vec<String> = match &opened {
+        Opened::Store(store) => store.tables().into_iter().map(|t| t.name).collect(),
+        Opened::InUse(live) => live.tables.iter().map(|t| t.name.clone()).collect(),
+    };
     let mut out = out::stdout();
     if let Some(t) = &a.table {
-        let n = store.count(t)?;
+        let n = counted(t)?;
         if a.json {
             write_json(
                 &mut out,
@@ -181,10 +256,10 @@ pub fn count(a: &CountArgs) -> anyhow::Result<ExitCode> {
     } else {
         let mut rows = Vec::new();
         let mut total = 0u64;
-        for t in store.tables() {
-            let n = store.count(&t.name)?;
+        for t in names {
+            let n = counted(&t)?;
             total += n;
-            rows.push((t.name, n));
+            rows.push((t, n));
         }
         if a.json {
             #[derive(Serialize)]
@@ -634,8 +709,49 @@ pub struct RunsArgs {
 }
 
 pub fn runs(a: &RunsArgs) -> anyhow::Result<ExitCode> {
-    let store = open(&a.db)?;
-    let runs = store.runs()?;
+    let runs = match open_or_in_use(&a.db)? {
+        Opened::Store(store) => store.runs()?,
+        Opened::InUse(live) => {
+            // Earlier runs are in the store, which the running one holds.
+            let mut out = out::stdout();
+            if a.json {
+                write_json(&mut out, &live)?;
+            } else {
+                let done = if live.rows_total > 0 {
+                    format!(
+                        " {:.0} %",
+                        live.rows_migrated as f64 * 100.0 / live.rows_total as f64
+                    )
+                } else {
+                    String::new()
+                };
+                let cells = vec![
+                    [
+                        "id", "tool", "source", "started", "status", "rows", "rejected", "rows/s",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                    vec![
+                        live.run_id.map_or("-".into(), |r| r.to_string()),
+                        live.tool.clone(),
+                        live.source.clone(),
+                        live.start_time.clone(),
+                        format!("running ({}{done})", phase_text(&live)),
+                        live.rows_migrated.to_string(),
+                        live.rows_rejected.to_string(),
+                        format!("{:.0}", live.rows_per_second),
+                    ],
+                ];
+                write_aligned(
+                    &mut out,
+                    &cells,
+                    &[false, false, false, false, false, true, true, true],
+                )?;
+            }
+            out.flush()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let mut out = out::stdout();
     if a.json {
         write_json(&mut out, &runs)?;

@@ -8,8 +8,8 @@ use std::time::Instant;
 use crate::pipeline::{copy, CopyError, CopyOptions, OnError, Resume, Source};
 use crate::progress::Progress;
 use crate::report::{
-    AssessmentReport, ConversionReport, Estimate, Severity, TableAssessment, REPORT_VERSION,
-    WHOLE_DATABASE,
+    AssessmentReport, ConversionReport, Estimate, Invocation, ScoreBasis, Severity,
+    TableAssessment, REPORT_VERSION, WHOLE_DATABASE,
 };
 use crate::schema::TableSchema;
 use crate::sink::StoreSink;
@@ -108,6 +108,7 @@ impl Assessment<'_> {
         let c = &self.conversion;
         let rows_total: u64 = self.tables.iter().map(|t| t.rows).sum();
         let (score, complexity) = score_and_complexity(c, self.schemas, rows_total);
+        let score_basis = score_basis(c, self.schemas);
         let manual = c.count(Severity::Manual);
         let mut risks: Vec<String> = c
             .findings
@@ -141,10 +142,12 @@ impl Assessment<'_> {
             tool: self.tool.into(),
             source: self.source.into(),
             generated_at: crate::store::now_rfc3339(),
+            invocation: Invocation::current(),
             database_size_bytes: self.database_size_bytes,
             tables: self.tables,
             findings: self.conversion.findings,
             compatibility_score: score,
+            score_basis,
             complexity: complexity.into(),
             risks,
             recommendations: recs,
@@ -165,6 +168,49 @@ fn counts(c: &ConversionReport, s: Severity) -> (usize, usize) {
     (of(false), of(true))
 }
 
+/// What the compatibility score is computed from, and the computation written out.
+pub fn score_basis(c: &ConversionReport, schemas: &[TableSchema]) -> ScoreBasis {
+    let (manual, database_manual) = counts(c, Severity::Manual);
+    let (loss, database_loss) = counts(c, Severity::Loss);
+    let (warnings, database_warnings) = counts(c, Severity::Warning);
+    let columns = schemas.iter().map(|t| t.columns.len()).sum();
+    let indexes = schemas.iter().map(|t| t.indexes.len()).sum();
+    let objects = schemas.len() + columns + indexes + manual;
+    let issues = (manual + database_manual + loss + database_loss) as f64
+        + (warnings + database_warnings) as f64 * 0.5;
+    let mut b = ScoreBasis {
+        tables: schemas.len(),
+        columns,
+        indexes,
+        manual,
+        loss,
+        warnings,
+        database_manual,
+        database_loss,
+        database_warnings,
+        objects,
+        issues,
+        formula: String::new(),
+    };
+    b.formula = if objects == 0 {
+        "100 (nothing to convert)".into()
+    } else {
+        format!(
+            "round(100 × (1 − {issues} / {objects})) = {}",
+            score_of(&b).round()
+        )
+    };
+    b
+}
+
+fn score_of(b: &ScoreBasis) -> f64 {
+    if b.objects == 0 {
+        100.0
+    } else {
+        (100.0 * (1.0 - b.issues / b.objects as f64)).clamp(0.0, 100.0)
+    }
+}
+
 /// The compatibility score (0-100) and the complexity (`low`, `medium`, `high`),
 /// computed the same way for every source (docs/reports.md says how).
 ///
@@ -177,21 +223,9 @@ pub fn score_and_complexity(
     schemas: &[TableSchema],
     rows_total: u64,
 ) -> (u32, &'static str) {
-    let (manual, manual_db) = counts(c, Severity::Manual);
-    let (loss, loss_db) = counts(c, Severity::Loss);
-    let (warnings, warnings_db) = counts(c, Severity::Warning);
-    let objects = schemas
-        .iter()
-        .map(|t| 1 + t.columns.len() + t.indexes.len())
-        .sum::<usize>()
-        + manual;
-    let issues =
-        (manual + manual_db + loss + loss_db) as f64 + (warnings + warnings_db) as f64 * 0.5;
-    let score = if objects == 0 {
-        100.0
-    } else {
-        (100.0 * (1.0 - issues / objects as f64)).clamp(0.0, 100.0)
-    };
+    let b = score_basis(c, schemas);
+    let (manual, loss, warnings) = (b.manual, b.loss, b.warnings);
+    let score = score_of(&b);
     let complexity = if manual > 5 || loss > 5 || rows_total > 100_000_000 {
         "high"
     } else if manual > 0 || loss > 0 || warnings > 0 || schemas.len() > 50 {
@@ -234,6 +268,9 @@ mod tests {
         ));
         // 8 tables × 3 objects = 24; one issue.
         assert_eq!(score_and_complexity(&c, &tables, 10), (96, "low"));
+        let b = score_basis(&c, &tables);
+        assert_eq!((b.objects, b.issues, b.database_loss), (24, 1.0, 1));
+        assert_eq!(b.formula, "round(100 × (1 − 1 / 24)) = 96");
         // The same loss on each table: medium at once, high past five.
         let mut per_table = ConversionReport::new("tool", "src");
         for t in &tables {

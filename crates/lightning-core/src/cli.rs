@@ -2,7 +2,7 @@
 //! `main.rs` holds only what is particular to its database.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -11,13 +11,14 @@ use clap::Args;
 
 use crate::cast::CastRules;
 use crate::pipeline::{copy, CopyError, CopyOptions, OnError, Resume, Source};
-use crate::progress::Progress;
+use crate::progress::{Phase, Progress, Status};
 use crate::reject::RejectLog;
 use crate::report::{self, MigrationReport, Report, TableVerification, VerificationReport};
 use crate::schema::TableSchema;
 use crate::sink::{StoreSink, StreamSink};
 use crate::store::Store;
 use crate::verify::VerifySource;
+use crate::watch::{Watch, WatchArgs};
 
 /// The rows of an opened source, for the copy and for verification.
 pub trait SourceReader {
@@ -243,9 +244,8 @@ pub struct MigrateArgs {
     /// Rows per table compared value by value when verifying.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub sample: usize,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub watch: WatchArgs,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -289,6 +289,8 @@ pub struct VerifyArgs {
     /// Compare the queries of FILE (separated by `;`), as --query does.
     #[arg(long = "queries", value_name = "FILE", conflicts_with = "repair")]
     pub query_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub watch: WatchArgs,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -417,7 +419,7 @@ fn interrupted_by(e: &anyhow::Error) -> Option<i32> {
 }
 
 /// Run `migrate`: copy `source` into the target store, record the run, optionally
-/// verify, and report.
+/// verify, and report; watched as `args.watch` says.
 pub fn run_migrate(
     tool: &str,
     source_desc: &str,
@@ -425,10 +427,39 @@ pub fn run_migrate(
     conversion: &report::ConversionReport,
     args: &MigrateArgs,
 ) -> anyhow::Result<ExitCode> {
+    let shown = redact(source_desc);
+    let store = Arc::new(Store::create_or_open(&args.target)?);
+    let progress = Progress::new(tool, "migrate", &shown, &args.target.display().to_string());
+    let watch = Watch::start(&args.watch, progress.clone(), Some(&args.target))?;
+    let outcome = migrate(tool, &shown, reader, conversion, args, store, &progress);
+    finish_watch(watch, &outcome, source_desc);
+    outcome.map(|(code, _)| code)
+}
+
+/// End a watched run as its outcome says.
+fn finish_watch(watch: Watch, outcome: &anyhow::Result<(ExitCode, Status)>, source_desc: &str) {
+    match outcome {
+        Ok((_, status)) => watch.finish(*status, None),
+        Err(e) if interrupted_by(e).is_some() => watch.finish(Status::Interrupted, None),
+        Err(e) => {
+            let shown = crate::text::redact_password(&format!("{e:#}"), source_desc);
+            watch.finish(Status::Failed, Some(&shown));
+        }
+    }
+}
+
+fn migrate(
+    tool: &str,
+    source_desc: &str,
+    reader: &dyn SourceReader,
+    conversion: &report::ConversionReport,
+    args: &MigrateArgs,
+    store: Arc<Store>,
+    progress: &Progress,
+) -> anyhow::Result<(ExitCode, Status)> {
     let source = reader.source();
     let tables = reader.schemas();
-    let source_desc = redact(source_desc);
-    let store = Arc::new(Store::create_or_open(&args.target)?);
+    let source_desc = source_desc.to_string();
     if args.fresh {
         for t in &tables {
             if store.table(&t.name).is_ok() {
@@ -471,6 +502,12 @@ pub fn run_migrate(
         store.set_source_mapping(tool, &mapping)?;
     }
     let run_id = store.start_run(tool, &source_desc)?;
+    progress.set_run_id(run_id);
+    progress.stored_before(
+        tables
+            .iter()
+            .map(|t| (t.name.clone(), store.count(&t.name).unwrap_or(0))),
+    );
     let mut run = store.run(run_id)?;
     run.content_id = content_id;
     store.update_run(&run)?;
@@ -480,7 +517,6 @@ pub fn run_migrate(
         .clone()
         .unwrap_or_else(|| crate::reject::default_path(&args.target));
     let mut rejects = (args.on_error == OnError::Skip).then(|| RejectLog::new(&reject_path));
-    let progress = Progress::stderr("migrating", !args.quiet);
     let mut sink = StoreSink::new(store.clone());
     let outcome = copy(
         source,
@@ -488,7 +524,7 @@ pub fn run_migrate(
         &mut sink,
         &args.copy_options(resume),
         rejects.as_mut(),
-        &progress,
+        progress,
     );
     run.finished_at = Some(crate::store::now_rfc3339());
     let summary = match outcome {
@@ -505,7 +541,10 @@ pub fn run_migrate(
                 },
                 args.target.display()
             );
-            return Ok(ExitCode::from(crate::interrupt::exit_code(sig)));
+            return Ok((
+                ExitCode::from(crate::interrupt::exit_code(sig)),
+                Status::Interrupted,
+            ));
         }
         Err(e) => {
             run.status = "failed".into();
@@ -522,6 +561,7 @@ pub fn run_migrate(
     // snapshots, are brought level with the source (in the run's snapshot).
     let marked = store.marked_for_repair()?;
     for t in tables.iter().filter(|t| marked.contains(&t.name)) {
+        progress.set_phase(Phase::Repairing);
         eprintln!(
             "bringing `{}` level with the source (it was copied in more than one state of it)",
             crate::text::for_terminal(&t.name)
@@ -566,11 +606,11 @@ pub fn run_migrate(
         Some(verify_tables(
             tool,
             &source_desc,
-            &args.target,
             &store,
             reader,
             &tables,
             args.sample,
+            progress,
         )?)
     } else {
         None
@@ -593,7 +633,10 @@ pub fn run_migrate(
         target: args.target.display().to_string(),
         run_id,
         generated_at: crate::store::now_rfc3339(),
+        invocation: report::Invocation::current(),
         rows_per_sec,
+        store_bytes: report::dir_size(&args.target)
+            .with_context(|| format!("measuring {}", args.target.display()))?,
         reject_file: (summary.rows_rejected > 0).then(|| reject_path.display().to_string()),
         summary,
         repaired: run.repaired.clone(),
@@ -607,11 +650,17 @@ pub fn run_migrate(
         verification,
     };
     args.report.emit(&report)?;
-    Ok(if equal {
-        ExitCode::SUCCESS
+    Ok(verdict(equal))
+}
+
+/// The exit code and final status of a run whose target is `equal` to the source
+/// (or was not verified).
+fn verdict(equal: bool) -> (ExitCode, Status) {
+    if equal {
+        (ExitCode::SUCCESS, Status::Completed)
     } else {
-        ExitCode::from(EXIT_DIFFERENT)
-    })
+        (ExitCode::from(EXIT_DIFFERENT), Status::Different)
+    }
 }
 
 /// Repair a table marked for a repair, clear its mark, and say what changed. The
@@ -634,25 +683,27 @@ fn repair_marked(
     Ok(counts)
 }
 
-/// Verify each table and build the report.
+/// Verify each table and build the report (the target named as the store's path).
 pub fn verify_tables(
     tool: &str,
     source_desc: &str,
-    target: &Path,
     store: &Store,
     reader: &dyn SourceReader,
     tables: &[TableSchema],
     sample: usize,
+    progress: &Progress,
 ) -> anyhow::Result<VerificationReport> {
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    progress.set_phase(Phase::Verifying);
     reader.before_verify(store)?;
     let mut results =
-        crate::verify::verify_tables(reader.verifier(), tables, store, sample, parallel)?;
+        crate::verify::verify_tables(reader.verifier(), tables, store, sample, parallel, progress)?;
     results.extend(reader.verify_records(store)?);
+    progress.verdict(results.iter().all(|t| t.equal));
     let mut report = VerificationReport::new(
         tool,
         &redact(source_desc),
-        &target.display().to_string(),
+        &store.path().display().to_string(),
         results,
     );
     report.notes = reader.verify_notes();
@@ -670,6 +721,21 @@ pub fn run_verify(
     if !args.queries.is_empty() || args.query_file.is_some() {
         return verify_queries(tool, source_desc, reader, args);
     }
+    let shown = redact(source_desc);
+    let progress = Progress::new(tool, "verify", &shown, &args.target.display().to_string());
+    let watch = Watch::start(&args.watch, progress.clone(), Some(&args.target))?;
+    let outcome = verify(tool, source_desc, reader, args, &progress);
+    finish_watch(watch, &outcome, source_desc);
+    outcome.map(|(code, _)| code)
+}
+
+fn verify(
+    tool: &str,
+    source_desc: &str,
+    reader: &dyn SourceReader,
+    args: &VerifyArgs,
+    progress: &Progress,
+) -> anyhow::Result<(ExitCode, Status)> {
     let tables = reader.schemas();
     let store = if args.repair {
         Store::open(&args.target)?
@@ -679,11 +745,11 @@ pub fn run_verify(
     let mut report = verify_tables(
         tool,
         source_desc,
-        &args.target,
         &store,
         reader,
         &tables,
         args.sample,
+        progress,
     )?;
     if args.repair && !report.equal {
         let mut again = Vec::new();
@@ -701,6 +767,7 @@ pub fn run_verify(
                 );
                 continue;
             }
+            progress.set_phase(Phase::Repairing);
             store.mark_for_repair(std::slice::from_ref(&schema.name))?;
             let counts = repair_marked(reader.verifier(), &store, schema)?;
             report.repaired.insert(schema.name.clone(), counts);
@@ -708,8 +775,15 @@ pub fn run_verify(
         }
         store.flush()?;
         let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let second =
-            crate::verify::verify_tables(reader.verifier(), &again, &store, args.sample, parallel)?;
+        progress.set_phase(Phase::Verifying);
+        let second = crate::verify::verify_tables(
+            reader.verifier(),
+            &again,
+            &store,
+            args.sample,
+            parallel,
+            progress,
+        )?;
         let records = reader.verify_records(&store)?;
         for v in second.into_iter().chain(records) {
             if let Some(slot) = report.tables.iter_mut().find(|t| t.table == v.table) {
@@ -717,6 +791,7 @@ pub fn run_verify(
             }
         }
         report.equal = report.tables.iter().all(|t| t.equal);
+        progress.verdict(report.equal);
     }
     if args.filter.tables.is_empty() && args.filter.exclude.is_empty() {
         report.target_only_tables = store
@@ -727,11 +802,7 @@ pub fn run_verify(
             .collect();
     }
     args.report.emit(&report)?;
-    Ok(if report.equal {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_DIFFERENT)
-    })
+    Ok(verdict(report.equal))
 }
 
 /// `verify --query`: each query on the source and on the target, compared.

@@ -11,6 +11,7 @@ pub mod fault;
 pub mod fingerprint;
 pub mod interrupt;
 pub mod keycode;
+pub mod monitor;
 pub mod pipeline;
 pub mod progress;
 pub mod query_check;
@@ -28,6 +29,7 @@ pub mod tool;
 pub mod types;
 pub mod value;
 pub mod verify;
+pub mod watch;
 
 pub use schema::{ColumnSchema, TableSchema};
 pub use store::Store;

@@ -142,6 +142,8 @@ pub enum CopyError {
 pub struct TableCopy {
     pub rows_written: u64,
     pub rows_rejected: u64,
+    /// From the table's first committed batch in this run to its last.
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -331,20 +333,16 @@ pub fn copy(
     let partitions = sink.settle_plan(partitions)?;
     let written_before = sink.started_tables()?;
     let mut work = VecDeque::new();
-    let mut total = 0u64;
-    let mut done_before = 0u64;
     for p in partitions {
         let resume = sink.resume_point(&p.id)?.filter(|ck| ck.done || !restart);
-        total += p.estimated_rows;
         match resume {
             Some(ck) if ck.done => {
                 summary.partitions_already_done += 1;
-                done_before += p.estimated_rows;
+                progress.plan_partition(&p.table, p.estimated_rows, ck.rows, true);
             }
             other => {
-                if let Some(ck) = &other {
-                    done_before += ck.rows.min(p.estimated_rows);
-                }
+                let before = other.as_ref().map_or(0, |ck| ck.rows);
+                progress.plan_partition(&p.table, p.estimated_rows, before, false);
                 work.push_back((p, other));
             }
         }
@@ -361,7 +359,6 @@ pub fn copy(
         upsert.extend(stale);
     }
     summary.to_repair = upsert.clone();
-    progress.start(total, done_before);
     let work = Mutex::new(work);
     let cancel = AtomicBool::new(false);
     let parallel = opts.parallel.max(1);
@@ -408,7 +405,10 @@ pub fn copy(
         }
         drop(tx);
         let mut failure: Option<CopyError> = None;
-        let mut last_tick = Instant::now();
+        // A table's time runs from the writer's previous commit before its first
+        // batch (its rows were being read meanwhile) to its last commit.
+        let mut first_batch: BTreeMap<String, Instant> = BTreeMap::new();
+        let mut last_commit = started;
         loop {
             let msg = match rx.recv_timeout(Duration::from_millis(200)) {
                 Ok(m) => m,
@@ -429,6 +429,7 @@ pub fn copy(
                     Msg::Table(t) => {
                         if !schemas.contains_key(&t.name) {
                             sink.add_table(&t)?;
+                            progress.add_table(&t.name);
                             summary.tables.entry(t.name.clone()).or_default();
                             schemas.insert(t.name.clone(), t);
                         }
@@ -463,6 +464,7 @@ pub fn copy(
                             *written.entry(r.table.clone()).or_default() += 1;
                         }
                         let done = batch.done;
+                        let batch_table = batch.table.clone();
                         // Rejected rows reach the reject file before their batch
                         // commits, so a crash cannot lose them past a checkpoint.
                         let mut keep = |rows: &[RejectedRow]| -> std::io::Result<()> {
@@ -499,31 +501,35 @@ pub fn copy(
                                 *count = count.saturating_sub(1);
                             }
                         }
+                        let mut rejected: BTreeMap<&str, u64> = BTreeMap::new();
                         for r in source_rejects.iter().chain(&sink_rejects) {
-                            summary
-                                .tables
-                                .entry(r.table.clone())
-                                .or_default()
-                                .rows_rejected += 1;
-                            summary.rows_rejected += 1;
+                            *rejected.entry(r.table.as_str()).or_default() += 1;
                         }
-                        for (t, c) in written {
-                            summary
-                                .tables
-                                .entry(t.to_string())
-                                .or_default()
-                                .rows_written += c;
-                            summary.rows_written += c;
+                        let now = Instant::now();
+                        let tables: BTreeSet<&str> = written
+                            .keys()
+                            .map(|t| &**t)
+                            .chain(rejected.keys().copied())
+                            .collect();
+                        for t in tables {
+                            let (w, r) = (
+                                written.get(t).copied().unwrap_or(0),
+                                rejected.get(t).copied().unwrap_or(0),
+                            );
+                            let first = *first_batch.entry(t.to_string()).or_insert(last_commit);
+                            let counts = summary.tables.entry(t.to_string()).or_default();
+                            counts.rows_written += w;
+                            counts.rows_rejected += r;
+                            counts.seconds = now.duration_since(first).as_secs_f64();
+                            summary.rows_written += w;
+                            summary.rows_rejected += r;
+                            progress.committed(t, w, r);
                         }
+                        last_commit = now;
                         crate::fault::point("committed");
                         if done {
                             summary.partitions_copied += 1;
-                        }
-                        if last_tick.elapsed() > Duration::from_millis(100) || done {
-                            progress.set_written(
-                                done_before + summary.rows_written + summary.rows_rejected,
-                            );
-                            last_tick = Instant::now();
+                            progress.partition_done(&batch_table);
                         }
                         // A signal stops the copy here, between two commits.
                         if let Some(sig) = crate::interrupt::requested() {
@@ -543,13 +549,13 @@ pub fn copy(
             None => Ok(()),
         }
     });
-    progress.finish();
     if let Err(CopyError::Interrupted(_)) = &result {
         // What was committed stays; make it durable before the process ends.
         sink.finish()?;
     }
     result?;
     sink.finish()?;
+    progress.copy_done();
     if let Some(log) = rejects {
         log.flush().map_err(CopyError::RejectLog)?;
     }

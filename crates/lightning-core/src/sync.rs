@@ -14,6 +14,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::pipeline::SourceError;
+use crate::progress::{Progress, Status, SyncStats};
 use crate::store::{RepairCounts, Store, StoreError, SyncState, TableChange};
 use crate::value::{Row, Value};
 
@@ -98,15 +99,10 @@ pub struct SyncArgs {
     /// How long to wait before asking again when the source has nothing new.
     #[arg(long, value_name = "MS", default_value_t = 500)]
     pub poll_interval_ms: u64,
-    /// Seconds between progress lines (0: none).
-    #[arg(long, value_name = "S", default_value_t = 10)]
-    pub progress_every: u64,
-    /// Print the report as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// No progress lines.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub watch: crate::watch::WatchArgs,
+    #[command(flatten)]
+    pub report: crate::cli::ReportArgs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,11 +128,18 @@ pub enum SyncError {
     },
 }
 
+/// How often the source is asked how far behind the store is.
+const LAG_EVERY: Duration = Duration::from_secs(2);
+
 /// What a sync did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncReport {
     pub tool: String,
     pub target: String,
+    /// When the report was made (RFC 3339, UTC).
+    pub generated_at: String,
+    #[serde(flatten)]
+    pub invocation: crate::report::Invocation,
     pub status: String,
     pub start_position: String,
     pub position: String,
@@ -159,6 +162,7 @@ pub fn run(
     state: SyncState,
     feed: &mut dyn ChangeFeed,
     args: &SyncArgs,
+    progress: &Progress,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     let mut state = state;
@@ -175,9 +179,8 @@ pub fn run(
     };
     report.warnings.extend(feed.warnings());
     let _polling = crate::interrupt::Polling::start();
-    let every = Duration::from_secs(args.progress_every);
-    let show = !args.quiet && !every.is_zero();
-    let mut last_line = Instant::now();
+    // How far behind the source is asked of the server now and then, not at every poll.
+    let mut lag_asked: Option<Instant> = None;
     loop {
         if crate::interrupt::requested().is_some() {
             report.status = "interrupted".into();
@@ -225,11 +228,17 @@ pub fn run(
                 break;
             }
         }
-        if show && last_line.elapsed() >= every {
+        if lag_asked.is_none_or(|t| t.elapsed() >= LAG_EVERY) {
             report.bytes_behind = feed.bytes_behind().map_err(SyncError::Source)?;
-            progress_line(&report, started);
-            last_line = Instant::now();
+            lag_asked = Some(Instant::now());
         }
+        progress.sync(SyncStats {
+            transactions: report.transactions,
+            changes: report.changes,
+            position: report.position.clone(),
+            bytes_behind: report.bytes_behind,
+            seconds_behind: report.seconds_behind,
+        });
     }
     report.bytes_behind = feed.bytes_behind().map_err(SyncError::Source)?;
     report.elapsed_seconds = started.elapsed().as_secs_f64();
@@ -244,20 +253,6 @@ fn seconds_since(micros: i64) -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64);
     ((now - micros).max(0)) as f64 / 1e6
-}
-
-fn progress_line(r: &SyncReport, started: Instant) {
-    let rate = r.changes as f64 / started.elapsed().as_secs_f64().max(1e-3);
-    let behind = match (r.bytes_behind, r.seconds_behind) {
-        (Some(b), Some(s)) => format!("{b} bytes, {s:.1} s behind"),
-        (Some(b), None) => format!("{b} bytes behind"),
-        _ => String::new(),
-    };
-    let line = format!(
-        "sync: {} transactions, {} changes applied ({rate:.0}/s), at {}; {behind}",
-        r.transactions, r.changes, r.position
-    );
-    eprintln!("{line}");
 }
 
 /// What one table's changes come to: each key's final state (`None`: deleted),
@@ -413,39 +408,30 @@ pub fn run_command(
             state.tool
         );
     }
-    let mut feed = make_feed(&store, &state)?;
-    let report = run(&store, state, feed.as_mut(), args)?;
-    if args.json {
-        crate::cli::print_stdout(&serde_json::to_string_pretty(&report)?)?;
+    let progress = Progress::new(tool, "sync", "", &args.target.display().to_string());
+    let watch = crate::watch::Watch::start(&args.watch, progress.clone(), Some(&args.target))?;
+    let applied = make_feed(&store, &state)
+        .and_then(|mut feed| Ok(run(&store, state, feed.as_mut(), args, &progress)?));
+    let mut report = match applied {
+        Ok(r) => r,
+        Err(e) => {
+            watch.finish(Status::Failed, Some(&format!("{e:#}")));
+            return Err(e);
+        }
+    };
+    report.generated_at = crate::store::now_rfc3339();
+    report.invocation = crate::report::Invocation::current();
+    args.report.emit(&report)?;
+    let status = if report.status == "interrupted" {
+        Status::Interrupted
     } else {
-        eprint!("{}", describe_report(&report));
-    }
+        Status::Completed
+    };
+    watch.finish(status, None);
     match crate::interrupt::requested() {
         Some(sig) if args.until_caught_up => Ok(std::process::ExitCode::from(
             crate::interrupt::exit_code(sig),
         )),
         _ => Ok(std::process::ExitCode::SUCCESS),
     }
-}
-
-/// The report for a terminal.
-pub fn describe_report(r: &SyncReport) -> String {
-    let mut out = format!(
-        "sync {}: {} transactions, {} row changes applied in {:.1} s; at {} (started at {})",
-        r.status, r.transactions, r.changes, r.elapsed_seconds, r.position, r.start_position
-    );
-    if let Some(b) = r.bytes_behind {
-        out.push_str(&format!("; {b} bytes behind the source"));
-    }
-    out.push('\n');
-    for (table, c) in &r.tables {
-        out.push_str(&format!(
-            "  {table}: {} inserted, {} updated, {} deleted\n",
-            c.inserted, c.updated, c.deleted
-        ));
-    }
-    for w in &r.warnings {
-        out.push_str(&format!("warning: {w}\n"));
-    }
-    out
 }

@@ -3,12 +3,13 @@
 //! ranges that are narrowed down until the differing rows can be named. Only the
 //! rows of differing ranges are ever held in memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use crate::checksum::{row_hash, RangeChecksums, TableChecksum};
 use crate::keycode::{decode_rowid, encode_key, encode_rowid};
 use crate::pipeline::SourceError;
+use crate::progress::Progress;
 use crate::report::{KeyDifference, TableVerification};
 use crate::schema::TableSchema;
 use crate::store::{RepairCounts, Store, StoreError};
@@ -62,6 +63,9 @@ pub enum VerifyError {
 }
 
 const RANGES: usize = 64;
+
+/// Rows of the source read between two reports of a verification's progress.
+const PROGRESS_EVERY: u64 = 10_000;
 /// Differing ranges are split again while they hold more rows than this.
 const FINE_ENOUGH: u64 = 2_000;
 const MAX_LISTED: usize = 100;
@@ -157,12 +161,18 @@ pub fn schema_differences(source: &TableSchema, target: &TableSchema) -> Vec<Str
     d
 }
 
-fn describe_values(schema: &TableSchema, a: &Row, b: &Row) -> String {
-    let diffs: Vec<String> = schema
+/// The columns whose values differ between two rows, and the differences with
+/// both values quoted.
+fn describe_values(schema: &TableSchema, a: &Row, b: &Row) -> (String, Vec<String>) {
+    let differing: Vec<_> = schema
         .columns
         .iter()
         .zip(a.iter().zip(b))
         .filter(|(_, (x, y))| format!("{x:?}") != format!("{y:?}"))
+        .collect();
+    let names = differing.iter().map(|(c, _)| c.name.clone()).collect();
+    let diffs: Vec<String> = differing
+        .into_iter()
         .map(|(c, (x, y))| {
             // Quoted, so that a difference in spaces or invisible characters shows.
             let t = |v: &Value| match v.to_text() {
@@ -175,7 +185,17 @@ fn describe_values(schema: &TableSchema, a: &Row, b: &Row) -> String {
             format!("{}: source {} / target {}", c.name, t(x), t(y))
         })
         .collect();
-    diffs.join("; ")
+    (diffs.join("; "), names)
+}
+
+/// The names of `columns` in the order of the table's columns.
+fn in_table_order(schema: &TableSchema, columns: &BTreeSet<String>) -> Vec<String> {
+    schema
+        .columns
+        .iter()
+        .filter(|c| columns.contains(&c.name))
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 /// Verify several tables, `parallel` at a time; results in the order given.
@@ -185,6 +205,7 @@ pub fn verify_tables(
     store: &Store,
     sample: usize,
     parallel: usize,
+    progress: &Progress,
 ) -> Result<Vec<TableVerification>, VerifyError> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<std::sync::Mutex<Option<Result<TableVerification, VerifyError>>>> =
@@ -195,7 +216,11 @@ pub fn verify_tables(
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(t) = tables.get(i) else { break };
                 tracing::info!(table = %t.name, "verifying");
-                let r = verify_table(src, t, store, sample);
+                progress.verifying(&t.name);
+                let r = verify_table(src, t, store, sample, progress);
+                if let Ok(v) = &r {
+                    progress.verified(&t.name, v.equal);
+                }
                 let failed = r.is_err();
                 *results[i].lock().expect("result slot") = Some(r);
                 if failed {
@@ -219,6 +244,7 @@ pub fn verify_table(
     schema: &TableSchema,
     store: &Store,
     sample: usize,
+    progress: &Progress,
 ) -> Result<TableVerification, VerifyError> {
     let name = schema.name.clone();
     let source_err = |error| VerifyError::Source {
@@ -255,6 +281,7 @@ pub fn verify_table(
             schema_differences: vec!["table is missing in the target".into()],
             sampled_rows: 0,
             sample_mismatches: vec![],
+            differing_columns: vec![],
             source_checksum: sum,
             target_checksum: TableChecksum::default(),
             differing_keys: vec![],
@@ -273,6 +300,7 @@ pub fn verify_table(
     let stride = (target_rows / sample.max(1) as u64).max(1);
     let mut sampled = 0u64;
     let mut mismatches = Vec::new();
+    let mut columns = BTreeSet::new();
     let mut unkeyed = false;
     let mut buf = Vec::new();
     let mut seen = 0u64;
@@ -305,11 +333,10 @@ pub fn verify_table(
                                 if format!("{t:?}") != format!("{row:?}")
                                     && row_hash(&t, &mut Vec::new()) != h =>
                             {
-                                mismatches.push(format!(
-                                    "{}: {}",
-                                    describe(schema, rowid, &row),
-                                    describe_values(schema, &row, &t)
-                                ))
+                                let (diffs, names) = describe_values(schema, &row, &t);
+                                columns.extend(names);
+                                mismatches
+                                    .push(format!("{}: {diffs}", describe(schema, rowid, &row)))
                             }
                             Some(_) => {}
                         }
@@ -318,6 +345,9 @@ pub fn verify_table(
                 None => unkeyed = true,
             }
             seen += 1;
+            if seen.is_multiple_of(PROGRESS_EVERY) {
+                progress.verified_rows(&name, seen);
+            }
             Ok(())
         });
         (target.join().expect("the target's pass ends"), scanned)
@@ -336,14 +366,22 @@ pub fn verify_table(
     let mut differing = Vec::new();
     let mut truncated = false;
     if source_sum != target_sum && !unkeyed {
-        let (keys, more) =
-            locate(src, schema, store, &key_of, target_rc, source_rc).map_err(|e| match e {
-                LocateError::Source(error) => VerifyError::Source {
-                    table: name.clone(),
-                    error,
-                },
-                LocateError::Store(e) => VerifyError::Store(e),
-            })?;
+        let (keys, more) = locate(
+            src,
+            schema,
+            store,
+            &key_of,
+            target_rc,
+            source_rc,
+            &mut columns,
+        )
+        .map_err(|e| match e {
+            LocateError::Source(error) => VerifyError::Source {
+                table: name.clone(),
+                error,
+            },
+            LocateError::Store(e) => VerifyError::Store(e),
+        })?;
         differing = keys;
         truncated = more;
     }
@@ -358,6 +396,7 @@ pub fn verify_table(
         schema_differences: schema_diffs,
         sampled_rows: sampled,
         sample_mismatches: mismatches,
+        differing_columns: in_table_order(schema, &columns),
         source_checksum: source_sum,
         target_checksum: target_sum,
         differing_keys: differing,
@@ -460,7 +499,8 @@ fn narrow(
     Ok(suspects)
 }
 
-/// Narrow differing ranges down, then name the keys that differ.
+/// Narrow differing ranges down, then name the keys that differ (and add the
+/// columns that differ to `columns`).
 fn locate(
     src: &dyn VerifySource,
     schema: &TableSchema,
@@ -468,6 +508,7 @@ fn locate(
     key_of: &KeyOf<'_>,
     target_rc: RangeChecksums,
     source_rc: RangeChecksums,
+    columns: &mut BTreeSet<String>,
 ) -> Result<(Vec<KeyDifference>, bool), LocateError> {
     let name = &schema.name;
     let suspects = narrow(src, schema, store, key_of, target_rc, source_rc)?;
@@ -512,7 +553,11 @@ fn locate(
                 Some((sh, desc, whole)) if sh != h => Some(KeyDifference {
                     key: desc,
                     kind: "values_differ",
-                    columns: whole.map(|s| describe_values(schema, &s, &row)),
+                    columns: whole.map(|s| {
+                        let (diffs, names) = describe_values(schema, &s, &row);
+                        columns.extend(names);
+                        diffs
+                    }),
                 }),
                 Some(_) => None,
             };
@@ -749,10 +794,16 @@ mod tests {
         source.remove(77_777);
         source.push(vec![Value::Int(1), Value::Text("new".into())]);
 
-        let same = verify_table(&Rows(rows), &t, &store, 100).unwrap();
+        let same = verify_table(&Rows(rows), &t, &store, 100, &Progress::hidden()).unwrap();
         assert!(same.equal && same.differing_keys.is_empty(), "{same:?}");
-        let r = verify_table(&Rows(source), &t, &store, 0).unwrap();
+        let r = verify_table(&Rows(source), &t, &store, 0, &Progress::hidden()).unwrap();
         assert!(!r.equal);
+        assert!(same.differing_columns.is_empty());
+        assert_eq!(
+            r.differing_columns,
+            ["v"],
+            "named where the keys are located"
+        );
         let mut found: Vec<(&str, String)> = r
             .differing_keys
             .iter()
@@ -792,13 +843,18 @@ mod tests {
             Value::Text(format!("{long}b")),
         ];
         let x40 = "x".repeat(40);
+        let (text, names) = describe_values(&t, &source, &target);
         assert_eq!(
-            describe_values(&t, &source, &target),
+            text,
             format!(
                 "city: source \"Edinburgh \" / target \"Edinburgh\"; note: source NULL / target \"\"; bio: source \"{x40}\"… / target \"{x40}\"…"
             )
         );
-        assert_eq!(describe_values(&t, &source, &source), "");
+        assert_eq!(names, ["city", "note", "bio"]);
+        assert_eq!(
+            describe_values(&t, &source, &source),
+            (String::new(), vec![])
+        );
     }
 
     #[test]
@@ -840,7 +896,7 @@ mod tests {
         source.push(vec![Value::Text(head.clone()), Value::Text("new".into())]);
         source.push(vec![Value::Text(key(99_999)), Value::Text("new".into())]);
 
-        let r = verify_table(&Rows(source.clone()), &t, &store, 0).unwrap();
+        let r = verify_table(&Rows(source.clone()), &t, &store, 0, &Progress::hidden()).unwrap();
         assert!(!r.equal);
         let mut kinds: Vec<(&str, usize)> = r
             .differing_keys
@@ -867,7 +923,7 @@ mod tests {
                 deleted: 2
             }
         );
-        let again = verify_table(&Rows(source), &t, &store, 100).unwrap();
+        let again = verify_table(&Rows(source), &t, &store, 100, &Progress::hidden()).unwrap();
         assert!(again.equal, "{again:?}");
         assert_eq!(store.count("docs").unwrap(), 3_000);
         assert!(store.check().healthy);

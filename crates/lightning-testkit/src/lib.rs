@@ -3,6 +3,8 @@
 //! What is particular to a source (its test server, its fixtures) stays in that
 //! tool's `tests/common`.
 
+pub mod browser;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -210,5 +212,56 @@ impl Paused {
     pub fn finish(self) -> Run {
         let _ = std::fs::remove_file(&self.handshake);
         finish(self.child.wait_with_output().expect("output"))
+    }
+}
+
+/// A free TCP port on the loopback interface (for a server the test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// An HTTP response: status code, `Content-Type`, body.
+pub struct HttpResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// `GET http://127.0.0.1:PORT/PATH` over a plain HTTP/1.0 connection.
+pub fn http_get(port: u16, path: &str) -> HttpResponse {
+    use std::io::Read;
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port))
+        .unwrap_or_else(|e| panic!("cannot connect to 127.0.0.1:{port}: {e}"));
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        conn,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .expect("request");
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).expect("response");
+    let text = String::from_utf8(raw).expect("a UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("headers and body");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    HttpResponse {
+        status,
+        content_type,
+        body: body.to_string(),
     }
 }

@@ -583,6 +583,7 @@ impl MongoSource {
             schema_differences: Vec::new(),
             sampled_rows: 0,
             sample_mismatches: notes,
+            differing_columns: Vec::new(),
             source_checksum: source,
             target_checksum: target,
             differing_keys: differing,

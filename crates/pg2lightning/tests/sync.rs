@@ -490,9 +490,11 @@ fn a_following_sync_survives_its_connection_being_ended() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("app.ldb");
     p2l_ok(&migrate_args(&db, &store, &slot));
+    let port = lightning_testkit::free_port();
     let mut follower = Command::new(tool())
         .args(["sync", "--source", &db.url, "--target", p(&store)])
         .args(["--poll-interval-ms", "50", "--quiet"])
+        .args(["--monitor", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -540,6 +542,23 @@ fn a_following_sync_survives_its_connection_being_ended() {
             assert_eq!(ended, 1, "sync's session is ended");
         }
     }
+    // The monitoring endpoint follows the sync: what it applied and its lag.
+    let live: serde_json::Value =
+        serde_json::from_str(&lightning_testkit::http_get(port, "/api/stats").body).unwrap();
+    assert_eq!(
+        (&live["command"], &live["phase"]),
+        (&"sync".into(), &"syncing".into())
+    );
+    assert_eq!(live["status"], "running");
+    assert_eq!(live["sync"]["transactions"], 200);
+    assert!(live["sync"]["bytes_behind"].is_u64(), "{live}");
+    assert!(!live["sync"]["position"].as_str().unwrap().is_empty());
+    let metrics = lightning_testkit::http_get(port, "/metrics").body;
+    assert!(
+        metrics.contains("\nlightning_sync_transactions_total 200\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("\nlightning_sync_lag_bytes "), "{metrics}");
     signal(follower.id(), "INT");
     let out = finish(follower.wait_with_output().unwrap());
     assert_eq!(out.code, 0, "{}", out.stderr);

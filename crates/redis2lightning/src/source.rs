@@ -569,6 +569,7 @@ impl RedisSource {
                 schema_differences: Vec::new(),
                 sampled_rows: 0,
                 sample_mismatches: Vec::new(),
+                differing_columns: Vec::new(),
                 source_checksum: source,
                 target_checksum: target,
                 differing_keys: Vec::new(),

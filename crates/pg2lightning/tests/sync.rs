@@ -495,6 +495,7 @@ fn a_following_sync_survives_its_connection_being_ended() {
         .args(["sync", "--source", &db.url, "--target", p(&store)])
         .args(["--poll-interval-ms", "50", "--quiet"])
         .args(["--monitor", &port.to_string()])
+        .args(["--html", p(&dir.path().join("sync.html"))])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -564,5 +565,12 @@ fn a_following_sync_survives_its_connection_being_ended() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("reconnecting"), "{}", out.stderr);
     assert_eq!(state(&store).transactions, 200);
+    // The sync's report as a page, in a real browser: its status stands out.
+    let page = dir.path().join("sync.html");
+    let html = lightning_testkit::browser::self_contained_page(&page);
+    assert!(html.contains("items"), "the tables it changed are listed");
+    let shot = lightning_testkit::browser::Shot::of(&page, "sync");
+    shot.assert_rendered("sync");
+    shot.assert_shows("sync", lightning_core::report::Tone::Warning);
     verify_equal(&db, &store);
 }

@@ -4,14 +4,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use common::*;
 use lightning_core::report::Tone;
-use lightning_testkit::browser;
-
-const WIDTH: u32 = 1280;
-const HEIGHT: u32 = 1600;
+use lightning_testkit::browser::{self, Shot};
 
 /// A shop with something of every kind to report: a loss (a NOCASE collation),
 /// warnings (numeric text stored as REAL), manual work (a view, a trigger), and
@@ -33,100 +28,6 @@ WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 60)
   INSERT INTO tags SELECT 'tag ' || x, x / 7.0 FROM n;
 "#;
 
-struct Shot {
-    pixels: Vec<[u8; 3]>,
-}
-
-impl Shot {
-    /// Screenshot of the page at `html`, kept as `name`.png.
-    fn of(html: &Path, name: &str) -> Shot {
-        let png = html.with_file_name(format!("{name}.png"));
-        browser::screenshot(&browser::file_url(html), &png, WIDTH, HEIGHT);
-        if let Some(dir) = std::env::var_os("LIGHTNING_TEST_SHOTS") {
-            let dir = PathBuf::from(dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::copy(&png, dir.join(format!("{name}.png"))).unwrap();
-        }
-        let decoder =
-            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
-        let mut reader = decoder.read_info().unwrap();
-        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut buf).unwrap();
-        assert_eq!(
-            (info.width, info.height),
-            (WIDTH, HEIGHT),
-            "{name}: the window's size"
-        );
-        let step = match info.color_type {
-            png::ColorType::Rgb => 3,
-            png::ColorType::Rgba => 4,
-            other => panic!("{name}: unexpected colour type {other:?}"),
-        };
-        assert_eq!(info.bit_depth, png::BitDepth::Eight);
-        let pixels = buf[..info.buffer_size()]
-            .chunks_exact(step)
-            .map(|p| [p[0], p[1], p[2]])
-            .collect();
-        Shot { pixels }
-    }
-
-    /// The share of pixels that are not (nearly) white.
-    fn ink(&self) -> f64 {
-        let inked = self
-            .pixels
-            .iter()
-            .filter(|p| p.iter().any(|&c| c < 235))
-            .count();
-        inked as f64 / self.pixels.len() as f64
-    }
-
-    /// Pixels of `tone`'s colour (a badge's background, a bar).
-    fn of_tone(&self, tone: Tone) -> usize {
-        let hex = tone.colour().trim_start_matches('#');
-        let want: Vec<u8> = (0..3)
-            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
-            .collect();
-        self.pixels
-            .iter()
-            .filter(|p| p.iter().zip(&want).all(|(&a, &b)| a.abs_diff(b) <= 6))
-            .count()
-    }
-
-    fn assert_rendered(&self, name: &str) {
-        let ink = self.ink();
-        assert!(
-            ink > 0.02,
-            "{name}: the page looks empty ({:.1}% of it drawn)",
-            ink * 100.0
-        );
-    }
-
-    fn assert_shows(&self, name: &str, tone: Tone) {
-        let n = self.of_tone(tone);
-        assert!(
-            n > 150,
-            "{name}: nothing in {} ({n} pixels of {})",
-            tone.class(),
-            tone.colour()
-        );
-    }
-}
-
-fn page(path: &Path) -> String {
-    let html = std::fs::read_to_string(path).unwrap();
-    assert!(html.starts_with("<!DOCTYPE html>"), "{}", path.display());
-    for banned in ["<script", "http://", "https://", "@import", "url("] {
-        // The SVG namespace is a name, not something fetched.
-        let outside_svg = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
-        assert!(
-            !outside_svg.contains(banned),
-            "{}: {banned} in a self-contained page",
-            path.display()
-        );
-    }
-    html
-}
-
 #[test]
 fn every_report_renders_as_a_page_where_what_matters_stands_out() {
     let dir = tempfile::tempdir().unwrap();
@@ -137,7 +38,7 @@ fn every_report_renders_as_a_page_where_what_matters_stands_out() {
     let assess = dir.path().join("assess.html");
     let r = s2l(&["assess", "--source", p(&db), "--html", p(&assess)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let html = page(&assess);
+    let html = browser::self_contained_page(&assess);
     for expected in [
         "Table sizes",
         "Findings by severity",
@@ -160,7 +61,7 @@ fn every_report_renders_as_a_page_where_what_matters_stands_out() {
     let convert = dir.path().join("convert.html");
     let r = s2l(&["convert-schema", "--source", p(&db), "--html", p(&convert)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let html = page(&convert);
+    let html = browser::self_contained_page(&convert);
     assert!(html.contains("Findings by severity") && html.contains("Table orders"));
     let shot = Shot::of(&convert, "convert-schema");
     shot.assert_rendered("convert-schema");
@@ -179,7 +80,7 @@ fn every_report_renders_as_a_page_where_what_matters_stands_out() {
         p(&migrate),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let html = page(&migrate);
+    let html = browser::self_contained_page(&migrate);
     for expected in [
         "Time per table",
         "store size",
@@ -227,7 +128,7 @@ fn every_report_renders_as_a_page_where_what_matters_stands_out() {
         customers["differing_columns"],
         serde_json::json!(["city", "email"])
     );
-    let html = page(&verify);
+    let html = browser::self_contained_page(&verify);
     assert!(html.contains("<span class=\"badge bad\">DIFFERENT</span>"));
     assert!(
         html.contains("<td>city, email</td>"),

@@ -430,8 +430,8 @@ pub fn run_migrate(
     let shown = redact(source_desc);
     let store = Arc::new(Store::create_or_open(&args.target)?);
     let progress = Progress::new(tool, "migrate", &shown, &args.target.display().to_string());
-    let watch = Watch::start(&args.watch, progress.clone(), Some(&args.target))?;
-    let outcome = migrate(tool, &shown, reader, conversion, args, store, &progress);
+    let watch = Watch::start(&args.watch, progress, Some(&args.target))?;
+    let outcome = migrate(tool, &shown, reader, conversion, args, store, &watch);
     finish_watch(watch, &outcome, source_desc);
     outcome.map(|(code, _)| code)
 }
@@ -455,8 +455,9 @@ fn migrate(
     conversion: &report::ConversionReport,
     args: &MigrateArgs,
     store: Arc<Store>,
-    progress: &Progress,
+    watch: &Watch,
 ) -> anyhow::Result<(ExitCode, Status)> {
+    let progress = watch.progress();
     let source = reader.source();
     let tables = reader.schemas();
     let source_desc = source_desc.to_string();
@@ -532,6 +533,7 @@ fn migrate(
         Err(CopyError::Interrupted(sig)) => {
             run.status = "interrupted".into();
             store.update_run(&run)?;
+            watch.stop_display();
             eprintln!(
                 "{}: the target {} is consistent; run the same command again to resume",
                 if sig == 15 {
@@ -649,6 +651,7 @@ fn migrate(
         notes: reader.notes(),
         verification,
     };
+    watch.stop_display();
     args.report.emit(&report)?;
     Ok(verdict(equal))
 }
@@ -723,8 +726,8 @@ pub fn run_verify(
     }
     let shown = redact(source_desc);
     let progress = Progress::new(tool, "verify", &shown, &args.target.display().to_string());
-    let watch = Watch::start(&args.watch, progress.clone(), Some(&args.target))?;
-    let outcome = verify(tool, source_desc, reader, args, &progress);
+    let watch = Watch::start(&args.watch, progress, Some(&args.target))?;
+    let outcome = verify(tool, source_desc, reader, args, &watch);
     finish_watch(watch, &outcome, source_desc);
     outcome.map(|(code, _)| code)
 }
@@ -734,8 +737,9 @@ fn verify(
     source_desc: &str,
     reader: &dyn SourceReader,
     args: &VerifyArgs,
-    progress: &Progress,
+    watch: &Watch,
 ) -> anyhow::Result<(ExitCode, Status)> {
+    let progress = watch.progress();
     let tables = reader.schemas();
     let store = if args.repair {
         Store::open(&args.target)?
@@ -801,6 +805,7 @@ fn verify(
             .filter(|n| !tables.iter().any(|s| &s.name == n))
             .collect();
     }
+    watch.stop_display();
     args.report.emit(&report)?;
     Ok(verdict(report.equal))
 }

@@ -409,9 +409,9 @@ pub fn run_command(
         );
     }
     let progress = Progress::new(tool, "sync", "", &args.target.display().to_string());
-    let watch = crate::watch::Watch::start(&args.watch, progress.clone(), Some(&args.target))?;
+    let watch = crate::watch::Watch::start(&args.watch, progress, Some(&args.target))?;
     let applied = make_feed(&store, &state)
-        .and_then(|mut feed| Ok(run(&store, state, feed.as_mut(), args, &progress)?));
+        .and_then(|mut feed| Ok(run(&store, state, feed.as_mut(), args, watch.progress())?));
     let mut report = match applied {
         Ok(r) => r,
         Err(e) => {
@@ -421,6 +421,7 @@ pub fn run_command(
     };
     report.generated_at = crate::store::now_rfc3339();
     report.invocation = crate::report::Invocation::current();
+    watch.stop_display();
     args.report.emit(&report)?;
     let status = if report.status == "interrupted" {
         Status::Interrupted

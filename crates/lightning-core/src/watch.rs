@@ -39,6 +39,8 @@ pub struct WatchArgs {
 pub struct Watch {
     progress: Progress,
     stop: Arc<AtomicBool>,
+    /// Asked: no more drawing on stderr (a report is about to be printed); and done.
+    hush: Arc<(AtomicBool, AtomicBool)>,
     ticker: Option<JoinHandle<()>>,
     monitor: Option<Monitor>,
     linger: Duration,
@@ -73,38 +75,19 @@ impl Watch {
             }
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let mut display = Display::new(args.quiet, Duration::from_secs(args.progress_interval));
+        let hush = Arc::new((AtomicBool::new(false), AtomicBool::new(false)));
+        let display = Display::new(args.quiet, Duration::from_secs(args.progress_interval));
         let live = store.filter(|p| p.is_dir()).map(LiveFile::new);
         let ticker = {
-            let (progress, stop) = (progress.clone(), stop.clone());
+            let (progress, stop, hush) = (progress.clone(), stop.clone(), hush.clone());
             std::thread::Builder::new()
                 .name("progress".into())
-                .spawn(move || {
-                    let mut sampled: Option<Instant> = None;
-                    loop {
-                        let finishing = stop.load(Ordering::Relaxed);
-                        if sampled.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-                            progress.sample();
-                            sampled = Some(Instant::now());
-                            if let Some(live) = &live {
-                                live.write(&progress.stats());
-                            }
-                        }
-                        if finishing {
-                            display.finish();
-                            if let Some(live) = &live {
-                                live.remove();
-                            }
-                            return;
-                        }
-                        display.update(&progress.stats());
-                        std::thread::sleep(Duration::from_millis(250));
-                    }
-                })?
+                .spawn(move || tick(&progress, display, live, &stop, &hush))?
         };
         Ok(Watch {
             progress,
             stop,
+            hush,
             ticker: Some(ticker),
             monitor,
             linger: Duration::from_secs(args.monitor_linger),
@@ -113,6 +96,16 @@ impl Watch {
 
     pub fn progress(&self) -> &Progress {
         &self.progress
+    }
+
+    /// Clear the progress on stderr and draw no more (the report follows); the
+    /// other watchers go on.
+    pub fn stop_display(&self) {
+        self.hush.0.store(true, Ordering::Relaxed);
+        let asked = Instant::now();
+        while !self.hush.1.load(Ordering::Relaxed) && asked.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// The run ended as `status` (with `error` when it failed). Progress stops;
@@ -147,6 +140,47 @@ impl Watch {
         if let Some(t) = self.ticker.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// The watchers' thread: samples the state and rewrites the state file once a
+/// second, redraws the display four times a second, until told to stop.
+fn tick(
+    progress: &Progress,
+    mut display: Display,
+    live: Option<LiveFile>,
+    stop: &AtomicBool,
+    hush: &(AtomicBool, AtomicBool),
+) {
+    let mut sampled: Option<Instant> = None;
+    let mut redrawn: Option<Instant> = None;
+    loop {
+        let finishing = stop.load(Ordering::Relaxed);
+        if sampled.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+            progress.sample();
+            sampled = Some(Instant::now());
+            if let Some(live) = &live {
+                live.write(&progress.stats());
+            }
+        }
+        if finishing {
+            display.finish();
+            if let Some(live) = &live {
+                live.remove();
+            }
+            return;
+        }
+        if hush.0.load(Ordering::Relaxed) {
+            if !hush.1.load(Ordering::Relaxed) {
+                display.finish();
+                display = Display::Off;
+                hush.1.store(true, Ordering::Relaxed);
+            }
+        } else if redrawn.is_none_or(|t| t.elapsed() >= Duration::from_millis(250)) {
+            display.update(&progress.stats());
+            redrawn = Some(Instant::now());
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -229,7 +229,11 @@ pub fn run(
             }
         }
         if lag_asked.is_none_or(|t| t.elapsed() >= LAG_EVERY) {
-            report.bytes_behind = feed.bytes_behind().map_err(SyncError::Source)?;
+            // Only the watchers want it meanwhile: a failure to ask does not stop the sync.
+            match feed.bytes_behind() {
+                Ok(b) => report.bytes_behind = b,
+                Err(e) => tracing::debug!("cannot ask how far behind the source sync is: {e}"),
+            }
             lag_asked = Some(Instant::now());
         }
         progress.sync(SyncStats {

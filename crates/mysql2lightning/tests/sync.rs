@@ -378,7 +378,7 @@ fn a_following_sync_survives_its_connections_being_killed() {
     // it is.
     let mut follower = Command::new(tool())
         .args(["sync", "--source", &url, "--target", p(&store)])
-        .args(["--poll-interval-ms", "50", "--progress-every", "1"])
+        .args(["--poll-interval-ms", "50", "--progress-interval", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -392,10 +392,11 @@ fn a_following_sync_survives_its_connections_being_killed() {
             for line in std::io::BufReader::new(stderr).lines() {
                 let line = line.unwrap();
                 let mut s = seen.lock().unwrap();
+                // `[3s] syncing: 1,050 transactions, …`
                 if let Some(n) = line
-                    .strip_prefix("sync: ")
-                    .and_then(|r| r.split(' ').next())
-                    .and_then(|n| n.parse().ok())
+                    .split_once("] syncing: ")
+                    .and_then(|(_, r)| r.split(' ').next())
+                    .and_then(|n| n.replace(',', "").parse().ok())
                 {
                     s.0 = n;
                 }

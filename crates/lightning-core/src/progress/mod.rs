@@ -396,7 +396,13 @@ impl State {
             .tables
             .iter()
             .map(|(name, t)| {
-                let r = rate(t.recent.iter().copied());
+                // A table that began less than two samples ago: its rate so far.
+                let r = match (t.recent.len(), t.started) {
+                    (0 | 1, Some(at)) => {
+                        t.rows_written as f64 / at.elapsed().as_secs_f64().max(1e-3)
+                    }
+                    _ => rate(t.recent.iter().copied()),
+                };
                 let active = t.status == TableStatus::Copying;
                 let seconds = match (t.started, t.finished) {
                     (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),

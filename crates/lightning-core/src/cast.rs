@@ -4,6 +4,7 @@
 //! carry exactly is an error for that row, never silently changed.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::types::LightningType;
 use crate::value::{timestamp_from_days, timestamp_parts, Decimal, Value};
@@ -90,15 +91,51 @@ impl Transform {
     }
 
     pub fn apply(self, v: Value) -> Value {
-        match (self, v) {
+        let changed = match (self, v) {
             (Transform::ZeroDateToNull, Value::Text(s)) if is_zero_date(&s) => Value::Null,
             (Transform::EmptyToNull, Value::Text(s)) if s.is_empty() => Value::Null,
-            (Transform::TrimTrailingSpaces, Value::Text(s)) => {
+            (Transform::TrimTrailingSpaces, Value::Text(s)) if s.ends_with(' ') => {
                 Value::Text(s.trim_end_matches(' ').to_string())
             }
-            (_, v) => v,
+            (_, v) => return v,
+        };
+        CHANGED[self as usize].fetch_add(1, Ordering::Relaxed);
+        changed
+    }
+
+    /// What it did to a value, for the reports' notes.
+    fn did(self) -> &'static str {
+        match self {
+            Transform::ZeroDateToNull | Transform::EmptyToNull => "made NULL",
+            Transform::TrimTrailingSpaces => "had their trailing spaces removed",
         }
     }
+}
+
+/// Values each transform has changed in this process (a rule decides per value, so
+/// the reports say how many it touched).
+static CHANGED: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+
+/// How many values each transform has changed so far in this process.
+pub fn transformed() -> [u64; 3] {
+    Transform::ALL.map(|t| CHANGED[t as usize].load(Ordering::Relaxed))
+}
+
+/// Notes for the values the transforms changed since `before` (from [`transformed`]).
+pub fn transform_notes(before: [u64; 3]) -> Vec<String> {
+    Transform::ALL
+        .iter()
+        .zip(transformed().iter().zip(before))
+        .filter(|(_, (now, then))| *now > then)
+        .map(|(t, (now, then))| {
+            format!(
+                "{} values {} by the cast rule `{}`",
+                crate::text::count(now - then),
+                t.did(),
+                t.name()
+            )
+        })
+        .collect()
 }
 
 /// A date whose year, month or day is zero (`0000-00-00`, `2020-00-15`, `2020-01-00`).

@@ -519,6 +519,7 @@ fn migrate(
         .unwrap_or_else(|| crate::reject::default_path(&args.target));
     let mut rejects = (args.on_error == OnError::Skip).then(|| RejectLog::new(&reject_path));
     let mut sink = StoreSink::new(store.clone());
+    let transformed_before = crate::cast::transformed();
     let outcome = copy(
         source,
         &tables,
@@ -559,6 +560,8 @@ fn migrate(
         }
     };
     crate::fault::point("copied");
+    // Counted now: verifying applies the same rules again.
+    let transform_notes = crate::cast::transform_notes(transformed_before);
     // Tables resumed in another state of the source, or read in several
     // snapshots, are brought level with the source (in the run's snapshot).
     let marked = store.marked_for_repair()?;
@@ -648,7 +651,7 @@ fn migrate(
             .filter(|f| f.severity != report::Severity::Info)
             .cloned()
             .collect(),
-        notes: reader.notes(),
+        notes: reader.notes().into_iter().chain(transform_notes).collect(),
         verification,
     };
     watch.stop_display();

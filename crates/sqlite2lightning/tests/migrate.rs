@@ -255,8 +255,14 @@ fn values_that_disagree_with_their_type_are_reported_never_corrupted() {
         "--cast",
         "type:date using zero-date-to-null",
         "--verify",
+        "--json",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // The report says how many values the rule changed (counted for the copy only).
+    assert_eq!(
+        r.json()["notes"],
+        serde_json::json!(["1 values made NULL by the cast rule `zero-date-to-null`"])
+    );
     let rows = light(&["scan", p(&fixed), "m"]).stdout;
     let rows: Vec<Value> = rows
         .lines()

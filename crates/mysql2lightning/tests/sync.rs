@@ -223,7 +223,11 @@ fn killed_syncs_apply_every_transaction_exactly_once() {
     );
     assert_ne!(r.code, 0, "{}", r.stderr);
     let crashed = state(&store).transactions;
-    assert!(crashed > applied, "the crashed run committed a batch first");
+    assert!(
+        crashed > applied,
+        "the crashed run committed a batch first ({crashed} transactions, {applied} before it): {}",
+        r.stderr
+    );
     let report = sync_json(&url, &store);
     assert_eq!(report["status"], "caught up", "{report:#}");
     verify_equal(&url, &store);

@@ -7,6 +7,8 @@
 //! - `bench`: measures each tool against its source's own dump tool on a generated
 //!   database (`sqlite3 .dump`, `pg_dump`, `mariadb-dump`; for MongoDB, the driver
 //!   draining a `find()` cursor and the `bson` crate parsing the files).
+//! - `dist`: the tools built for release with their shell completions and manual
+//!   pages, as an install tree under `target/dist`.
 //! - `fixtures`: regenerates the bundled sample database `examples/shop.sqlite`.
 
 mod bench;
@@ -19,6 +21,7 @@ mod bench_server;
 mod bench_sql;
 mod bench_sync;
 mod bench_sync_mariadb;
+mod dist;
 mod fixtures;
 mod services;
 mod synth;
@@ -46,6 +49,8 @@ enum Task {
     Test(test::TestArgs),
     /// Measure the tools (migrate, verify) against each source's dump tool on generated data
     Bench(bench::BenchArgs),
+    /// Build the tools for release with their shell completions and manual pages (target/dist)
+    Dist,
     /// Regenerate the bundled sample database examples/shop.sqlite
     Fixtures,
 }
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Test(args) => test::run(&args),
         Task::Bench(args) => bench::run(&args),
+        Task::Dist => dist::run_dist(),
         Task::Fixtures => fixtures::run(),
     };
     match result {

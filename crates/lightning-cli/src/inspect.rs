@@ -394,7 +394,8 @@ pub enum RowFormat {
 ///
 /// NDJSON (the default) prints one JSON object a line: numbers and booleans as
 /// JSON, DECIMAL and special floats (NaN, Infinity) as strings, BLOB as base64,
-/// dates and times as text, NULL as null.
+/// dates and times as text, a JSON column as the JSON it holds (every digit of
+/// its numbers kept, so `jq` reads it as a document), NULL as null.
 ///
 /// CSV prints a header line, then each value in its canonical text form (BLOB as
 /// \x followed by hex), quoted as RFC 4180 asks; NULL is an empty field and an

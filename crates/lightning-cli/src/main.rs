@@ -10,7 +10,7 @@ mod sqlscript;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Inspect, load, export and check a Lightning database.
 #[derive(Debug, Parser)]
@@ -93,7 +93,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cmd = Cli::command().subcommands(lightning_core::shell::commands());
+    let matches = cmd.clone().get_matches();
+    if let Some((name, sub)) = matches.subcommand() {
+        if lightning_core::shell::is_shell_command(name) {
+            return lightning_core::cli::run_main(|| lightning_core::shell::run(name, sub, cmd));
+        }
+    }
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     lightning_core::cli::run_main(|| match run(cli) {
         // The reader went away (`lightning scan ... | head`): that is a normal end.
         Err(e) if out::is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
@@ -104,7 +111,6 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_is_well_formed() {

@@ -72,7 +72,8 @@ pub fn write_aligned(out: &mut impl Write, rows: &[Vec<String>], right: &[bool])
 }
 
 /// One row as a JSON object whose keys come in column order (a `serde_json::Map`
-/// would sort them).
+/// would sort them). A JSON column's value is written as the JSON it holds, as
+/// stored (numbers keep every digit), so that `jq` reads it as a document.
 pub fn write_json_row(out: &mut impl Write, t: &TableSchema, row: &[Value]) -> io::Result<()> {
     out.write_all(b"{")?;
     for (i, (c, v)) in t.columns.iter().zip(row).enumerate() {
@@ -81,9 +82,24 @@ pub fn write_json_row(out: &mut impl Write, t: &TableSchema, row: &[Value]) -> i
         }
         serde_json::to_writer(&mut *out, &c.name)?;
         out.write_all(b":")?;
-        serde_json::to_writer(&mut *out, &v.to_json())?;
+        match v {
+            // A raw line break in valid JSON is only ever whitespace: made a
+            // space, the row stays one NDJSON line.
+            Value::Json(text) if is_one_json_document(text) => {
+                out.write_all(text.trim().replace(['\n', '\r'], " ").as_bytes())?
+            }
+            v => serde_json::to_writer(&mut *out, &v.to_json())?,
+        }
     }
     out.write_all(b"}")
+}
+
+/// Whether `text` is exactly one JSON value (checked without converting numbers,
+/// which may be beyond a double's range).
+fn is_one_json_document(text: &str) -> bool {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde::de::IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_ok()
 }
 
 /// One CSV field, quoted as RFC 4180 asks: when it holds a comma, a double quote,
@@ -130,6 +146,49 @@ pub fn csv_row(line: &mut String, row: &[Value]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_columns_are_written_as_json() {
+        let mut t = TableSchema::new("t");
+        t.columns = vec![
+            lightning_core::ColumnSchema::new("j", lightning_core::LightningType::Json),
+            lightning_core::ColumnSchema::new("s", lightning_core::LightningType::Text),
+        ];
+        let mut out = Vec::new();
+        let big = r#"{"a": [1, 2.50, null], "n": 1E+400}"#;
+        write_json_row(
+            &mut out,
+            &t,
+            &[Value::Json(big.into()), Value::Text("{}".into())],
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"j":{"a": [1, 2.50, null], "n": 1E+400},"s":"{}"}"#
+        );
+        let mut out = Vec::new();
+        write_json_row(
+            &mut out,
+            &t,
+            &[Value::Json("{not json".into()), Value::Null],
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"j":"{not json","s":null}"#
+        );
+        let mut out = Vec::new();
+        write_json_row(
+            &mut out,
+            &t,
+            &[Value::Json("{\n\"a\": 1\n}".into()), Value::Null],
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"j\":{ \"a\": 1 },\"s\":null}"
+        );
+    }
 
     fn field(s: &str) -> String {
         let mut out = String::new();

@@ -64,7 +64,7 @@ pub trait SourceReader {
 /// Exit code: verification found differences.
 pub const EXIT_DIFFERENT: u8 = 3;
 
-/// Which tables to work on, and what they are called in the target.
+/// Which tables to work on, and what they and their columns are called in the target.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TableFilter {
     /// Only these tables (comma-separated).
@@ -73,11 +73,19 @@ pub struct TableFilter {
     /// Leave these tables out (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "TABLE,...")]
     pub exclude: Vec<String>,
-    /// Give a table another name in the target: SOURCE=NEW (repeatable). SOURCE is
-    /// the name `--tables` uses, or the source's own quoted name where two tables
-    /// would get the same one.
-    #[arg(long = "rename", value_name = "SOURCE=NEW")]
+    /// Give a table another name in the target: 'SOURCE => NEW' (or SOURCE=NEW;
+    /// repeatable). SOURCE is the name `--tables` uses, or the source's own quoted
+    /// name where two tables would get the same one.
+    #[arg(long = "rename", value_name = "SOURCE => NEW")]
     pub rename: Vec<String>,
+    /// Give a column another name in the target: 'TABLE.COLUMN => NEW' (repeatable).
+    /// TABLE is the name `--tables` uses.
+    #[arg(long = "rename-column", value_name = "TABLE.COLUMN => NEW")]
+    pub rename_column: Vec<String>,
+    /// How the target names tables and columns that no rename names: as the source
+    /// does, in lower case, or in snake_case (`OrderItems` => `order_items`).
+    #[arg(long, value_enum, default_value_t = crate::naming::NameRule::Keep)]
+    pub names: crate::naming::NameRule,
 }
 
 impl TableFilter {
@@ -85,22 +93,22 @@ impl TableFilter {
     pub fn renames(&self) -> anyhow::Result<Vec<(String, String)>> {
         self.rename
             .iter()
-            .map(|r| match r.split_once('=') {
-                Some((from, to)) if !from.trim().is_empty() && !to.trim().is_empty() => {
-                    Ok((from.trim().to_string(), to.trim().to_string()))
-                }
-                _ => anyhow::bail!("--rename `{r}`: expected SOURCE=NEW"),
+            .map(|r| {
+                crate::naming::split_rename(r).ok_or_else(|| {
+                    anyhow::anyhow!("--rename `{r}`: expected 'SOURCE => NEW' (or SOURCE=NEW)")
+                })
             })
             .collect()
     }
 
-    /// The target name of the table `name` (the source quotes it as `source_name`).
+    /// The target name of the table `name` (the source quotes it as `source_name`):
+    /// its `--rename`, else `name` as `--names` says.
     pub fn target_name(&self, name: &str, source_name: &str) -> String {
         self.renames()
             .unwrap_or_default()
             .into_iter()
             .find(|(from, _)| from == source_name || from == name)
-            .map_or_else(|| name.to_string(), |(_, to)| to)
+            .map_or_else(|| self.names.table(name), |(_, to)| to)
     }
 
     pub fn selects(&self, table: &str) -> bool {

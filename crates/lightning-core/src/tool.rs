@@ -228,6 +228,10 @@ enum Command<O: Args> {
         /// Fail when anything would be carried with a loss.
         #[arg(long)]
         strict: bool,
+        /// Also write a job file for `migrate --config FILE`: this source and
+        /// selection, with the other settings commented out, ready to edit.
+        #[arg(long, value_name = "FILE")]
+        write_config: Option<PathBuf>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -277,48 +281,73 @@ fn no_sync_command(why: &str) -> clap::Command {
 pub fn main<T: SourceTool>() -> ExitCode {
     run_main(|| {
         let mut extra = T::extra_commands();
-        if !extra.iter().any(|c| c.get_name() == "sync") {
+        let has_sync = extra.iter().any(|c| c.get_name() == "sync");
+        if !has_sync {
             extra.push(no_sync_command(T::NO_SYNC));
         }
         let extra_names: Vec<String> = extra.iter().map(|c| c.get_name().to_string()).collect();
-        let matches = Cli::<T::Options>::command()
+        let mut cmd = Cli::<T::Options>::command()
             .name(T::NAME)
             .bin_name(T::NAME)
             .about(T::ABOUT)
             .long_about(T::LONG_ABOUT)
             .subcommands(extra)
-            .get_matches();
-        if let Some((name, sub)) = matches.subcommand() {
-            if name == "sync" && sub.try_contains_id(NO_SYNC).unwrap_or(false) {
-                bail!(
-                    "{} cannot follow the source's changes: {}. To bring a copied target \
-                     level with the source as it is now, run `{} verify --repair` with the \
-                     same --source and --target (it changes only the key ranges whose \
-                     checksums differ)",
-                    T::NAME,
-                    T::NO_SYNC,
-                    T::NAME
-                );
+            .subcommands(crate::shell::commands());
+        for name in crate::job::COMMANDS {
+            if name != "sync" || has_sync {
+                cmd = cmd.mut_subcommand(name, |c| c.arg(crate::job::config_arg()));
             }
-            if extra_names.iter().any(|n| n == name) {
-                return T::run_extra(name, sub);
+        }
+        let argv = crate::job::expand(&cmd, std::env::args_os().collect())?;
+        let matches = cmd.clone().get_matches_from(argv);
+        let Some((name, sub)) = matches.subcommand() else {
+            let cli = Cli::<T::Options>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+            if cli.print_casts {
+                let mut text = T::default_casts().describe_defaults();
+                text.push_str(T::CASTS_NOTE);
+                print_stdout(&text)?;
+                return Ok(ExitCode::SUCCESS);
             }
+            bail!("a command is needed; see `{} --help`", T::NAME);
+        };
+        if crate::shell::is_shell_command(name) {
+            return crate::shell::run(name, sub, cmd);
+        }
+        if name == "sync" && sub.try_contains_id(NO_SYNC).unwrap_or(false) {
+            bail!(
+                "{} cannot follow the source's changes: {}. To bring a copied target \
+                 level with the source as it is now, run `{} verify --repair` with the \
+                 same --source and --target (it changes only the key ranges whose \
+                 checksums differ)",
+                T::NAME,
+                T::NO_SYNC,
+                T::NAME
+            );
+        }
+        if extra_names.iter().any(|n| n == name) {
+            return T::run_extra(name, sub);
         }
         let cli = Cli::<T::Options>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-        if cli.print_casts {
-            let mut text = T::default_casts().describe_defaults();
-            text.push_str(T::CASTS_NOTE);
-            print_stdout(&text)?;
-            return Ok(ExitCode::SUCCESS);
-        }
         let Some(command) = cli.command else {
             bail!("a command is needed; see `{} --help`", T::NAME);
         };
-        run::<T>(command)
+        let given = Given {
+            tool: T::NAME,
+            matches: sub,
+            command: cmd.find_subcommand(name).expect("parsed"),
+        };
+        run::<T>(command, &given)
     })
 }
 
-fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> {
+/// The command line as given, for `convert-schema --write-config`.
+struct Given<'a> {
+    tool: &'a str,
+    matches: &'a clap::ArgMatches,
+    command: &'a clap::Command,
+}
+
+fn run<T: SourceTool>(command: Command<T::Options>, given: &Given<'_>) -> anyhow::Result<ExitCode> {
     match command {
         Command::Assess {
             source,
@@ -337,9 +366,20 @@ fn run<T: SourceTool>(command: Command<T::Options>) -> anyhow::Result<ExitCode> 
             filter,
             cast,
             strict,
+            write_config,
             report,
         } => {
             let opened = open::<T>(&source, Purpose::ConvertSchema, &filter, &cast, None, false)?;
+            if let Some(path) = &write_config {
+                let tables: Vec<String> = opened
+                    .converted()
+                    .catalog
+                    .iter()
+                    .filter(|t| filter.selects(&t.name))
+                    .map(|t| t.name.clone())
+                    .collect();
+                crate::job::write_config(path, given.tool, given.command, given.matches, &tables)?;
+            }
             if !report.json {
                 print_stdout(&crate::ddl::render_schema(&opened.tables()))?;
             }
@@ -450,17 +490,20 @@ fn open<T: SourceTool>(
         catalog,
         ..
     } = opened.converted();
+    let description = description.clone();
     check_names(catalog, filter, &rules)?;
-    let tables = opened.tables();
     check_collisions(catalog, filter)?;
+    let no_tables = catalog.is_empty();
+    let opened = crate::naming::Renamed::wrap(opened, filter)?;
+    let tables = opened.tables();
     if tables.is_empty() {
         match purpose {
-            Purpose::Assess | Purpose::ConvertSchema if catalog.is_empty() => {
-                tracing::warn!("{} has no tables", for_terminal(description));
+            Purpose::Assess | Purpose::ConvertSchema if no_tables => {
+                tracing::warn!("{} has no tables", for_terminal(&description));
             }
-            _ if catalog.is_empty() => bail!(
+            _ if no_tables => bail!(
                 "{} has no tables: is it the database you meant? (nothing to do)",
-                for_terminal(description)
+                for_terminal(&description)
             ),
             _ => bail!("--tables and --exclude leave no table to work on"),
         }
@@ -522,7 +565,7 @@ fn check_collisions(catalog: &[CatalogTable], filter: &TableFilter) -> anyhow::R
     for t in catalog.iter().filter(|t| filter.selects(&t.name)) {
         if let Some(first) = seen.insert(&t.target, t) {
             bail!(
-                "the source tables {} and {} would both become the table `{}` in the target: rename one (--rename SOURCE=NEW) or leave one out (--exclude)",
+                "the source tables {} and {} would both become the table `{}` in the target: rename one (--rename 'SOURCE => NEW') or leave one out (--exclude)",
                 for_terminal(&first.source_name),
                 for_terminal(&t.source_name),
                 for_terminal(&t.target)

@@ -4,6 +4,7 @@
 //! tool's `tests/common`.
 
 pub mod browser;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -11,6 +11,7 @@ use lightning_core::cli::SourceReader;
 use lightning_core::fingerprint::HashingReader;
 use lightning_core::pipeline::Source;
 use lightning_core::report::{AssessmentReport, ConversionReport, Finding, Severity};
+use lightning_core::secret::PasswordFileArg;
 use lightning_core::spool::Spool;
 use lightning_core::tool::{
     CatalogTable, Converted, OpenRequest, OpenedSource, Purpose, ReadRequest,
@@ -26,11 +27,16 @@ use crate::server::{ServerSource, Snapshot};
 
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
-    /// The server: a URL (postgresql://user@host:5432/db) or a `host=... dbname=...`
-    /// string. What it leaves out comes from PGHOST, PGPORT, PGUSER, PGPASSWORD and
-    /// PGDATABASE, as for psql.
+    /// The server: a URL (postgresql://user@host:5432/db?sslmode=verify-full) or a
+    /// `host=... dbname=...` string, as for psql. What it leaves out comes from a
+    /// service (service=NAME or PGSERVICE) and PGHOST, PGPORT, PGUSER, PGDATABASE,
+    /// PGSSLMODE, PGSSLROOTCERT... TLS: sslmode (default prefer), sslrootcert,
+    /// sslcert, sslkey. The password: from the string, else --password-file, else
+    /// PGPASSWORD, else ~/.pgpass (or PGPASSFILE).
     #[arg(long, value_name = "URL", conflicts_with = "from_dump")]
     pub source: Option<String>,
+    #[command(flatten)]
+    pub password: PasswordFileArg,
     /// Read a plain-format pg_dump script instead of a server (`-` for stdin).
     #[arg(long, value_name = "FILE|-")]
     pub from_dump: Option<PathBuf>,
@@ -43,6 +49,11 @@ pub struct SourceArgs {
     /// wal_level = logical; the user needs REPLICATION and to own the tables).
     #[arg(long, conflicts_with = "from_dump")]
     pub for_sync: bool,
+    /// Only the tables of this schema (repeatable, or comma-separated) [default:
+    /// every schema]. Tables keep their names: `sales.orders` stays `sales.orders`
+    /// unless --rename says otherwise.
+    #[arg(long = "schema", value_name = "NAME", value_delimiter = ',')]
+    pub schemas: Vec<String>,
     /// The replication slot (and publication) --for-sync makes or keeps.
     #[arg(long, value_name = "NAME", default_value = crate::sync::DEFAULT_SLOT)]
     pub slot: String,
@@ -129,7 +140,7 @@ fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> 
             (input, index.db, canonical.display().to_string())
         }
         None => {
-            let info = ConnectInfo::from_source(args.source.as_deref())?;
+            let info = ConnectInfo::from_source(args.source.as_deref(), &args.password)?;
             let mut client = info.connect()?;
             let db = crate::catalog::read(&mut client)
                 .map_err(crate::connect::PgError::new)
@@ -138,6 +149,7 @@ fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> 
             (Input::Server(Box::new(info)), db, desc)
         }
     };
+    select_schemas(&mut db, &args.schemas)?;
     let mut report = ConversionReport::new(crate::TOOL, &description);
     drop_generated_columns(&mut db, &mut report);
     let opts = ConvertOptions {
@@ -166,7 +178,11 @@ fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> 
     for t in &mut tables {
         t.schema.name = filter.target_name(&t.schema.name, &t.name.sql());
         for fk in &mut t.schema.foreign_keys {
-            fk.ref_table = filter.target_name(&fk.ref_table, &fk.ref_table);
+            // By the referenced table's entry: a rename may name it `schema.table`.
+            fk.ref_table = match catalog.iter().find(|c| c.name == fk.ref_table) {
+                Some(c) => c.target.clone(),
+                None => filter.target_name(&fk.ref_table, &fk.ref_table),
+            };
         }
     }
     Ok(Loaded {
@@ -181,6 +197,32 @@ fn load(args: &SourceArgs, request: &OpenRequest<'_>) -> anyhow::Result<Loaded> 
             conversion: report,
         },
     })
+}
+
+/// `--schema`: keep the tables (and the objects needing manual work) of the
+/// schemas named; each must exist.
+fn select_schemas(db: &mut Database, schemas: &[String]) -> anyhow::Result<()> {
+    if schemas.is_empty() {
+        return Ok(());
+    }
+    let present: std::collections::BTreeSet<&str> =
+        db.tables.iter().map(|t| t.name.schema.as_str()).collect();
+    if let Some(missing) = schemas.iter().find(|s| !present.contains(s.as_str())) {
+        bail!(
+            "--schema {missing}: no table of the source is in a schema of that name (the \
+             schemas with tables are: {})",
+            present.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    db.tables.retain(|t| schemas.contains(&t.name.schema));
+    db.manual.retain(|m| {
+        let qualified = m.name.rsplit(" ON ").next().unwrap_or(&m.name);
+        match qualified.split_once('.') {
+            Some((schema, _)) => schemas.iter().any(|s| s == schema.trim_matches('"')),
+            None => true,
+        }
+    });
+    Ok(())
 }
 
 /// Generated columns hold derived values that pg_dump leaves out of its data (and

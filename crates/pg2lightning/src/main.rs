@@ -10,6 +10,7 @@ mod decode;
 mod dump;
 mod dumpsource;
 mod input;
+mod libpq;
 mod mapping;
 mod model;
 mod pgoutput;
@@ -17,6 +18,7 @@ mod rows;
 mod server;
 mod sqltext;
 mod sync;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -46,13 +48,18 @@ Assess the database, convert its schema to Lightning DDL with a report of every
 decision, copy the rows (in parallel, from one consistent snapshot, resumable
 after any crash), and verify with checksums that nothing was lost.
 
-The server is named as psql and pg_dump name it: a URL or `key=value` string,
-with what it leaves out taken from PGHOST, PGPORT, PGUSER, PGPASSWORD and
-PGDATABASE. A dump is a plain-format pg_dump script; turn a custom-format or
+The server is named as psql and pg_dump name it: a URL or `key=value` string
+(or service=NAME), with what it leaves out taken from PGHOST, PGPORT, PGUSER,
+PGDATABASE and the other PG* variables. TLS follows sslmode (disable, allow,
+prefer, require, verify-ca, verify-full; sslrootcert, sslcert, sslkey). The
+password comes from the string, --password-file, PGPASSWORD or ~/.pgpass, in that
+order; prefer the file or ~/.pgpass, since a password in the URL shows in `ps`.
+A dump is a plain-format pg_dump script; turn a custom-format or
 directory-format dump into one with `pg_restore -f - app.dump`.
 
 Example:
   pg2lightning assess --source postgresql://app@db.example/app
+  pg2lightning assess --source 'postgresql://app@db.example/app?sslmode=verify-full&sslrootcert=ca.pem' --password-file app.pw
   pg2lightning convert-schema --source postgresql://app@db.example/app > schema.sql
   pg2lightning migrate --source postgresql://app@db.example/app --target app.ldb --verify
   pg_dump app | pg2lightning migrate --from-dump - --target app.ldb

@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{CommandFactory, FromArgMatches, Parser};
 use lightning_core::pipeline::SourceError;
+use lightning_core::secret::PasswordFileArg;
 use lightning_core::store::{Store, SyncState};
 use lightning_core::sync::{Change, ChangeFeed, Poll, SourceTransaction, SyncArgs};
 use lightning_core::{Row, TableSchema, Value};
@@ -276,9 +277,12 @@ Example:
   pg2lightning sync --source postgresql://app@db/app --target app.ldb --drop-slot"
 )]
 pub struct SyncCommand {
-    /// The server, named as for migrate (a URL or `key=value` string; PG* variables).
+    /// The server, named as for migrate (a URL or `key=value` string with sslmode
+    /// and the other libpq settings; a service; PG* variables; ~/.pgpass).
     #[arg(long, value_name = "URL")]
     source: Option<String>,
+    #[command(flatten)]
+    password: PasswordFileArg,
     /// Remove the replication slot and publication from the server (and the store's
     /// sync state), then exit: after the cutover, or to give up sync.
     #[arg(long)]
@@ -293,7 +297,7 @@ pub fn command() -> clap::Command {
 
 pub fn run(matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
     let cmd = SyncCommand::from_arg_matches(matches).unwrap_or_else(|e| e.exit());
-    let conn = ConnectInfo::from_source(cmd.source.as_deref())?;
+    let conn = ConnectInfo::from_source(cmd.source.as_deref(), &cmd.password)?;
     if cmd.drop_slot {
         return drop_slot(&conn, &cmd.sync);
     }

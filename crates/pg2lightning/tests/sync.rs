@@ -151,8 +151,22 @@ fn sync_applies_each_change_after_the_snapshot_once() {
     );
     drop(s);
 
-    // Nothing new: nothing applied, the position kept.
-    let again = sync_json(&db, &store);
+    // Nothing new: nothing applied, the position kept. This time the settings come
+    // from a job file, whose [migrate] settings sync skips.
+    let job = dir.path().join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "source = {:?}\ntarget = {:?}\nexclude = [\"log\"]\nquiet = true\n\
+             [migrate]\nfor-sync = true\n[sync]\nuntil-caught-up = true\njson = true\n",
+            db.url,
+            p(&store)
+        ),
+    )
+    .unwrap();
+    let r = p2l(&["sync", "--config", p(&job)]);
+    assert_eq!(r.code, 0, "sync --config: {}", r.stderr);
+    let again: serde_json::Value = serde_json::from_str(&r.stdout).expect("sync report JSON");
     assert_eq!(again["transactions"], 0, "{again:#}");
     assert_eq!(again["position"], report["position"]);
     assert!(

@@ -240,7 +240,18 @@ pub fn mariadb_binlog() -> Result<()> {
         text.push_str(BINLOG_OPTIONS);
         fs::write(cnf, text).with_context(|| format!("could not write {}", cnf.display()))?;
     }
-    eprintln!("MariaDB: restarting the server for the binary log");
+    restart_mariadb("the binary log")?;
+    let now = mariadb_query("SELECT @@log_bin, @@binlog_format")?;
+    ensure!(
+        now == "1\tROW",
+        "after the restart: log_bin, binlog_format = {now}"
+    );
+    Ok(())
+}
+
+/// Stops the local MariaDB (as root, through mariadb-admin) and starts it again.
+fn restart_mariadb(why: &str) -> Result<()> {
+    eprintln!("MariaDB: restarting the server for {why}");
     let status = Command::new("mariadb-admin")
         .args(["-uroot", "-h127.0.0.1", "-P3306", "shutdown"])
         .stdin(Stdio::null())
@@ -258,11 +269,148 @@ pub fn mariadb_binlog() -> Result<()> {
     }
     let log = util::target_dir().join("xtask").join("mariadb-restart.log");
     start_and_wait(start_mariadb()?, 3306, &log, START_TIMEOUT)?;
-    let now = mariadb_query("SELECT @@log_bin, @@binlog_format")?;
+    Ok(())
+}
+
+/// Where `mariadb_tls` keeps the test CA's certificate and the server's key pair.
+const TLS_DIR: &str = "/etc/mysql/lightning-tls";
+
+/// The block `mariadb_tls` adds to the server's option file.
+fn tls_options() -> String {
+    format!(
+        "\n# Added by `cargo xtask test`: TLS with a throwaway test CA, for the \
+         mysql2lightning TLS tests.\n[mariadbd]\nssl-ca = {TLS_DIR}/ca.pem\n\
+         ssl-cert = {TLS_DIR}/server-cert.pem\nssl-key = {TLS_DIR}/server-key.pem\n"
+    )
+}
+
+/// Turns on TLS on the local MariaDB, for the mysql2lightning TLS tests: a
+/// throwaway CA and a server certificate it signs (for `localhost` and
+/// 127.0.0.1), an option-file block naming them, then a restart; nothing when
+/// the server already has TLS.
+pub fn mariadb_tls() -> Result<()> {
+    let have = mariadb_query("SELECT @@have_ssl")?;
+    if have == "YES" {
+        eprintln!("MariaDB: TLS on (have_ssl = YES)");
+        return Ok(());
+    }
+    let dir = Path::new(TLS_DIR);
+    let files = ["ca.pem", "server-cert.pem", "server-key.pem"];
+    if !files.iter().all(|f| dir.join(f).is_file()) {
+        eprintln!(
+            "MariaDB: have_ssl = {have}; making a test CA and a server certificate in {}",
+            dir.display()
+        );
+        make_test_certificates(dir)?;
+    }
+    let cnf = Path::new("/etc/mysql/my.cnf");
+    let text = fs::read_to_string(cnf).unwrap_or_default();
+    if !text.contains(&format!("ssl-ca = {TLS_DIR}/ca.pem")) {
+        eprintln!("MariaDB: adding TLS to {}", cnf.display());
+        let mut text = text;
+        text.push_str(&tls_options());
+        fs::write(cnf, text).with_context(|| format!("could not write {}", cnf.display()))?;
+    }
+    restart_mariadb("TLS")?;
+    let have = mariadb_query("SELECT @@have_ssl")?;
     ensure!(
-        now == "1\tROW",
-        "after the restart: log_bin, binlog_format = {now}"
+        have == "YES",
+        "after the restart: have_ssl = {have} (the server's error log says why)"
     );
+    Ok(())
+}
+
+/// A CA valid for ten years, and a server certificate it signs for `localhost`
+/// and 127.0.0.1, with the `openssl` command. The CA's key is deleted once it
+/// has signed: nothing else is ever signed by it.
+fn make_test_certificates(dir: &Path) -> Result<()> {
+    ensure!(
+        program_exists("openssl"),
+        "the `openssl` command is not installed"
+    );
+    fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let openssl = |args: &[&str]| -> Result<()> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .context("could not run openssl")?;
+        ensure!(
+            out.status.success(),
+            "`openssl {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        Ok(())
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=Lightning test CA (throwaway)",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+    ])?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server-key.pem",
+        "-out",
+        "server.csr",
+    ])?;
+    fs::write(
+        dir.join("server.ext"),
+        "subjectAltName = DNS:localhost, IP:127.0.0.1\n\
+         basicConstraints = critical, CA:FALSE\n\
+         keyUsage = critical, digitalSignature, keyEncipherment\n\
+         extendedKeyUsage = serverAuth\n",
+    )?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-set_serial",
+        "1",
+        "-days",
+        "3650",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server-cert.pem",
+    ])?;
+    for leftover in ["ca-key.pem", "server.csr", "server.ext"] {
+        fs::remove_file(dir.join(leftover))?;
+    }
+    // The server runs as `mysql`: its key must be readable by it and no one else.
+    let status = Command::new("chown")
+        .args(["-R", "mysql:mysql"])
+        .arg(dir)
+        .status()
+        .context("could not run chown")?;
+    ensure!(status.success(), "chown mysql {} failed", dir.display());
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(
+        dir.join("server-key.pem"),
+        fs::Permissions::from_mode(0o600),
+    )?;
     Ok(())
 }
 
@@ -659,6 +807,15 @@ mod tests {
         // This environment has no pip: an install would fail, so none may run.
         assert_eq!(install_secantus(&venv).unwrap(), bin.join("secantusd-py"));
         let _ = fs::remove_dir_all(&venv);
+    }
+
+    /// Runs the TLS step on this machine's MariaDB:
+    /// `cargo test -p xtask -- --ignored --exact services::tests::turn_on_mariadb_tls`.
+    #[test]
+    #[ignore = "changes the local MariaDB's configuration"]
+    fn turn_on_mariadb_tls() {
+        mariadb_tls().unwrap();
+        assert_eq!(mariadb_query("SELECT @@have_ssl").unwrap(), "YES");
     }
 
     #[test]

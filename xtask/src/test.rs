@@ -80,6 +80,11 @@ fn run_steps(args: &TestArgs, steps: &mut Steps) -> Result<Vec<&'static str>> {
                 "MariaDB's binary log could not be turned on ({e:#}): the mysql2lightning sync tests will fail"
             ));
         }
+        if let Err(e) = services::mariadb_tls() {
+            warn(&format!(
+                "MariaDB's TLS could not be turned on ({e:#}): the mysql2lightning TLS tests will fail"
+            ));
+        }
         Ok(())
     })?;
 

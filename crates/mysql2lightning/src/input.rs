@@ -59,7 +59,7 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
     }
     let (input, cat, description) = match (&options.source.source, &options.source.from_dump) {
         (Some(url), _) => {
-            let spec = ConnSpec::parse(url)?;
+            let spec = ConnSpec::resolve(url, &options.client)?;
             let mut conn = spec.connect()?;
             let cat = crate::catalog::read(&mut conn, &spec)?;
             let desc = spec.describe();

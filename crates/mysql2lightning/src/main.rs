@@ -34,6 +34,8 @@ struct MySql;
 pub(crate) struct Options {
     #[command(flatten)]
     source: SourceArg,
+    #[command(flatten)]
+    client: connect::ClientArgs,
     /// What a zero date (`0000-00-00`, `2020-00-15`) becomes: refused with an error,
     /// NULL, or the sentinel -infinity.
     #[arg(long, value_enum, default_value_t = ZeroDates::Error)]
@@ -56,8 +58,9 @@ pub(crate) struct Options {
 #[derive(Args, Clone)]
 #[group(required = true, multiple = false)]
 struct SourceArg {
-    /// The server: mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, or a database name
-    /// (then MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_PWD and USER are used).
+    /// The server: mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?ssl-mode=MODE&ssl-ca=FILE],
+    /// or a database name (the rest from option files, or MYSQL_HOST, MYSQL_TCP_PORT,
+    /// MYSQL_PWD and USER).
     #[arg(long, value_name = "URL|DATABASE")]
     source: Option<String>,
     /// A mysqldump file, or `-` for standard input (saved beside the target while
@@ -86,7 +89,13 @@ Example:
   mysql2lightning migrate --source mysql://app@db/shop --target shop.ldb --for-sync
   mysql2lightning sync --source mysql://app@db/shop --target shop.ldb --until-caught-up
 
-The password comes from the URL or from MYSQL_PWD; it is never shown.
+Connecting works as with the mysql client: the URL and flags first, then the
+[client] and [mysql2lightning] groups of the option files (~/.my.cnf, or
+--defaults-file), then MYSQL_HOST, MYSQL_TCP_PORT and MYSQL_PWD. Give the password
+in an option file or with --password-file rather than in the URL, which others
+see in `ps`; it is never shown. TLS is used when the server offers it
+(--ssl-mode PREFERRED); --ssl-mode VERIFY_IDENTITY --ssl-ca FILE checks the
+server's certificate and name.
 Exit codes: 0 success, 1 failure, 2 bad usage, 3 verification found differences,
 130/143 interrupted.";
     const CASTS_NOTE: &'static str =

@@ -232,10 +232,12 @@ Example:
   mysql2lightning sync --source mysql://app@db/shop --target shop.ldb --until-caught-up"
 )]
 pub struct SyncCommand {
-    /// The server, named as for migrate (a URL, or a database name with MYSQL_HOST,
-    /// MYSQL_TCP_PORT, MYSQL_PWD and USER).
+    /// The server, named as for migrate (a URL, or a database name with the option
+    /// files, or MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_PWD and USER).
     #[arg(long, value_name = "URL|DATABASE")]
     source: String,
+    #[command(flatten)]
+    client: crate::connect::ClientArgs,
     /// The server id sync reads the binlog as (it must differ from every replica's)
     /// [default: one made from the process id].
     #[arg(long, value_name = "N")]
@@ -250,7 +252,7 @@ pub fn command() -> clap::Command {
 
 pub fn run(matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
     let cmd = SyncCommand::from_arg_matches(matches).unwrap_or_else(|e| e.exit());
-    let spec = ConnSpec::parse(&cmd.source)?;
+    let spec = ConnSpec::resolve(&cmd.source, &cmd.client)?;
     let server_id = cmd
         .server_id
         .unwrap_or(0x4c00_0000 | (std::process::id() & 0x00ff_ffff));

@@ -65,7 +65,8 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
     // What a file's first pass found of its documents, by collection.
     let mut profiles: HashMap<String, CollectionStats> = HashMap::new();
     let (origin, names, description) = if is_url(&options.source) {
-        let live = Live::connect(&options.source)?;
+        let password = options.password.read()?;
+        let live = Live::connect(&options.source, password.as_deref())?;
         let (names, others) = live.collections()?;
         not_copied = others;
         let description = live.description.clone();

@@ -1,13 +1,13 @@
 //! A live MongoDB database: its collections, samples, sizes, indexes, and
 //! documents read in `_id` order.
 
-use lightning_core::text::redact_password as redact;
+use lightning_core::secret::hide_password;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bson::{doc, Bson, Document, Timestamp};
 use mongodb::error::ErrorKind;
-use mongodb::options::{ClientOptions, ConnectionString, HostInfo};
+use mongodb::options::{ClientOptions, ConnectionString, HostInfo, Tls};
 use mongodb::sync::{Client, Database};
 
 use crate::infer::CollectionStats;
@@ -29,10 +29,30 @@ pub struct Live {
 /// How long finding a server may take before the run gives up on it.
 const SELECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Give the credential the password of `--password-file` when the URL has none.
+/// The user, the database to authenticate against and the mechanism stay the URL's.
+pub fn set_password(options: &mut ClientOptions, password: Option<&str>) -> anyhow::Result<()> {
+    let Some(password) = password else {
+        return Ok(());
+    };
+    match options.credential.as_mut() {
+        Some(c) if c.password.is_some() => {
+            tracing::warn!("the --source URL has a password: --password-file is not read");
+        }
+        Some(c) if c.username.is_some() => c.password = Some(password.to_string()),
+        _ => bail!(
+            "--password-file needs the user to log in as: name it in the --source URL \
+             (mongodb://USER@host:27017/database)"
+        ),
+    }
+    Ok(())
+}
+
 impl Live {
-    pub fn connect(url: &str) -> anyhow::Result<Live> {
+    /// `password`: `--password-file`'s, for the URL's user.
+    pub fn connect(url: &str, password: Option<&str>) -> anyhow::Result<Live> {
         let parsed = ConnectionString::parse(url)
-            .map_err(|e| anyhow::anyhow!("{}", redact(&DriverError(e).to_string(), url)))
+            .map_err(|e| anyhow::anyhow!("{}", hide_password(&DriverError(e).to_string(), url, password)))
             .context("the --source URL is not a MongoDB connection string (mongodb://host:port/database)")?;
         let db_name = parsed.default_database.clone();
         let hosts = match &parsed.host_info {
@@ -49,9 +69,14 @@ impl Live {
         } else {
             "mongodb"
         };
-        let mut options = ClientOptions::parse(url)
-            .run()
-            .map_err(|e| anyhow::anyhow!("{}", redact(&DriverError(e).to_string(), url)))?;
+        let mut options = ClientOptions::parse(url).run().map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                hide_password(&DriverError(e).to_string(), url, password)
+            )
+        })?;
+        set_password(&mut options, password)?;
+        let tls = matches!(options.tls, Some(Tls::Enabled(_)));
         options
             .server_selection_timeout
             .get_or_insert(SELECT_TIMEOUT);
@@ -85,9 +110,22 @@ impl Live {
         let db = client.database(&db_name);
         db.run_command(doc! {"ping": 1})
             .run()
-            .map_err(|e| anyhow::anyhow!("{}", redact(&DriverError(e).to_string(), url)))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}",
+                    hide_password(&DriverError(e).to_string(), url, password)
+                )
+            })
             .with_context(|| {
-                format!("cannot reach {description}: is the server running, and the URL right?")
+                if tls {
+                    format!(
+                        "cannot reach {description} over TLS: does the server take \
+                         TLS on this port, and is its certificate signed by the system's CAs \
+                         or the URL's tlsCAFile?"
+                    )
+                } else {
+                    format!("cannot reach {description}: is the server running, and the URL right?")
+                }
             })?;
         Ok(Live {
             client,
@@ -353,3 +391,61 @@ impl std::fmt::Display for DriverError {
 }
 
 impl std::error::Error for DriverError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(url: &str) -> ClientOptions {
+        ClientOptions::parse(url)
+            .run()
+            .expect("a connection string")
+    }
+
+    #[test]
+    fn the_password_file_completes_the_urls_credential() {
+        let mut o = parsed("mongodb://app@h:27017/shop?authSource=admin&tls=true");
+        set_password(&mut o, Some("from file")).unwrap();
+        let c = o.credential.expect("a credential");
+        assert_eq!(c.username.as_deref(), Some("app"));
+        assert_eq!(c.password.as_deref(), Some("from file"));
+        assert_eq!(c.source.as_deref(), Some("admin"));
+        assert!(matches!(o.tls, Some(Tls::Enabled(_))));
+
+        // The URL's own password is kept.
+        let mut o = parsed("mongodb://app:inurl@h:27017/shop");
+        set_password(&mut o, Some("from file")).unwrap();
+        assert_eq!(o.credential.unwrap().password.as_deref(), Some("inurl"));
+
+        // No file: nothing changes.
+        let mut o = parsed("mongodb://h:27017/shop");
+        set_password(&mut o, None).unwrap();
+        assert!(o.credential.is_none());
+
+        // A password needs a user to go with.
+        let mut o = parsed("mongodb://h:27017/shop");
+        let e = set_password(&mut o, Some("from file")).unwrap_err();
+        assert!(e.to_string().contains("USER@host"), "{e}");
+        assert!(!e.to_string().contains("from file"), "{e}");
+    }
+
+    #[test]
+    fn a_password_from_a_file_is_taken_out_of_messages() {
+        assert_eq!(
+            hide_password(
+                "auth failed for app: s3cret",
+                "mongodb://app@h/db",
+                Some("s3cret")
+            ),
+            "auth failed for app: ****"
+        );
+        assert_eq!(
+            hide_password(
+                "auth failed for app: inurl",
+                "mongodb://app:inurl@h/db",
+                None
+            ),
+            "auth failed for app: ****"
+        );
+    }
+}

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use lightning_core::cast::{CastRule, CastRules};
+use lightning_core::secret::PasswordFileArg;
 use lightning_core::tool::{MappingArgs, OpenRequest, OpenedSource, SourceTool};
 
 use crate::kind::Kind;
@@ -30,11 +31,15 @@ pub(crate) struct Mongo;
 /// Where the documents are, and how to map them.
 #[derive(Args, Clone)]
 pub(crate) struct Options {
-    /// A connection string naming the database (mongodb://host:27017/shop), a
+    /// A connection string naming the database (mongodb://USER@host:27017/shop,
+    /// with the password in --password-file; TLS options such as tls=true and
+    /// tlsCAFile=FILE after `?`), a
     /// mongoexport JSON-lines file, a mongodump .bson file, a folder of such files
     /// (one per collection), or `-` for standard input.
     #[arg(long, value_name = "URL|FILE|DIR|-")]
     source: String,
+    #[command(flatten)]
+    password: PasswordFileArg,
     /// The collection one file or standard input holds (default: the file's name
     /// without its extension).
     #[arg(long, value_name = "NAME")]
@@ -88,11 +93,15 @@ Example:
   mongo2lightning assess --source mongodb://127.0.0.1:27017/shop
   mongo2lightning convert-schema --source mongodb://127.0.0.1:27017/shop --write-mapping shop.mapping.json
   mongo2lightning migrate --source mongodb://127.0.0.1:27017/shop --target shop.ldb --verify
+  mongo2lightning migrate --source 'mongodb://app@db.internal:27017/shop?tls=true&tlsCAFile=ca.pem' \
+      --password-file mongo.pw --target shop.ldb
   mongo2lightning migrate --source dump/shop --target shop.ldb --mapping shop.mapping.json
   mongo2lightning documents --target shop.ldb --collection orders > orders.json
 
-Credentials in the URL are never printed; prefer a URL without the password and
-the server's other means where you can.
+The password is read from --password-file for the URL's user; one in the URL
+works too, but other users see it in `ps`. Passwords are never printed. TLS is
+the driver's own: tls=true, tlsCAFile=FILE, tlsCertificateKeyFile=FILE and
+tlsAllowInvalidCertificates=true in the URL's options.
 
 Exit codes: 0 success, 1 failure, 2 bad usage, 3 verification found differences,
 130/143 interrupted.";

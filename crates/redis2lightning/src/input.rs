@@ -124,7 +124,16 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
             if options.db.is_some() {
                 bail!("--db picks the database of an RDB file; a server's database is the URL's path (redis://host:6379/2)");
             }
-            let live = Live::connect(url)?;
+            let password = crate::live::password(
+                crate::live::url_has_password(url),
+                &options.password,
+                std::env::var(crate::live::PASSWORD_ENV).ok(),
+            )?;
+            let connect = crate::live::Connect {
+                password,
+                tls_ca: options.tls_ca.clone(),
+            };
+            let live = Live::connect(url, &connect)?;
             let description = live.description.clone();
             databases = live_databases(&live);
             let (raw, mut w) = KeyFiles::create(RedisType::ALL.len() * 2, request.target)?;
@@ -140,7 +149,13 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
                 Ok(())
             })?;
             w.finish()?;
-            (Walked::Live { live, raw }, description)
+            (
+                Walked::Live {
+                    live: Box::new(live),
+                    raw,
+                },
+                description,
+            )
         }
         (None, Some(file)) => {
             let (path, shown) = if file == "-" {
@@ -325,11 +340,7 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
                     }
                 }
             }
-            Origin::Live {
-                live: Box::new(live),
-                keys,
-                counts,
-            }
+            Origin::Live { live, keys, counts }
         }
         Walked::Rdb(file) => {
             let mut r = file
@@ -443,7 +454,7 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
 }
 
 enum Walked {
-    Live { live: Live, raw: KeyFiles },
+    Live { live: Box<Live>, raw: KeyFiles },
     Rdb(RdbFile),
 }
 

@@ -2,10 +2,15 @@
 //! keys' values with their expiry in pipelined, atomic batches (big keys in pages).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use lightning_core::text::redact_password as redact;
-use redis::{Connection, ConnectionAddr, RedisError, Value as Reply};
+use anyhow::{bail, Context};
+use lightning_core::secret::hide_password;
+use lightning_core::secret::PasswordFileArg;
+use redis::{
+    Connection, ConnectionAddr, IntoConnectionInfo, RedisError, TlsCertificates, Value as Reply,
+};
 
 use crate::profile::RedisType;
 use crate::rdb::{self, Stream, StreamEntry};
@@ -54,12 +59,88 @@ pub fn is_connection(e: &RedisError) -> bool {
     e.is_io_error() || e.is_connection_dropped() || e.is_timeout() || e.is_connection_refusal()
 }
 
+/// How to connect beyond what the URL says.
+#[derive(Debug, Default)]
+pub struct Connect {
+    /// The password when the URL has none (`--password-file`, then `REDISCLI_AUTH`).
+    pub password: Option<String>,
+    /// PEM CA certificates to verify a `rediss://` server with, instead of the
+    /// system's roots.
+    pub tls_ca: Option<PathBuf>,
+}
+
+/// The variable redis-cli reads a password from.
+pub const PASSWORD_ENV: &str = "REDISCLI_AUTH";
+
+/// The password to use when the URL has none: the file's, else `REDISCLI_AUTH`'s.
+/// Neither is read when the URL has one (as redis-cli does with its variable).
+pub fn password(
+    url_has_one: bool,
+    file: &PasswordFileArg,
+    env: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    if url_has_one {
+        if file.password_file.is_some() {
+            tracing::warn!("the --source URL has a password: --password-file is not read");
+        }
+        return Ok(None);
+    }
+    if let Some(p) = file.read()? {
+        return Ok(Some(p));
+    }
+    Ok(env.filter(|p| !p.is_empty()))
+}
+
+/// Whether a `redis://` URL carries a password (`redis://:pw@`, `redis://user:pw@`).
+pub fn url_has_password(url: &str) -> bool {
+    url.into_connection_info()
+        .is_ok_and(|i| i.redis_settings().password().is_some())
+}
+
 impl Live {
-    pub fn connect(url: &str) -> anyhow::Result<Live> {
-        let client = redis::Client::open(url).map_err(|e| {
+    pub fn connect(url: &str, with: &Connect) -> anyhow::Result<Live> {
+        let secret = with.password.as_deref();
+        let mut info = url.into_connection_info().map_err(|e| {
             anyhow::anyhow!(
-                "--source is not a Redis URL ({}): redis://[user:password@]host:port/db",
-                redact(&e.to_string(), url)
+                "--source is not a Redis URL ({}): redis[s]://[user[:password]@]host:port/db",
+                hide_password(&e.to_string(), url, secret)
+            )
+        })?;
+        if let (None, Some(p)) = (info.redis_settings().password(), secret) {
+            let settings = info.redis_settings().clone().set_password(p);
+            info = info.set_redis_settings(settings);
+        }
+        let tls = matches!(info.addr(), ConnectionAddr::TcpTls { .. });
+        if tls {
+            // One provider for the process, whichever crate asks first.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let client = match &with.tls_ca {
+            None => redis::Client::open(info),
+            Some(ca) => {
+                match info.addr() {
+                    ConnectionAddr::TcpTls { insecure: true, .. } => bail!(
+                        "--tls-ca verifies the server's certificate, and the URL's #insecure \
+                         skips that: give one of them"
+                    ),
+                    ConnectionAddr::TcpTls { .. } => {}
+                    _ => bail!("--tls-ca is for a TLS connection: use a rediss:// URL"),
+                }
+                let pem = std::fs::read(ca)
+                    .with_context(|| format!("cannot read the CA file {}", ca.display()))?;
+                redis::Client::build_with_tls(
+                    info,
+                    TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem),
+                    },
+                )
+            }
+        }
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "--source or --tls-ca: {}",
+                hide_password(&e.to_string(), url, secret)
             )
         })?;
         let info = client.get_connection_info();
@@ -85,9 +166,10 @@ impl Live {
         };
         let mut con = live.connection().map_err(|e| {
             anyhow::anyhow!(
-                "cannot connect to {} as `{user}`: {}: check that the server runs and the URL's host, port and password",
+                "cannot connect to {} as `{user}`: {}: {}",
                 live.description,
-                redact(&e.0, url)
+                hide_password(&e.0, url, secret),
+                connect_hint(&e.0, tls)
             )
         })?;
         // A role without INFO is read as a Redis 7: a server without PEXPIRETIME
@@ -413,6 +495,37 @@ impl Live {
     }
 }
 
+/// What to check after a failed connection, from the error's text (the client
+/// gives TLS failures as I/O errors, so their text is all there is to go by).
+fn connect_hint(error: &str, tls: bool) -> &'static str {
+    let e = error.to_ascii_lowercase();
+    if tls && e.contains("certificate") {
+        "the server's TLS certificate is not trusted: give the CA that signed it with \
+         --tls-ca FILE (and check that the certificate names the URL's host)"
+    } else if tls
+        && [
+            "corrupt message",
+            "invalidcontenttype",
+            "temporarily unavailable",
+            "timed out",
+        ]
+        .iter()
+        .any(|w| e.contains(w))
+    {
+        // A server without TLS waits for the end of a command that never comes.
+        "the server did not answer the TLS handshake: if it does not take TLS on this port, \
+         use redis://"
+    } else if !tls
+        && ["closed", "reset", "broken pipe", "eof", "dropped"]
+            .iter()
+            .any(|w| e.contains(w))
+    {
+        "the server closed the connection: if it takes TLS on this port, use rediss://"
+    } else {
+        "check that the server runs and the URL's host, port and password"
+    }
+}
+
 /// `TIME`'s reply (seconds, microseconds) in milliseconds.
 fn server_time_ms(r: &Reply) -> Result<i64, RedisError> {
     let parts = items(r)?;
@@ -540,4 +653,50 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_comes_from_the_url_then_the_file_then_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "from-file\n").unwrap();
+        let file = PasswordFileArg {
+            password_file: Some(f),
+        };
+        let none = PasswordFileArg::default();
+        let env = || Some("from-env".to_string());
+        assert_eq!(password(true, &file, env()).unwrap(), None);
+        assert_eq!(
+            password(false, &file, env()).unwrap().as_deref(),
+            Some("from-file")
+        );
+        assert_eq!(
+            password(false, &none, env()).unwrap().as_deref(),
+            Some("from-env")
+        );
+        assert_eq!(password(false, &none, Some(String::new())).unwrap(), None);
+        assert!(url_has_password("redis://:pw@h:6379/0"));
+        assert!(url_has_password("rediss://u:pw@h:6379/0"));
+        assert!(!url_has_password("redis://u@h:6379/0"));
+    }
+
+    #[test]
+    fn a_password_from_anywhere_is_taken_out_of_messages() {
+        assert_eq!(
+            hide_password("auth failed for s3cret", "redis://h/0", Some("s3cret")),
+            "auth failed for ****"
+        );
+        assert_eq!(
+            hide_password("alice: s3cret", "redis://alice@h/0", Some("s3cret")),
+            "alice: ****"
+        );
+        assert_eq!(
+            hide_password("auth failed for urlpw", "redis://:urlpw@h/0", None),
+            "auth failed for ****"
+        );
+    }
 }

@@ -12,8 +12,11 @@ mod profile;
 mod rdb;
 mod source;
 
+use std::path::PathBuf;
+
 use clap::Args;
 use lightning_core::cast::{CastRule, CastRules};
+use lightning_core::secret::PasswordFileArg;
 use lightning_core::tool::{MappingArgs, OpenRequest, OpenedSource, SourceTool};
 use lightning_core::LightningType;
 
@@ -27,8 +30,9 @@ pub(crate) struct Redis;
 /// Where the keys are, and how to map them.
 #[derive(Args, Clone)]
 pub(crate) struct Options {
-    /// The server: redis://[USER:PASSWORD@]HOST[:PORT][/DB] (database 0 unless the
-    /// path names another).
+    /// The server: redis://[USER@]HOST[:PORT][/DB], or rediss:// for TLS (database
+    /// 0 unless the path names another). The password: --password-file, else
+    /// REDISCLI_AUTH (one in the URL works too, but shows in `ps`).
     #[arg(
         long,
         value_name = "URL",
@@ -36,6 +40,12 @@ pub(crate) struct Options {
         required_unless_present = "from_dump"
     )]
     source: Option<String>,
+    #[command(flatten)]
+    password: PasswordFileArg,
+    /// Verify a rediss:// server's certificate against the CA certificates (PEM)
+    /// in FILE instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
     /// An RDB snapshot (`redis-cli --rdb FILE`, a server's dump.rdb), or `-` for
     /// standard input (saved beside the target while the run lasts).
     #[arg(long, value_name = "FILE|-")]
@@ -81,9 +91,14 @@ Example:
   redis2lightning assess --source redis://127.0.0.1:6379/0
   redis2lightning convert-schema --source redis://127.0.0.1:6379/0 --write-mapping cache.mapping.json
   redis2lightning migrate --source redis://127.0.0.1:6379/0 --target cache.ldb --verify
+  redis2lightning migrate --source rediss://cache.internal:6380/0 --tls-ca ca.pem \
+      --password-file redis.pw --target cache.ldb
   redis-cli --rdb - | redis2lightning migrate --from-dump - --target cache.ldb
 
-Passwords in the URL are never printed.
+The password is read from --password-file, else from REDISCLI_AUTH as redis-cli
+does; one in the URL works too, but other users see it in `ps`. Passwords are
+never printed. rediss:// connects with TLS, verified against the system's CA
+certificates or those of --tls-ca; rediss://...#insecure skips the verification.
 
 Exit codes: 0 success, 1 failure, 2 bad usage, 3 verification found differences,
 130/143 interrupted.";

@@ -330,6 +330,20 @@ impl Renamed {
                 }
             }
         }
+        let renames_columns = tables.iter().any(|t| {
+            t.columns
+                .iter()
+                .any(|col| columns.column(&t.name, &col.name) != col.name)
+        });
+        // Sync follows changes by the source's column names: say so before copying.
+        if renames_columns && inner.follows_changes() {
+            bail!(
+                "--for-sync cannot be used with renamed columns (--rename-column, or --names \
+                 changing a column's name): sync matches the source's changes to columns by \
+                 their source names. Copy without renaming columns to sync, or rename them \
+                 after the cutover"
+            );
+        }
         if conversion.findings.len() == c.conversion.findings.len() {
             return Ok(inner);
         }
@@ -343,14 +357,6 @@ impl Renamed {
             columns,
             converted,
         }))
-    }
-
-    fn renames_columns(&self) -> bool {
-        self.inner.tables().iter().any(|t| {
-            t.columns
-                .iter()
-                .any(|c| self.columns.column(&t.name, &c.name) != c.name)
-        })
     }
 }
 
@@ -372,12 +378,10 @@ impl OpenedSource for Renamed {
     }
 
     fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>> {
-        let renames_columns = self.renames_columns();
         let inner = self.inner.reader(request)?;
         Ok(Box::new(RenamedReader {
             inner,
             columns: self.columns,
-            renames_columns,
         }))
     }
 }
@@ -385,7 +389,6 @@ impl OpenedSource for Renamed {
 struct RenamedReader {
     inner: Box<dyn SourceReader>,
     columns: ColumnNames,
-    renames_columns: bool,
 }
 
 impl SourceReader for RenamedReader {
@@ -421,15 +424,7 @@ impl SourceReader for RenamedReader {
         self.inner.query_rows(sql)
     }
     fn sync_start(&self) -> anyhow::Result<Option<SyncState>> {
-        match self.inner.sync_start()? {
-            // Sync reads changes by the source's column names.
-            Some(_) if self.renames_columns => bail!(
-                "the copy is complete, but sync cannot follow it: sync matches columns by \
-                 their source names, and this copy renamed some (--rename-column or --names). \
-                 Copy without renaming columns to sync, or rename them after the cutover"
-            ),
-            other => Ok(other),
-        }
+        self.inner.sync_start()
     }
 }
 

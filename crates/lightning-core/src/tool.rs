@@ -176,6 +176,10 @@ pub struct Converted {
 /// A source opened, with its selected tables converted.
 pub trait OpenedSource {
     fn converted(&self) -> &Converted;
+    /// Whether this copy is made for `sync` to follow (`migrate --for-sync`).
+    fn follows_changes(&self) -> bool {
+        false
+    }
     /// The selected tables, converted.
     fn tables(&self) -> Vec<TableSchema>;
     fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport>;

@@ -154,6 +154,10 @@ impl OpenedSource for Opened {
         &self.converted
     }
 
+    fn follows_changes(&self) -> bool {
+        self.for_sync.is_some()
+    }
+
     fn tables(&self) -> Vec<TableSchema> {
         self.tables.iter().map(|t| t.schema.clone()).collect()
     }

@@ -441,4 +441,20 @@ fn schemas_are_picked_and_renames_reach_the_store_and_verify() {
         1,
         "--schema nope: no table of the source is in a schema of that name",
     );
+
+    // A copy for sync cannot rename columns (sync follows them by source name):
+    // refused before anything is written; renamed tables are fine.
+    let for_sync = dir.path().join("sync.ldb");
+    let r = p2l(&[
+        "migrate",
+        "--source",
+        db.url.as_str(),
+        "--target",
+        p(&for_sync),
+        "--for-sync",
+        "--rename-column",
+        "orders.custID => customer_id",
+    ]);
+    lightning_testkit::assert_clean_error(&r, 1, "--for-sync cannot be used with renamed columns");
+    assert!(!for_sync.exists(), "nothing is written");
 }

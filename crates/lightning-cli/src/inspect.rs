@@ -468,10 +468,11 @@ pub fn scan(a: &ScanArgs) -> anyhow::Result<ExitCode> {
 /// Checksum tables, to compare them with a source or another database
 ///
 /// A table's checksum is a 128-bit sum of its row hashes (printed in hex) with
-/// its row count; it does not depend on row order, so two databases holding the
-/// same rows print the same lines. With --ranges N, each table is also split
-/// into N key ranges of about equal size, each printed with its first key (hex
-/// of the encoded key) and checksum, to narrow a difference down.
+/// its row count; it depends on neither row order nor column order (values are
+/// hashed with their column names), so two databases holding the same rows print
+/// the same lines. With --ranges N, each table is also split into N key ranges
+/// of about equal size, each printed with its first key (hex of the encoded key)
+/// and checksum, to narrow a difference down.
 ///
 /// Examples:
 ///

@@ -30,58 +30,64 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 
 pub fn encode_row(row: &[Value], out: &mut Vec<u8>) {
     for v in row {
-        match v {
-            Value::Null => out.push(0),
-            Value::Bool(false) => out.push(1),
-            Value::Bool(true) => out.push(2),
-            Value::Int(i) => {
-                out.push(3);
-                put_varint(out, zigzag(*i));
-            }
-            Value::Float(f) => {
-                out.push(4);
-                out.extend_from_slice(&f.to_bits().to_le_bytes());
-            }
-            Value::Double(f) => {
-                out.push(5);
-                out.extend_from_slice(&f.to_bits().to_le_bytes());
-            }
-            Value::Decimal(d) => {
-                out.push(6);
-                put_bytes(out, d.as_str().as_bytes());
-            }
-            Value::Text(s) => {
-                out.push(7);
-                put_bytes(out, s.as_bytes());
-            }
-            Value::Blob(b) => {
-                out.push(8);
-                put_bytes(out, b);
-            }
-            Value::Date(d) => {
-                out.push(9);
-                put_varint(out, zigzag(*d as i64));
-            }
-            Value::Time(t) => {
-                out.push(10);
-                put_varint(out, zigzag(*t));
-            }
-            Value::Timestamp(t) => {
-                out.push(11);
-                put_varint(out, zigzag(*t));
-            }
-            Value::TimestampTz(t) => {
-                out.push(12);
-                put_varint(out, zigzag(*t));
-            }
-            Value::Json(s) => {
-                out.push(13);
-                put_bytes(out, s.as_bytes());
-            }
-            Value::Uuid(u) => {
-                out.push(14);
-                out.extend_from_slice(u);
-            }
+        encode_value(v, out);
+    }
+}
+
+/// One value's encoding (the checksum hashes values one by one).
+#[inline(always)]
+pub fn encode_value(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Null => out.push(0),
+        Value::Bool(false) => out.push(1),
+        Value::Bool(true) => out.push(2),
+        Value::Int(i) => {
+            out.push(3);
+            put_varint(out, zigzag(*i));
+        }
+        Value::Float(f) => {
+            out.push(4);
+            out.extend_from_slice(&f.to_bits().to_le_bytes());
+        }
+        Value::Double(f) => {
+            out.push(5);
+            out.extend_from_slice(&f.to_bits().to_le_bytes());
+        }
+        Value::Decimal(d) => {
+            out.push(6);
+            put_bytes(out, d.as_str().as_bytes());
+        }
+        Value::Text(s) => {
+            out.push(7);
+            put_bytes(out, s.as_bytes());
+        }
+        Value::Blob(b) => {
+            out.push(8);
+            put_bytes(out, b);
+        }
+        Value::Date(d) => {
+            out.push(9);
+            put_varint(out, zigzag(*d as i64));
+        }
+        Value::Time(t) => {
+            out.push(10);
+            put_varint(out, zigzag(*t));
+        }
+        Value::Timestamp(t) => {
+            out.push(11);
+            put_varint(out, zigzag(*t));
+        }
+        Value::TimestampTz(t) => {
+            out.push(12);
+            put_varint(out, zigzag(*t));
+        }
+        Value::Json(s) => {
+            out.push(13);
+            put_bytes(out, s.as_bytes());
+        }
+        Value::Uuid(u) => {
+            out.push(14);
+            out.extend_from_slice(u);
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
-use crate::checksum::{row_hash, RangeChecksums, TableChecksum};
+use crate::checksum::{RangeChecksums, RowHasher, TableChecksum};
 use crate::keycode::{decode_rowid, encode_key, encode_rowid};
 use crate::pipeline::SourceError;
 use crate::progress::Progress;
@@ -100,6 +100,40 @@ fn sub_ranges(r: &Range, bounds: &[Vec<u8>]) -> Vec<Range> {
     }
     out.push((lo, r.1.clone()));
     out
+}
+
+/// Rows laid out as one table's columns, taken into another's column order by
+/// name: the target may keep the same columns in another order. Left as they are
+/// when the orders are the same or the names differ (a schema difference).
+struct Layout(Option<Vec<usize>>);
+
+impl Layout {
+    fn new(from: &TableSchema, to: &TableSchema) -> Self {
+        let same = from
+            .columns
+            .iter()
+            .map(|c| &c.name)
+            .eq(to.columns.iter().map(|c| &c.name));
+        if same || from.columns.len() != to.columns.len() {
+            return Layout(None);
+        }
+        Layout(
+            to.columns
+                .iter()
+                .map(|c| from.column_index(&c.name))
+                .collect::<Option<Vec<_>>>(),
+        )
+    }
+
+    fn apply(&self, mut row: Row) -> Row {
+        match &self.0 {
+            Some(from) if from.len() == row.len() => from
+                .iter()
+                .map(|&i| std::mem::replace(&mut row[i], Value::Null))
+                .collect(),
+            _ => row,
+        }
+    }
 }
 
 /// Compare the schema the source converts to with the one stored.
@@ -266,11 +300,14 @@ pub fn verify_table(
         }
     };
 
+    // Each side's rows are hashed as laid out by its own schema: by column name,
+    // so the same columns in another order give the same checksums.
+    let source_hasher = RowHasher::new(schema);
     let Some(target) = target else {
         let mut sum = TableChecksum::default();
         let mut buf = Vec::new();
         src.scan(schema, &mut |_, row| {
-            sum.add(row_hash(&row, &mut buf));
+            sum.add(source_hasher.hash(&row, &mut buf));
             Ok(())
         })
         .map_err(source_err)?;
@@ -291,6 +328,8 @@ pub fn verify_table(
     };
     let schema_diffs = schema_differences(schema, &target);
     let target_rows = store.count(&name)?;
+    let target_hasher = RowHasher::new(&target);
+    let in_source_order = Layout::new(&target, schema);
 
     // Pass 1: the target and the source, read at the same time, into the same
     // ranges (cut evenly between the target's first and last key), sampling rows.
@@ -303,13 +342,14 @@ pub fn verify_table(
     let mut columns = BTreeSet::new();
     let mut unkeyed = false;
     let mut buf = Vec::new();
+    let mut target_buf = Vec::new();
     let mut seen = 0u64;
     let (target_rc, scanned) = std::thread::scope(|scope| {
         let target = scope.spawn(|| {
             store.checksums_for_bounds(&name, bounds, Bound::Unbounded, Bound::Unbounded)
         });
         let scanned = src.scan(schema, &mut |rowid, row| {
-            let h = row_hash(&row, &mut buf);
+            let h = source_hasher.hash(&row, &mut buf);
             source_sum.add(h);
             match key_of(rowid, &row) {
                 Some(k) => {
@@ -331,8 +371,9 @@ pub fn verify_table(
                             )),
                             Some(t)
                                 if format!("{t:?}") != format!("{row:?}")
-                                    && row_hash(&t, &mut Vec::new()) != h =>
+                                    && target_hasher.hash(&t, &mut target_buf) != h =>
                             {
+                                let t = in_source_order.apply(t);
                                 let (diffs, names) = describe_values(schema, &row, &t);
                                 columns.extend(names);
                                 mismatches
@@ -369,6 +410,7 @@ pub fn verify_table(
         let (keys, more) = locate(
             src,
             schema,
+            &target,
             store,
             &key_of,
             target_rc,
@@ -469,6 +511,7 @@ fn narrow(
             break;
         }
         let mut buf = Vec::new();
+        let hasher = RowHasher::new(schema);
         src.scan(schema, &mut |rowid, row| {
             if let Some(k) = key_of(rowid, &row) {
                 let i = pieces.partition_point(|(r, _, _)| match &r.1 {
@@ -477,7 +520,7 @@ fn narrow(
                 });
                 if let Some(p) = pieces.get_mut(i) {
                     if in_range(&k, &p.0) {
-                        p.2.add(row_hash(&row, &mut buf));
+                        p.2.add(hasher.hash(&row, &mut buf));
                     }
                 }
             }
@@ -501,9 +544,11 @@ fn narrow(
 
 /// Narrow differing ranges down, then name the keys that differ (and add the
 /// columns that differ to `columns`).
+#[allow(clippy::too_many_arguments)]
 fn locate(
     src: &dyn VerifySource,
     schema: &TableSchema,
+    target: &TableSchema,
     store: &Store,
     key_of: &KeyOf<'_>,
     target_rc: RangeChecksums,
@@ -516,6 +561,9 @@ fn locate(
     // which columns differ), then walk the target's.
     let mut source_rows: BTreeMap<Vec<u8>, (u128, String, Option<Row>)> = BTreeMap::new();
     let mut buf = Vec::new();
+    let source_hasher = RowHasher::new(schema);
+    let target_hasher = RowHasher::new(target);
+    let in_source_order = Layout::new(target, schema);
     let mut overflow = false;
     src.scan(schema, &mut |rowid, row| {
         if let Some(k) = key_of(rowid, &row) {
@@ -524,7 +572,7 @@ fn locate(
                     overflow = true;
                 } else {
                     let desc = describe(schema, rowid, &row);
-                    let h = row_hash(&row, &mut buf);
+                    let h = source_hasher.hash(&row, &mut buf);
                     let whole = (source_rows.len() < MAX_DETAILED).then_some(row);
                     source_rows.insert(k, (h, desc, whole));
                 }
@@ -538,7 +586,8 @@ fn locate(
     for s in &suspects {
         for item in store.scan_range(name, s.range.0.clone(), s.range.1.clone())? {
             let (k, row) = item?;
-            let h = row_hash(&row, &mut buf);
+            let h = target_hasher.hash(&row, &mut buf);
+            let row = in_source_order.apply(row);
             let rowid = if keyed(schema) {
                 None
             } else {
@@ -621,13 +670,18 @@ pub fn repair_table(
             rowid.map(encode_rowid)
         }
     };
+    // Hashed by column name on both sides; source rows are written in the
+    // target's column order.
+    let source_hasher = RowHasher::new(schema);
+    let target_hasher = RowHasher::new(&target);
+    let in_target_order = Layout::new(schema, &target);
     let target_rc = store.range_checksums(&name, RANGES)?;
     let mut source_rc = RangeChecksums::with_bounds(target_rc.bounds.clone());
     let mut buf = Vec::new();
     let mut unkeyed = false;
     src.scan(schema, &mut |rowid, row| {
         match key_of(rowid, &row) {
-            Some(k) => source_rc.add(&k, row_hash(&row, &mut buf)),
+            Some(k) => source_rc.add(&k, source_hasher.hash(&row, &mut buf)),
             None => unkeyed = true,
         }
         Ok(())
@@ -658,8 +712,8 @@ pub fn repair_table(
         src.scan(schema, &mut |rowid, row| {
             if let Some(k) = key_of(rowid, &row) {
                 if suspects.iter().any(|s| in_range(&k, &s.range)) {
-                    let h = row_hash(&row, &mut buf);
-                    wanted.insert(k, (rowid, row, h));
+                    let h = source_hasher.hash(&row, &mut buf);
+                    wanted.insert(k, (rowid, in_target_order.apply(row), h));
                 }
             }
             Ok(())
@@ -672,7 +726,9 @@ pub fn repair_table(
                 let (k, row) = item?;
                 match wanted.remove(&k) {
                     None => deletes.push(k),
-                    Some((rowid, r, h)) if h != row_hash(&row, &mut buf) => puts.push((rowid, r)),
+                    Some((rowid, r, h)) if h != target_hasher.hash(&row, &mut buf) => {
+                        puts.push((rowid, r))
+                    }
                     Some(_) => {}
                 }
             }
@@ -703,7 +759,7 @@ pub fn repair_table(
         src.scan(schema, &mut |rowid, row| {
             if let Some(k) = key_of(rowid, &row) {
                 if suspects.iter().any(|s| in_range(&k, &s.range)) {
-                    puts.push((rowid, row));
+                    puts.push((rowid, in_target_order.apply(row)));
                     if puts.len() >= REPAIR_COMMIT {
                         match store.apply(&name, std::mem::take(&mut puts), &[]) {
                             Ok(c) => done.add(&c),
@@ -855,6 +911,100 @@ mod tests {
             describe_values(&t, &source, &source),
             (String::new(), vec![])
         );
+    }
+
+    #[test]
+    fn the_same_columns_in_another_order_verify_equal_and_repair_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create_or_open(dir.path().join("order.ldb")).unwrap();
+        let mut id = ColumnSchema::new("id", LightningType::BigInt);
+        id.nullable = false;
+        let v = ColumnSchema::new("v", LightningType::Text);
+        let w = ColumnSchema::new("w", LightningType::Double);
+        let mut target = TableSchema::new("t");
+        target.columns = vec![id.clone(), v.clone(), w.clone()];
+        target.primary_key = vec!["id".into()];
+        store.create_table(&target).unwrap();
+        let stored: Vec<Row> = (0..5_000i64)
+            .map(|i| {
+                vec![
+                    Value::Int(i),
+                    Value::Text(format!("v{i}")),
+                    Value::Double(i as f64 / 4.0),
+                ]
+            })
+            .collect();
+        let table: Arc<str> = Arc::from("t");
+        store
+            .write_batch(
+                stored
+                    .iter()
+                    .map(|r| BatchRow {
+                        table: table.clone(),
+                        rowid: None,
+                        row: r.clone(),
+                    })
+                    .collect(),
+                &[],
+                BadRows::Abort,
+                WriteMode::Insert,
+            )
+            .unwrap();
+        // The source converts to the same columns in another order: (w, id, v).
+        let mut source_schema = target.clone();
+        source_schema.columns = vec![w, id, v];
+        let in_source_order = |r: &Row| vec![r[2].clone(), r[0].clone(), r[1].clone()];
+        let mut source: Vec<Row> = stored.iter().map(in_source_order).collect();
+
+        let same = verify_table(
+            &Rows(source.clone()),
+            &source_schema,
+            &store,
+            100,
+            &Progress::hidden(),
+        )
+        .unwrap();
+        assert!(same.equal, "{same:?}");
+        assert!(same.sample_mismatches.is_empty() && same.sampled_rows > 0);
+        assert_eq!(same.source_checksum, store.checksum("t").unwrap());
+
+        source[4_321][2] = Value::Text("changed".into());
+        let r = verify_table(
+            &Rows(source.clone()),
+            &source_schema,
+            &store,
+            0,
+            &Progress::hidden(),
+        )
+        .unwrap();
+        assert!(!r.equal);
+        assert_eq!(r.differing_columns, ["v"]);
+        assert_eq!(r.differing_keys.len(), 1, "{r:?}");
+        assert_eq!(r.differing_keys[0].key, "id=4321");
+        assert_eq!(
+            r.differing_keys[0].columns.as_deref(),
+            Some("v: source \"changed\" / target \"v4321\"")
+        );
+        let counts = repair_table(&Rows(source.clone()), &source_schema, &store).unwrap();
+        assert_eq!(counts.updated, 1, "{counts:?}");
+        // Written in the target's own column order.
+        assert_eq!(
+            store.get("t", &[Value::Int(4_321)]).unwrap().unwrap(),
+            vec![
+                Value::Int(4_321),
+                Value::Text("changed".into()),
+                Value::Double(4_321.0 / 4.0)
+            ]
+        );
+        let again = verify_table(
+            &Rows(source),
+            &source_schema,
+            &store,
+            100,
+            &Progress::hidden(),
+        )
+        .unwrap();
+        assert!(again.equal, "{again:?}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use super::keys::{self, Ordered};
 use super::{Result, Store, StoreError, TableEntry};
-use crate::checksum::{row_hash, RangeChecksums, TableChecksum};
+use crate::checksum::{RangeChecksums, RowHasher, TableChecksum};
 use crate::keycode::encode_key;
 use crate::rowcodec::{decode_row, decode_row_columns};
 use crate::value::{Row, Value};
@@ -231,13 +231,15 @@ impl Store {
         Ok(keys::cut(&first, &last, n))
     }
 
-    /// Whole-table checksum, computed from the stored rows.
+    /// Whole-table checksum, computed from the stored rows (hashed by column
+    /// name: the order of the table's columns does not matter).
     pub fn checksum(&self, table: &str) -> Result<TableChecksum> {
+        let hasher = RowHasher::new(&self.table(table)?);
         let mut sum = TableChecksum::default();
         let mut buf = Vec::new();
         for item in self.scan(table)? {
             let (_, row) = item?;
-            sum.add(row_hash(&row, &mut buf));
+            sum.add(hasher.hash(&row, &mut buf));
         }
         Ok(sum)
     }
@@ -245,6 +247,7 @@ impl Store {
     /// Split a table into `n` key ranges of about equal row counts and checksum each.
     /// One pass: a range ends every `count / n` rows.
     pub fn range_checksums(&self, table: &str, n: usize) -> Result<RangeChecksums> {
+        let hasher = RowHasher::new(&self.table(table)?);
         let per = (self.count(table)? / n.max(1) as u64).max(1);
         let mut rc = RangeChecksums::with_bounds(Vec::new());
         let mut buf = Vec::new();
@@ -255,7 +258,7 @@ impl Store {
                 rc.ranges.push(TableChecksum::default());
             }
             let last = rc.ranges.len() - 1;
-            rc.ranges[last].add(row_hash(&row, &mut buf));
+            rc.ranges[last].add(hasher.hash(&row, &mut buf));
         }
         Ok(rc)
     }
@@ -292,11 +295,12 @@ impl Store {
         from: Bound<Vec<u8>>,
         to: Bound<Vec<u8>>,
     ) -> Result<RangeChecksums> {
+        let hasher = RowHasher::new(&self.table(table)?);
         let mut rc = RangeChecksums::with_bounds(bounds);
         let mut buf = Vec::new();
         for item in self.scan_range(table, from, to)? {
             let (key, row) = item?;
-            rc.add(&key, row_hash(&row, &mut buf));
+            rc.add(&key, hasher.hash(&row, &mut buf));
         }
         Ok(rc)
     }

@@ -33,7 +33,8 @@ sqlite2lightning=${SQLITE2LIGHTNING:-sqlite2lightning}
 lightning=${LIGHTNING:-lightning}
 
 set +e
-"$sqlite2lightning" export --source "$source_db" | "$lightning" import "$target"
+# import writes each committed STATE on stdout, for Singer orchestrators: not needed here.
+"$sqlite2lightning" export --source "$source_db" | "$lightning" import "$target" >/dev/null
 status=("${PIPESTATUS[@]}")
 set -e
 

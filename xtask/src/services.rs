@@ -579,6 +579,37 @@ pub fn metrics_parser_python() -> Result<PathBuf> {
     python_with("metrics-parser-venv", &["prometheus-client==0.26.0"])
 }
 
+/// The Singer taps and targets the Singer tests run (`lightning import` reading
+/// the taps' output, the targets loading `lightning export`), pinned, each with
+/// the name of its own virtual environment: both taps install a program named
+/// `tap-postgres`, both PostgreSQL targets one named `target-postgres`, and
+/// their dependencies clash.
+const SINGER_PACKAGES: &[(&str, &str)] = &[
+    ("pw-tap-postgres", "pipelinewise-tap-postgres==1.8.4"),
+    ("ml-tap-postgres", "meltanolabs-tap-postgres==0.10.0"),
+    ("target-jsonl", "target-jsonl==0.1.4"),
+    ("pw-target-postgres", "pipelinewise-target-postgres==2.1.2"),
+    ("ml-target-postgres", "meltanolabs-target-postgres==0.8.0"),
+    ("singer-tools", "singer-tools==0.4.1"),
+];
+
+/// The Singer packages, each in a virtual environment of its own under one
+/// directory (the tests find `DIR/pw-tap-postgres/bin/tap-postgres`, ...).
+/// Returns that directory and the packages that could not be installed, each
+/// with why: the others are installed all the same.
+pub fn singer_packages() -> (PathBuf, Vec<(&'static str, anyhow::Error)>) {
+    let dir = util::target_dir().join("xtask").join("singer");
+    let failed = SINGER_PACKAGES
+        .iter()
+        .filter_map(|&(venv, package)| {
+            python_with(&format!("singer/{venv}"), &[package])
+                .err()
+                .map(|e| (package, e))
+        })
+        .collect();
+    (dir, failed)
+}
+
 /// Where Debian's PostgreSQL JDBC driver puts its jar.
 const JDBC_JAR: &str = "/usr/share/java/postgresql.jar";
 

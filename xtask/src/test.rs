@@ -63,6 +63,14 @@ fn run_steps(args: &TestArgs, steps: &mut Steps) -> Result<Vec<&'static str>> {
             Ok(python) => std::env::set_var("LIGHTNING_TEST_PROMETHEUS_PYTHON", python),
             Err(e) => warn(&format!("the Prometheus client is missing ({e:#}): the monitoring test will fail")),
         }
+        // The Singer tests run real taps and targets, one virtual environment each.
+        let (singer, failed) = services::singer_packages();
+        for (package, e) in &failed {
+            warn(&format!(
+                "{package} is missing ({e:#}): the Singer tests that run it will fail"
+            ));
+        }
+        std::env::set_var("LIGHTNING_TEST_SINGER", singer);
         match services::jdbc_driver() {
             Ok(jar) => std::env::set_var("LIGHTNING_TEST_JDBC", jar),
             Err(e) => warn(&format!("the JDBC driver is missing ({e:#}): the `lightning serve` Java client test will fail")),

@@ -1,7 +1,7 @@
 //! Commands that write into a store: execute (Lightning DDL) and import (the stream).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -109,17 +109,22 @@ pub fn execute(a: &ExecuteArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Load a stream of rows into a database
+/// Load a stream of rows into a database (a Singer target)
 ///
 /// Reads the line-delimited JSON stream that the source tools' `export` and
-/// `lightning export` write (Singer SCHEMA, RECORD and STATE messages), from
-/// stdin or --file, and writes it into DB, creating DB when it does not exist.
-/// A SCHEMA message creates its table (a table that exists must have the same
-/// schema); RECORD messages are written in batches of about --batch-size
-/// rows, each cut at a STATE message and committed together with its
-/// bookmarks, so the database always holds the checkpoint that matches its
-/// rows. Plain Singer SCHEMA messages (without the exact Lightning schema) are
-/// accepted too, with conservative types.
+/// `lightning export` write, or any Singer tap's output (SCHEMA, RECORD and
+/// STATE messages), from stdin or --file, and writes it into DB, creating DB
+/// when it does not exist. A SCHEMA message creates its table (a table that
+/// exists must have the same schema); RECORD messages are written in batches
+/// of about --batch-size rows, each committed atomically.
+///
+/// Streams with Lightning schemas keep every type exactly, and their
+/// bookmarks are committed with the rows they cover. A plain Singer SCHEMA
+/// gets the type that holds every value it allows (DECIMAL for numbers, JSON
+/// for a mix of kinds), and its records replace rows with the same key, as
+/// Singer targets upsert (--on-conflict). After each commit the latest STATE
+/// value whose records are all stored is written on stdout (when it is not a
+/// terminal), for an orchestrator to resume the tap from.
 ///
 /// A bad record stops the import with an error naming its stream line; the
 /// batches committed before it stay. With --on-error skip, bad records are
@@ -131,24 +136,114 @@ pub fn execute(a: &ExecuteArgs) -> anyhow::Result<ExitCode> {
 ///     $ sqlite2lightning export --source shop.sqlite | lightning import shop.ldb
 ///     $ lightning export old.ldb --all | lightning import new.ldb
 ///     $ lightning import app.ldb --file dump.ndjson --on-error skip
+///     $ tap-postgres --config tap.json --catalog catalog.json \
+///         | lightning import --config target.json > state.json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ImportArgs {
-    /// The Lightning database (a folder; created when missing).
-    #[arg(value_name = "DB")]
-    pub db: PathBuf,
+    /// The Lightning database (a folder; created when missing). May come from --config.
+    #[arg(value_name = "DB", required_unless_present = "config")]
+    pub db: Option<PathBuf>,
     /// Read the stream from FILE instead of stdin (- is stdin).
     #[arg(long, short = 'f', value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Rows per committed batch.
-    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_size: u64,
-    /// What to do with a record that cannot be stored.
-    #[arg(long, value_enum, default_value_t = OnError::Abort, value_name = "MODE")]
-    pub on_error: OnError,
+    /// Rows per committed batch [default: 10000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: Option<u64>,
+    /// What to do with a record that cannot be stored [default: abort].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub on_error: Option<OnError>,
+    /// What a RECORD whose key the table already holds does [default: replace
+    /// for a plain Singer stream, error for a stream with Lightning schemas].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub on_conflict: Option<OnConflict>,
     /// Where --on-error skip writes rejected records [default: DB.rejects.jsonl beside DB].
     #[arg(long, value_name = "FILE")]
     pub reject_file: Option<PathBuf>,
+    /// A Singer target's config file (JSON): `db` (or `path`), and any of
+    /// `batch_size`, `on_error`, `on_conflict`, `reject_file`. Options given win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// What a RECORD for a key the table already holds does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnConflict {
+    /// The record is a bad row (see --on-error).
+    Error,
+    /// The record replaces the row, as Singer targets upsert.
+    Replace,
+}
+
+/// `--config`: a Singer target's config.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct TargetConfig {
+    #[serde(alias = "path", alias = "target")]
+    db: Option<PathBuf>,
+    #[serde(alias = "batch-size")]
+    batch_size: Option<u64>,
+    #[serde(alias = "on-error")]
+    on_error: Option<String>,
+    #[serde(alias = "on-conflict")]
+    on_conflict: Option<OnConflict>,
+    #[serde(alias = "reject-file")]
+    reject_file: Option<PathBuf>,
+}
+
+/// The settings of one import: the options, over the config file's.
+struct Settings {
+    db: PathBuf,
+    batch_size: u64,
+    on_error: OnError,
+    on_conflict: Option<OnConflict>,
+    reject_file: PathBuf,
+}
+
+impl Settings {
+    fn of(a: &ImportArgs) -> anyhow::Result<Settings> {
+        let config: TargetConfig = match &a.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                serde_json::from_str(&text).map_err(|e| {
+                    anyhow!(
+                        "{}:{}: {e}; the config is JSON with `db` and optionally `batch_size`, `on_error`, `on_conflict`, `reject_file`",
+                        path.display(),
+                        e.line()
+                    )
+                })?
+            }
+            None => TargetConfig::default(),
+        };
+        let db =
+            a.db.clone()
+                .or(config.db)
+                .context("no database: give DB, or `db` in the --config file")?;
+        let on_error = match (a.on_error, config.on_error.as_deref()) {
+            (Some(m), _) => m,
+            (None, Some(m)) => <OnError as clap::ValueEnum>::from_str(m, true)
+                .map_err(|_| anyhow!("--config: `on_error` is `abort` or `skip`, not `{m}`"))?,
+            (None, None) => OnError::Abort,
+        };
+        let batch_size = a.batch_size.or(config.batch_size).unwrap_or(10_000);
+        if batch_size == 0 {
+            bail!("--config: `batch_size` must be at least 1");
+        }
+        let reject_file = a
+            .reject_file
+            .clone()
+            .or(config.reject_file)
+            .unwrap_or_else(|| lightning_core::reject::default_path(&db));
+        Ok(Settings {
+            db,
+            batch_size,
+            on_error,
+            on_conflict: a.on_conflict.or(config.on_conflict),
+            reject_file,
+        })
+    }
 }
 
 use lightning_core::pipeline::MAX_BATCH_BYTES;
@@ -164,6 +259,8 @@ struct StreamTable {
     name: Arc<str>,
     schema: TableSchema,
     key_positions: Vec<usize>,
+    /// Whether a record for a key the table holds replaces the row.
+    replace: bool,
 }
 
 /// Where a pending row came from.
@@ -193,10 +290,17 @@ struct Importer<'a> {
     has_state: bool,
     tally: BTreeMap<String, TableTally>,
     created: Vec<String>,
+    on_conflict: Option<OnConflict>,
+    /// STATE values not yet written out, each with how many pending rows came
+    /// before it: one is written once those rows are committed.
+    states: Vec<(usize, serde_json::Value)>,
+    /// Where STATE values go once their rows are committed (Singer targets
+    /// write them on stdout, for the orchestrator to resume the tap from).
+    state_out: Option<Box<dyn std::io::Write>>,
 }
 
 impl Importer<'_> {
-    fn schema(&mut self, t: TableSchema, line: u64) -> anyhow::Result<()> {
+    fn schema(&mut self, t: TableSchema, foreign: bool, line: u64) -> anyhow::Result<()> {
         if self
             .schemas
             .get(&t.name)
@@ -205,6 +309,9 @@ impl Importer<'_> {
             return Ok(());
         }
         let existed = self.store.table(&t.name).is_ok();
+        if foreign {
+            self.evolve(&t, line)?;
+        }
         self.store.create_table(&t).map_err(|e| match e {
             StoreError::TableExists(name) => anyhow!(
                 "stream line {line}: table `{name}` already exists in {} with a different schema (see `lightning describe`); import into another database",
@@ -216,12 +323,71 @@ impl Importer<'_> {
             self.created.push(t.name.clone());
         }
         self.tally.entry(t.name.clone()).or_default();
+        let replace = match self.on_conflict {
+            Some(mode) => mode == OnConflict::Replace,
+            None => foreign,
+        };
         let entry = StreamTable {
             name: Arc::from(t.name.as_str()),
             key_positions: t.key_positions(),
             schema: t,
+            replace,
         };
         self.schemas.insert(entry.schema.name.clone(), entry);
+        Ok(())
+    }
+
+    /// A foreign SCHEMA for a table the store has with other columns: a table
+    /// with no rows yet is made again; one with rows cannot change (the store
+    /// has no ALTER TABLE), which is said with what differs.
+    fn evolve(&mut self, t: &TableSchema, line: u64) -> anyhow::Result<()> {
+        let Ok(have) = self.store.table(&t.name) else {
+            return Ok(());
+        };
+        if have == *t {
+            return Ok(());
+        }
+        if self.pending.iter().any(|r| *r.table == *t.name) {
+            self.commit(self.pending.len(), false)?;
+        }
+        if self.store.count(&t.name)? == 0 {
+            self.store.drop_table(&t.name)?;
+            return Ok(());
+        }
+        let old: Vec<String> = have
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.ty))
+            .collect();
+        let new: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.ty))
+            .collect();
+        let added: Vec<&String> = new.iter().filter(|c| !old.contains(c)).collect();
+        let gone: Vec<&String> = old.iter().filter(|c| !new.contains(c)).collect();
+        bail!(
+            "stream line {line}: the SCHEMA of `{}` differs from the table in {}, which holds rows (new or changed: {}; no longer there: {}); a table with rows cannot change its columns: import into another database, or export the table, drop it and import both streams",
+            t.name,
+            self.store.path().display(),
+            if added.is_empty() { "none".into() } else { added.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") },
+            if gone.is_empty() { "none".into() } else { gone.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") },
+        )
+    }
+
+    /// Write the latest STATE value whose rows are all committed, when the
+    /// first `n` pending rows have just been.
+    fn states_committed(&mut self, n: usize) -> anyhow::Result<()> {
+        let done = self.states.iter().take_while(|(at, _)| *at <= n).count();
+        let latest = self.states.drain(..done).next_back();
+        for (at, _) in &mut self.states {
+            *at -= n;
+        }
+        if let (Some((_, value)), Some(out)) = (latest, self.state_out.as_mut()) {
+            serde_json::to_writer(&mut *out, &value)?;
+            out.write_all(b"\n")?;
+            out.flush()?;
+        }
         Ok(())
     }
 
@@ -277,11 +443,19 @@ impl Importer<'_> {
         self.commit_when_full()
     }
 
-    /// A STATE message: its bookmarks cover the rows read before it.
-    fn state(&mut self, bookmarks: BTreeMap<String, Checkpoint>) -> anyhow::Result<()> {
-        self.checkpoints.extend(bookmarks);
-        self.cut = Some(self.pending.len());
-        self.has_state = true;
+    /// A STATE message: it covers the rows read before it. Our bookmarks are
+    /// committed with those rows; every state value is written out after them.
+    fn state(
+        &mut self,
+        value: serde_json::Value,
+        bookmarks: Option<BTreeMap<String, Checkpoint>>,
+    ) -> anyhow::Result<()> {
+        self.states.push((self.pending.len(), value));
+        if let Some(bookmarks) = bookmarks {
+            self.checkpoints.extend(bookmarks);
+            self.cut = Some(self.pending.len());
+            self.has_state = true;
+        }
         self.commit_when_full()
     }
 
@@ -322,7 +496,7 @@ impl Importer<'_> {
     fn commit(&mut self, n: usize, with_checkpoints: bool) -> anyhow::Result<()> {
         let with_checkpoints = with_checkpoints && !self.checkpoints.is_empty();
         if n == 0 && !with_checkpoints {
-            return Ok(());
+            return self.states_committed(0);
         }
         let rows: Vec<BatchRow> = if n == self.pending.len() {
             std::mem::take(&mut self.pending)
@@ -360,12 +534,37 @@ impl Importer<'_> {
             }
             Ok(())
         };
-        let bad_rows = if self.skip {
-            BadRows::SetAside(&mut keep)
-        } else {
-            BadRows::Abort
-        };
-        match store.write_batch(rows, &checkpoints, bad_rows, WriteMode::Insert) {
+        // Tables whose records replace rows are written as such, in the same
+        // batch's second commit, which carries the checkpoints.
+        let (replace, insert): (Vec<BatchRow>, Vec<BatchRow>) = rows
+            .into_iter()
+            .partition(|r| schemas.get(&*r.table).is_some_and(|t| t.replace));
+        let mut outcome = Ok(Vec::new());
+        for (part, mode) in [(insert, WriteMode::Insert), (replace, WriteMode::Replace)] {
+            // The second commit carries the checkpoints, even with no rows.
+            let last = mode == WriteMode::Replace;
+            if part.is_empty() && (!last || checkpoints.is_empty()) {
+                continue;
+            }
+            let bad_rows = if self.skip {
+                BadRows::SetAside(&mut keep)
+            } else {
+                BadRows::Abort
+            };
+            let ck: &[Checkpoint] = if last { &checkpoints } else { &[] };
+            match store.write_batch(part, ck, bad_rows, mode) {
+                Ok(r) => {
+                    if let Ok(all) = outcome.as_mut() {
+                        all.extend(r);
+                    }
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        match outcome {
             Ok(rejected) => {
                 for r in rejected {
                     if let Some(n) = written.get_mut(r.table.as_str()) {
@@ -376,7 +575,7 @@ impl Importer<'_> {
                 for (t, n) in written {
                     self.tally.entry(t.to_string()).or_default().written += n;
                 }
-                Ok(())
+                self.states_committed(n)
             }
             Err(StoreError::BadRow { table, key, reason }) => {
                 let at = self.locate(&origins, &table, &key, &reason);
@@ -449,18 +648,19 @@ pub fn import(a: &ImportArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(input_name)
         .unwrap_or_else(|| "<stdin>".into());
-    let store = Store::create_or_open(&a.db)?;
+    let settings = Settings::of(a)?;
+    let store = Store::create_or_open(&settings.db)?;
     let run_id = store.start_run("lightning import", &source)?;
     let started = Instant::now();
-    let skip = a.on_error == OnError::Skip;
-    let reject_path = a
-        .reject_file
-        .clone()
-        .unwrap_or_else(|| lightning_core::reject::default_path(&a.db));
+    let skip = settings.on_error == OnError::Skip;
+    let reject_path = settings.reject_file.clone();
+    let stdout = std::io::stdout();
+    let state_out: Option<Box<dyn std::io::Write>> =
+        (!stdout.is_terminal()).then(|| Box::new(stdout) as Box<dyn std::io::Write>);
     let mut imp = Importer {
         store: &store,
         skip,
-        batch_size: usize::try_from(a.batch_size).unwrap_or(usize::MAX),
+        batch_size: usize::try_from(settings.batch_size).unwrap_or(usize::MAX),
         rejects: skip.then(|| RejectLog::new(&reject_path)),
         schemas: HashMap::new(),
         pending: Vec::new(),
@@ -471,6 +671,9 @@ pub fn import(a: &ImportArgs) -> anyhow::Result<ExitCode> {
         has_state: false,
         tally: BTreeMap::new(),
         created: Vec::new(),
+        on_conflict: settings.on_conflict,
+        states: Vec::new(),
+        state_out,
     };
     let outcome = read_stream(&mut imp, input);
     let flushed = match imp.rejects.as_mut() {
@@ -553,9 +756,12 @@ fn read_stream(imp: &mut Importer<'_>, input: Box<dyn BufRead>) -> anyhow::Resul
         };
         let line = reader.line();
         match msg {
-            Message::Schema(t) => imp.schema(t, line)?,
+            Message::Schema(t) => {
+                let foreign = reader.is_foreign(&t.name);
+                imp.schema(t, foreign, line)?
+            }
             Message::Record { stream, row, rowid } => imp.record(stream, row, rowid, line)?,
-            Message::State(bookmarks) => imp.state(bookmarks)?,
+            Message::State { value, bookmarks } => imp.state(value, bookmarks)?,
         }
     }
     imp.finish()

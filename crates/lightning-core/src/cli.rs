@@ -878,16 +878,45 @@ pub struct ExportArgs {
     /// Where skipped rows go.
     #[arg(long, value_name = "FILE", default_value = "export.rejects.jsonl")]
     pub reject_file: PathBuf,
+    #[command(flatten)]
+    pub tap: crate::tap::TapArgs,
 }
 
-/// Run `export`: the stream on stdout.
+/// Run `export`: the stream on stdout, of the streams `tap` selects and going on
+/// from its state.
 pub fn run_export(
     source: &dyn Source,
     tables: &[TableSchema],
     args: &ExportArgs,
+    tap: crate::tap::TapInput,
 ) -> anyhow::Result<ExitCode> {
+    // Positions of a file source belong to the file they were taken from.
+    let live = source.content_id().is_none();
+    if !live && tap.state.as_ref().is_some_and(|s| !s.is_empty()) {
+        eprintln!(
+            "note: a file source is read whole: the positions in --state belong to the file they were taken from"
+        );
+    }
+    let selected;
+    let (source, tables): (&dyn Source, Vec<TableSchema>) = match &tap.streams {
+        Some(streams) => {
+            selected = crate::tap::Selected {
+                inner: source,
+                streams,
+            };
+            let kept = tables.iter().filter(|t| streams.contains(&t.name));
+            (&selected, kept.cloned().collect())
+        }
+        None => (source, tables.to_vec()),
+    };
     let stdout = std::io::stdout();
     let mut sink = StreamSink::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()));
+    if let Some(state) = tap.state {
+        sink = sink.with_state(state, live);
+    }
+    if let Some(streams) = &tap.streams {
+        sink = sink.only(streams.clone());
+    }
     let opts = CopyOptions {
         parallel: 1,
         batch_size: 10_000,
@@ -897,7 +926,7 @@ pub fn run_export(
     let mut rejects = (args.on_error == OnError::Skip).then(|| RejectLog::new(&args.reject_file));
     let summary = match copy(
         source,
-        tables,
+        &tables,
         &mut sink,
         &opts,
         rejects.as_mut(),

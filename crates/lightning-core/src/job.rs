@@ -1,8 +1,12 @@
-//! Job files: `migrate --config job.toml` (and `verify`, `sync`). A job file's keys
-//! are the command's long options (`target`, `tables`, `batch-size` or
+//! Job files: `migrate --config job.toml` (and `verify`, `sync`, `export`). A job
+//! file's keys are the command's long options (`target`, `tables`, `batch-size` or
 //! `batch_size`), so that a file and the flags can never mean different things:
 //! the file is turned into options, checked by the same parsers as the flags, and
 //! put in front of the command line, whose options win.
+//!
+//! A JSON file (a Singer tap's `--config`) says the same as an object: keys are
+//! options, arrays repeat them, objects are the map sections and the sections of
+//! one command. It is read as `.json`, or when it starts with `{`.
 //!
 //! ```toml
 //! source = "postgresql://app@db.example/app"
@@ -28,10 +32,11 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use clap::{Arg, ArgAction, Command};
-use toml_edit::{Item, Value};
+use serde_json::Value as Json;
+use toml_edit::{Item, Table, Value};
 
 /// The commands a job file can drive.
-pub const COMMANDS: [&str; 3] = ["migrate", "verify", "sync"];
+pub const COMMANDS: [&str; 4] = ["migrate", "verify", "sync", "export"];
 
 /// Sections that hold one entry per table (or column): each becomes one option.
 const MAPS: [(&str, &str, &str); 3] = [
@@ -50,13 +55,24 @@ pub enum JobError {
         line: usize,
         message: String,
     },
+    #[error("{path}:{line}:{column}: not valid JSON: {message}")]
+    Json {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A JSON file's setting: its place is not known, its key is named.
+    #[error("{path}: {message}")]
+    In { path: String, message: String },
 }
 
 /// `--config FILE`, for the commands a job file can drive.
 pub fn config_arg() -> Arg {
     Arg::new("config").long("config").value_name("FILE").help(
-        "Read this command's settings from a TOML job file: its keys are the long \
-             options (`target`, `tables`, `batch-size`), options given here win",
+        "Read this command's settings from a job file (TOML, or JSON: `.json` or \
+             starting with `{`): its keys are the long options (`target`, `tables`, \
+             `batch-size`), options given here win",
     )
 }
 
@@ -93,6 +109,7 @@ pub fn expand(cmd: &Command, argv: Vec<OsString>) -> Result<Vec<OsString>, JobEr
     let job = Job {
         path: &path,
         text: &text,
+        json: is_json(&path, &text),
         command: sub,
         others,
         given,
@@ -102,6 +119,13 @@ pub fn expand(cmd: &Command, argv: Vec<OsString>) -> Result<Vec<OsString>, JobEr
     out.extend(from_file);
     out.extend_from_slice(given);
     Ok(out)
+}
+
+/// A JSON job file: named so, or starting as an object (a TOML file cannot).
+fn is_json(path: &Path, text: &str) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        || text.trim_start().starts_with('{')
 }
 
 /// The value of `--config FILE` or `--config=FILE` among the options.
@@ -125,6 +149,7 @@ fn config_path(given: &[OsString]) -> Option<std::path::PathBuf> {
 struct Job<'a> {
     path: &'a Path,
     text: &'a str,
+    json: bool,
     command: &'a Command,
     /// The tool's other commands a job file drives: their settings are skipped.
     others: Vec<&'a Command>,
@@ -134,6 +159,12 @@ struct Job<'a> {
 
 impl Job<'_> {
     fn err(&self, span: Option<std::ops::Range<usize>>, message: String) -> JobError {
+        if self.json {
+            return JobError::In {
+                path: self.path.display().to_string(),
+                message,
+            };
+        }
         let line = span.map_or(1, |s| {
             self.text[..s.start.min(self.text.len())]
                 .matches('\n')
@@ -148,10 +179,17 @@ impl Job<'_> {
     }
 
     fn options(&self) -> Result<Vec<OsString>, JobError> {
-        let doc = toml_edit::Document::parse(self.text)
-            .map_err(|e| self.err(e.span(), format!("not valid TOML: {}", e.message().trim())))?;
+        let (doc, from_json);
+        let root: &Table = if self.json {
+            from_json = self.json_root()?;
+            &from_json
+        } else {
+            doc = toml_edit::Document::parse(self.text).map_err(|e| {
+                self.err(e.span(), format!("not valid TOML: {}", e.message().trim()))
+            })?;
+            doc.as_table()
+        };
         let mut out = Vec::new();
-        let root = doc.as_table();
         // Settings for this command alone win over the shared ones.
         let section = root
             .get(self.command.get_name())
@@ -172,6 +210,54 @@ impl Job<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// A JSON file as the table a TOML file would give, so both are read alike.
+    fn json_root(&self) -> Result<Table, JobError> {
+        let doc: Json = serde_json::from_str(self.text).map_err(|e| {
+            let at = format!(" at line {} column {}", e.line(), e.column());
+            JobError::Json {
+                path: self.path.display().to_string(),
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string().trim_end_matches(&at).to_string(),
+            }
+        })?;
+        match &doc {
+            Json::Object(map) => self.json_table("", map),
+            _ => Err(self.err(None, "a JSON job file holds one object".into())),
+        }
+    }
+
+    fn json_table(
+        &self,
+        within: &str,
+        map: &serde_json::Map<String, Json>,
+    ) -> Result<Table, JobError> {
+        let mut table = Table::new();
+        for (key, v) in map {
+            let name = format!("{within}{key}");
+            let item = match v {
+                Json::Object(inner) => Item::Table(self.json_table(&format!("{name}."), inner)?),
+                Json::Array(items) => {
+                    let mut list = toml_edit::Array::new();
+                    for v in items {
+                        list.push(json_scalar(v).ok_or_else(|| {
+                            self.err(None, format!("`{name}`: a list of strings or numbers"))
+                        })?);
+                    }
+                    Item::Value(Value::Array(list))
+                }
+                v => Item::Value(json_scalar(v).ok_or_else(|| {
+                    self.err(
+                        None,
+                        format!("`{name}`: null is no value; leave the key out"),
+                    )
+                })?),
+            };
+            table.insert(key, item);
+        }
+        Ok(table)
     }
 
     fn is_command(&self, key: &str) -> bool {
@@ -477,6 +563,19 @@ fn find<'c>(cmd: &'c Command, long: &str) -> Option<&'c Arg> {
     })
 }
 
+/// A JSON string, number or boolean as a TOML value.
+fn json_scalar(v: &Json) -> Option<Value> {
+    match v {
+        Json::String(s) => Some(Value::from(s.as_str())),
+        Json::Bool(b) => Some(Value::from(*b)),
+        Json::Number(n) => Some(match n.as_i64() {
+            Some(i) => Value::from(i),
+            None => Value::from(n.as_f64()?),
+        }),
+        _ => None,
+    }
+}
+
 /// A string, number or boolean as an option's text.
 fn scalar(v: &Value) -> Option<String> {
     match v {
@@ -535,19 +634,92 @@ mod tests {
             )
     }
 
-    fn run(text: &str, args: &[&str]) -> Result<Vec<String>, JobError> {
+    fn run(text: &str, args: &[&str]) -> Result<Vec<String>, String> {
+        run_file("job.toml", text, args)
+    }
+
+    /// The options a job file gives, or its error, with the file's path as `JOB`.
+    fn run_file(name: &str, text: &str, args: &[&str]) -> Result<Vec<String>, String> {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("job.toml");
+        let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
         let mut argv: Vec<OsString> = vec!["tool".into()];
         argv.extend(args.iter().map(OsString::from));
         argv.push("--config".into());
         argv.push(p.clone().into());
-        expand(&cmd(), argv).map(|v| {
-            v.into_iter()
-                .map(|a| a.to_string_lossy().replace(&p.display().to_string(), "JOB"))
-                .collect()
-        })
+        let path = p.display().to_string();
+        match expand(&cmd(), argv) {
+            Ok(v) => Ok(v
+                .into_iter()
+                .map(|a| a.to_string_lossy().replace(&path, "JOB"))
+                .collect()),
+            Err(e) => Err(e.to_string().replace(&path, "JOB")),
+        }
+    }
+
+    #[test]
+    fn a_json_file_means_what_the_toml_means() {
+        let toml = run(
+            "target = 'a.ldb'\nbatch_size = 500\ntables = ['x', 'y']\nverify = true\n\
+             until-caught-up = true\n[where]\nx = \"id > 2\"\n[sync]\ntarget = 'b.ldb'\n",
+            &["migrate", "--target=c.ldb"],
+        )
+        .unwrap();
+        let json = r#"{"target": "a.ldb", "batch_size": 500, "tables": ["x", "y"], "verify": true,
+            "until-caught-up": true, "where": {"x": "id > 2"}, "sync": {"target": "b.ldb"}}"#;
+        for name in ["job.json", "job.conf"] {
+            let got = run_file(name, json, &["migrate", "--target=c.ldb"]).unwrap();
+            assert_eq!(got, toml, "{name}");
+        }
+        let got = run_file("job.json", json, &["sync"]).unwrap();
+        assert_eq!(
+            got,
+            [
+                "tool",
+                "sync",
+                "--until-caught-up",
+                "--target=b.ldb",
+                "--config",
+                "JOB"
+            ]
+        );
+    }
+
+    #[test]
+    fn json_errors_name_the_file_and_the_place() {
+        let e = run_file(
+            "job.json",
+            "{\"target\": \"a\",\n \"tables\": [\"x\",]}",
+            &["migrate"],
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("JOB:2:17: not valid JSON: trailing comma"),
+            "{e}"
+        );
+        let e = run_file("job.json", r#"{"batch_sise": 5}"#, &["migrate"]).unwrap_err();
+        assert_eq!(
+            e,
+            "JOB: unknown setting `batch_sise`: did you mean `batch-size`?"
+        );
+        let e = run_file("job.json", r#"{"target": null}"#, &["migrate"]).unwrap_err();
+        assert_eq!(e, "JOB: `target`: null is no value; leave the key out");
+        let e = run_file("job.json", r#"{"tables": [["x"]]}"#, &["migrate"]).unwrap_err();
+        assert_eq!(e, "JOB: `tables`: a list of strings or numbers");
+        let e = run_file("job.json", r#"["x"]"#, &["migrate"]).unwrap_err();
+        assert_eq!(e, "JOB: a JSON job file holds one object");
+        let e = run_file(
+            "job.json",
+            r#"{"where": {"x": 1, "y": {"z": "a"}}}"#,
+            &["migrate"],
+        )
+        .unwrap_err();
+        assert_eq!(e, "JOB: `where.y`: expected a string");
+        let e = run_file("job.json", r#"{"batch-size": "many"}"#, &["migrate"]).unwrap_err();
+        assert!(
+            e.starts_with("JOB: `batch-size`: invalid value 'many' for --batch-size"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod spool;
 pub mod store;
 pub mod stream;
 pub mod sync;
+pub mod tap;
 pub mod text;
 pub mod tool;
 pub mod types;

@@ -196,6 +196,11 @@ pub struct RowEmitter<'a> {
     skip: u64,
     bytes: usize,
     upsert: bool,
+    /// Whether the partition's last checkpoint keeps the position after its last
+    /// record (`Sink::keeps_last_position`).
+    track: bool,
+    /// The position after the last record, when tracked.
+    last: Option<String>,
 }
 
 /// A batch is sent once it holds about this many bytes, whatever its row count.
@@ -235,13 +240,25 @@ impl<'a> RowEmitter<'a> {
         position: impl FnOnce() -> Option<String>,
     ) -> Result<(), SourceError> {
         self.records += 1;
+        if self.track {
+            self.last = position();
+            return self.after_record(|s| s.last.clone());
+        }
+        self.after_record(|_| position())
+    }
+
+    fn after_record(
+        &mut self,
+        position: impl FnOnce(&Self) -> Option<String>,
+    ) -> Result<(), SourceError> {
         if self.skip > 0 {
             self.skip -= 1;
             return Ok(());
         }
         if self.rows.len() + self.rejected.len() >= self.batch_size || self.bytes >= MAX_BATCH_BYTES
         {
-            self.send(position(), false)?;
+            let at = position(self);
+            self.send(at, false)?;
         }
         Ok(())
     }
@@ -332,6 +349,9 @@ pub fn copy(
     }
     let partitions = sink.settle_plan(partitions)?;
     let written_before = sink.started_tables()?;
+    // A position is worth keeping past the end only where a later run reads the
+    // same positions again: a keyed table of a live source.
+    let keep_last = sink.keeps_last_position() && source.content_id().is_none();
     let mut work = VecDeque::new();
     for p in partitions {
         let resume = sink.resume_point(&p.id)?.filter(|ck| ck.done || !restart);
@@ -343,7 +363,11 @@ pub fn copy(
             other => {
                 let before = other.as_ref().map_or(0, |ck| ck.rows);
                 progress.plan_partition(&p.table, p.estimated_rows, before, false);
-                work.push_back((p, other));
+                let track = keep_last
+                    && schemas
+                        .get(&*p.table)
+                        .is_some_and(|t| !t.primary_key.is_empty());
+                work.push_back((p, other, track));
             }
         }
     }
@@ -373,7 +397,8 @@ pub fn copy(
             let tx = tx.clone();
             let (work, cancel) = (&work, &cancel);
             scope.spawn(move || loop {
-                let Some((partition, resume)) = work.lock().expect("work queue").pop_front() else {
+                let Some((partition, resume, track)) = work.lock().expect("work queue").pop_front()
+                else {
                     break;
                 };
                 crate::fault::point("reader");
@@ -388,10 +413,18 @@ pub fn copy(
                     skip: 0,
                     bytes: 0,
                     upsert: false,
+                    track,
+                    last: resume
+                        .as_ref()
+                        .and_then(|c| c.position.clone())
+                        .filter(|_| track),
                 };
                 let outcome = source
                     .read(&partition, resume.as_ref(), &mut out)
-                    .and_then(|()| out.send(None, true));
+                    .and_then(|()| {
+                        let last = out.last.take();
+                        out.send(last, true)
+                    });
                 if let Err(error) = outcome {
                     if !cancel.load(Ordering::Relaxed) {
                         let _ = tx.send(Msg::Failed {
@@ -715,6 +748,70 @@ mod tests {
         )
         .unwrap();
         assert_eq!((again.rows_written, again.partitions_already_done), (0, 1));
+    }
+
+    /// Export `src` as a stream, going on from `state` when given: the ids of
+    /// the `docs` records written, and the last STATE's bookmarks.
+    fn export(
+        src: &Documents,
+        t: TableSchema,
+        state: Option<BTreeMap<String, Checkpoint>>,
+    ) -> (Vec<i64>, BTreeMap<String, Checkpoint>) {
+        let mut buf = Vec::new();
+        let mut sink = crate::sink::StreamSink::new(&mut buf);
+        if let Some(state) = state {
+            sink = sink.with_state(state, true);
+        }
+        let opts = CopyOptions {
+            parallel: 1,
+            batch_size: 4,
+            ..CopyOptions::default()
+        };
+        copy(src, &[t], &mut sink, &opts, None, &Progress::hidden()).unwrap();
+        drop(sink);
+        let msgs: Vec<serde_json::Value> = String::from_utf8(buf)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let ids = msgs
+            .iter()
+            .filter(|m| m["type"] == "RECORD" && m["stream"] == "docs")
+            .map(|m| m["record"]["id"].as_i64().unwrap())
+            .collect();
+        let last = msgs.iter().rev().find(|m| m["type"] == "STATE").unwrap();
+        let marks = serde_json::from_value(last["value"]["bookmarks"].clone()).unwrap();
+        (ids, marks)
+    }
+
+    #[test]
+    fn a_stream_goes_on_after_the_last_key_of_a_finished_partition() {
+        let mut src = Documents {
+            records: 10,
+            fail_after: AtomicU64::new(u64::MAX),
+            bad: None,
+        };
+        let (ids, state) = export(&src, docs(), None);
+        assert_eq!(ids, (0..10).collect::<Vec<_>>());
+        let ck = &state["docs"];
+        assert!(ck.done);
+        assert_eq!((ck.position.as_deref(), ck.rows), (Some("9"), 10));
+
+        // Rows added since, and only they, come out; with none, the point stays.
+        src.records = 13;
+        let (ids, state) = export(&src, docs(), Some(state));
+        assert_eq!(ids, [10, 11, 12]);
+        assert_eq!(state["docs"].position.as_deref(), Some("12"));
+        let (ids, again) = export(&src, docs(), Some(state.clone()));
+        assert!(ids.is_empty());
+        assert_eq!(again, state);
+
+        // A keyless table has no such point: read whole, and no position kept.
+        let mut keyless = docs();
+        keyless.primary_key.clear();
+        let (ids, state) = export(&src, keyless.clone(), Some(state));
+        assert_eq!(ids.len(), 13);
+        assert_eq!(state["docs"].position, None);
     }
 
     #[test]

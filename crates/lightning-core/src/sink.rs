@@ -84,6 +84,11 @@ pub trait Sink {
     fn forget_plans(&mut self, _tables: &[TableSchema]) -> Result<(), SinkError> {
         Ok(())
     }
+    /// Whether a finished partition of a keyed table keeps the position after its
+    /// last record in its checkpoint, for a later run to read only what came since.
+    fn keeps_last_position(&self) -> bool {
+        false
+    }
 }
 
 pub struct StoreSink {
@@ -202,6 +207,10 @@ pub struct StreamSink<W: Write> {
     out: StreamWriter<W>,
     schemas: HashMap<String, TableSchema>,
     bookmarks: BTreeMap<String, Checkpoint>,
+    /// Where an earlier export stopped (`--state`), by partition.
+    resume: BTreeMap<String, Checkpoint>,
+    /// The only tables written (`--catalog`); others found while reading are dropped.
+    only: Option<BTreeSet<String>>,
 }
 
 impl<W: Write> StreamSink<W> {
@@ -210,7 +219,30 @@ impl<W: Write> StreamSink<W> {
             out: StreamWriter::new(out),
             schemas: HashMap::new(),
             bookmarks: BTreeMap::new(),
+            resume: BTreeMap::new(),
+            only: None,
         }
+    }
+
+    /// Go on from an earlier export's bookmarks. They are all carried into the
+    /// STATE messages (a partition not read keeps its bookmark), and used to
+    /// resume when `resume` (the source reads the same positions again).
+    pub fn with_state(mut self, bookmarks: BTreeMap<String, Checkpoint>, resume: bool) -> Self {
+        if resume {
+            self.resume = bookmarks.clone();
+        }
+        self.bookmarks = bookmarks;
+        self
+    }
+
+    /// Write only these tables.
+    pub fn only(mut self, tables: BTreeSet<String>) -> Self {
+        self.only = Some(tables);
+        self
+    }
+
+    fn wanted(&self, table: &str) -> bool {
+        self.only.as_ref().is_none_or(|o| o.contains(table))
     }
 }
 
@@ -223,13 +255,36 @@ impl<W: Write> Sink for StreamSink<W> {
     }
 
     fn add_table(&mut self, table: &TableSchema) -> Result<(), SinkError> {
+        if !self.wanted(&table.name) {
+            return Ok(());
+        }
         self.out.write(&schema_message(table))?;
         self.schemas.insert(table.name.clone(), table.clone());
         Ok(())
     }
 
-    fn resume_point(&self, _partition: &str) -> Result<Option<Checkpoint>, SinkError> {
-        Ok(None)
+    /// A keyed table goes on after the last position read, finished or not: rows
+    /// added since come out, and nothing before it again. A keyless table, or a
+    /// bookmark without a position, has no such point: it is read whole.
+    fn resume_point(&self, partition: &str) -> Result<Option<Checkpoint>, SinkError> {
+        let Some(ck) = self.resume.get(partition) else {
+            return Ok(None);
+        };
+        let keyed = self
+            .schemas
+            .get(&ck.table)
+            .is_some_and(|t| !t.primary_key.is_empty());
+        if !keyed || ck.position.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Checkpoint {
+            done: false,
+            ..ck.clone()
+        }))
+    }
+
+    fn keeps_last_position(&self) -> bool {
+        true
     }
 
     fn write(
@@ -240,6 +295,9 @@ impl<W: Write> Sink for StreamSink<W> {
         let mut rejected = Vec::new();
         let ck = batch.checkpoint();
         for BatchRow { table, row, rowid } in batch.rows {
+            if !self.wanted(&table) {
+                continue;
+            }
             let schema = self
                 .schemas
                 .get(&*table)

@@ -19,6 +19,7 @@ use crate::cli::{
 };
 use crate::report::{AssessmentReport, ConversionReport, Severity};
 use crate::schema::TableSchema;
+use crate::tap;
 use crate::text::for_terminal;
 
 /// What a source tool tells the shared command line about its database.
@@ -440,6 +441,10 @@ fn run<T: SourceTool>(command: Command<T::Options>, given: &Given<'_>) -> anyhow
             run_verify(T::NAME, &desc, reader.as_ref(), &args)
         }
         Command::Export { source, args } => {
+            // The files first: a mistake in them costs no reading of the source.
+            let catalog = args.tap.catalog.as_deref().map(tap::read_catalog);
+            let state = args.tap.state.as_deref().map(tap::read_state);
+            let (catalog, state) = (catalog.transpose()?, state.transpose()?);
             let opened = open::<T>(
                 &source,
                 Purpose::Export,
@@ -448,12 +453,22 @@ fn run<T: SourceTool>(command: Command<T::Options>, given: &Given<'_>) -> anyhow
                 None,
                 false,
             )?;
+            let streams = catalog
+                .map(|c| c.resolve(&opened.tables(), &opened.converted().catalog, &args.filter))
+                .transpose()?;
             let reader = opened.reader(&ReadRequest {
                 purpose: Purpose::Export,
                 where_: HashMap::new(),
                 parallel: 1,
             })?;
-            run_export(reader.source(), &reader.schemas(), &args)
+            if args.tap.discover {
+                let live = reader.source().content_id().is_none();
+                let catalog = tap::catalog(&reader.schemas(), live);
+                print_stdout(&format!("{}\n", serde_json::to_string_pretty(&catalog)?))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let input = tap::TapInput { streams, state };
+            run_export(reader.source(), &reader.schemas(), &args, input)
         }
     }
 }

@@ -394,7 +394,7 @@ pub fn parse_time(s: &str) -> Result<i64, ParseValueError> {
     if it.next().is_some() || h < 0 || !(0..60).contains(&m) || !(0..60).contains(&sec) {
         return Err(bad());
     }
-    let micros = parse_fraction(frac).ok_or_else(bad)?;
+    let micros = parse_fraction(frac).map_err(|why| perr(s, LightningType::Time, why))?;
     let total = h
         .checked_mul(3600)
         .and_then(|x| x.checked_add(m * 60 + sec))
@@ -404,15 +404,21 @@ pub fn parse_time(s: &str) -> Result<i64, ParseValueError> {
     Ok(if neg { -total } else { total })
 }
 
-fn parse_fraction(frac: &str) -> Option<i64> {
-    if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+/// Microseconds of a fraction of a second. Digits beyond the sixth are taken
+/// when they are zeros; others would be rounded away, and are refused.
+fn parse_fraction(frac: &str) -> Result<i64, &'static str> {
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("expected HH:MM:SS[.ffffff]");
     }
-    if frac.is_empty() {
-        return Some(0);
+    let (micros, beyond) = frac.split_at(frac.len().min(6));
+    if beyond.bytes().any(|b| b != b'0') {
+        return Err("more precise than a microsecond: Lightning keeps microseconds, and rounding would change the value");
     }
-    let v: i64 = frac.parse().ok()?;
-    Some(v * 10_i64.pow(6 - frac.len() as u32))
+    if micros.is_empty() {
+        return Ok(0);
+    }
+    let v: i64 = micros.parse().map_err(|_| "expected HH:MM:SS[.ffffff]")?;
+    Ok(v * 10_i64.pow(6 - micros.len() as u32))
 }
 
 /// Parse `DATE[ T]TIME[.ffffff]` (and the infinities) to microseconds.
@@ -448,7 +454,14 @@ pub fn parse_timestamp(s: &str) -> Result<i64, ParseValueError> {
             format!("bad date part ({why})"),
         )
     })?;
-    let tod = parse_time(time).map_err(|_| perr(s, LightningType::Timestamp, "bad time part"))?;
+    let tod = parse_time(time).map_err(|e| {
+        let why = if e.why.starts_with("more precise") {
+            e.why
+        } else {
+            "bad time part".into()
+        };
+        perr(s, LightningType::Timestamp, why)
+    })?;
     if !(0..MICROS_PER_DAY).contains(&tod) {
         return Err(perr(
             s,
@@ -672,7 +685,14 @@ impl Value {
                     .map_err(|e| perr(s, ty, format!("bad base64: {e}")))?,
             ),
             (LightningType::Text, Json::String(s)) => Value::Text(s.clone()),
-            (LightningType::Json, Json::String(s)) => Value::Json(s.clone()),
+            // The stream writes a timestamp without time zone at UTC (RFC 3339).
+            (LightningType::Timestamp, Json::String(s)) => {
+                let local = s
+                    .strip_suffix("+00:00")
+                    .or_else(|| s.strip_suffix('Z'))
+                    .unwrap_or(s);
+                Value::from_text(ty, local)?
+            }
             (t, other) => Value::from_text(t, &text_of(other))?,
         })
     }

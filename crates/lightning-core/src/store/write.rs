@@ -27,6 +27,9 @@ pub enum WriteMode {
     Insert,
     /// Replace the row, and mark the table for a repair.
     Upsert,
+    /// Replace the row: the stream's newer version of it (a Singer upsert). A
+    /// row of another key holding a unique value it needs refuses it.
+    Replace,
 }
 
 /// Rows a repair changed in one table.
@@ -109,6 +112,7 @@ impl Store {
                     Ok(full) => stage.insert(e, full, &row),
                 },
                 WriteMode::Upsert => stage.upsert(e, rowid, &row, &counts).map(|_| ()),
+                WriteMode::Replace => stage.replace_row(e, rowid, &row, &counts),
             };
             match verdict {
                 Ok(()) => {}
@@ -664,6 +668,54 @@ impl<'s> Staging<'s> {
         Ok(replaced)
     }
 
+    /// Replace: put the row, replacing what its key held. Unique values are
+    /// checked first, so a refused row leaves the old one in place.
+    fn replace_row(
+        &mut self,
+        e: &TableEntry,
+        rowid: Option<i64>,
+        row: &Row,
+        counts: &HashMap<u32, u64>,
+    ) -> std::result::Result<(), Refused> {
+        e.schema.check_row(row).map_err(Refused::Row)?;
+        let full = self.key_for(e, rowid, row)?;
+        let entries = e.index_entries(&full, row);
+        self.check_uniques(e, row, &entries)?;
+        self.remove(e, &full, counts)?;
+        self.pend_row(e, &full, row, entries);
+        Ok(())
+    }
+
+    /// Refuse a row when a row of another key holds one of its unique values
+    /// (`entries` are the row's index entries, its unique ones first).
+    fn check_uniques(
+        &mut self,
+        e: &TableEntry,
+        row: &Row,
+        entries: &[(Vec<u8>, Vec<u8>)],
+    ) -> std::result::Result<(), Refused> {
+        for (k, pk) in entries.iter().take(e.unique_count(row)) {
+            let Some(holder) = self.lookup(e, true, &keys::stored(k))? else {
+                continue;
+            };
+            if holder == *pk {
+                continue;
+            }
+            let taken = self.row_at(e, &holder)?.is_some_and(|other| {
+                e.index_entries(&holder, &other)
+                    .iter()
+                    .any(|(ok, _)| ok == k)
+            });
+            if taken {
+                let name = e.unique_name_of(k);
+                return Err(Refused::Row(format!(
+                    "duplicate value for unique index `{name}`"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Put a row whose key and unique values no row holds once this batch's
     /// changes are made.
     fn put_new(
@@ -681,22 +733,7 @@ impl<'s> Staging<'s> {
             )));
         }
         let entries = e.index_entries(&full, row);
-        for (k, _) in entries.iter().take(e.unique_count(row)) {
-            let Some(holder) = self.lookup(e, true, &keys::stored(k))? else {
-                continue;
-            };
-            let taken = self.row_at(e, &holder)?.is_some_and(|other| {
-                e.index_entries(&holder, &other)
-                    .iter()
-                    .any(|(ok, _)| ok == k)
-            });
-            if taken {
-                let name = e.unique_name_of(k);
-                return Err(Refused::Row(format!(
-                    "duplicate value for unique index `{name}`"
-                )));
-            }
-        }
+        self.check_uniques(e, row, &entries)?;
         self.pend_row(e, &full, row, entries);
         Ok(())
     }

@@ -354,24 +354,30 @@ impl Importer<'_> {
             self.store.drop_table(&t.name)?;
             return Ok(());
         }
-        let old: Vec<String> = have
-            .columns
-            .iter()
-            .map(|c| format!("{} {}", c.name, c.ty))
-            .collect();
-        let new: Vec<String> = t
-            .columns
-            .iter()
-            .map(|c| format!("{} {}", c.name, c.ty))
-            .collect();
-        let added: Vec<&String> = new.iter().filter(|c| !old.contains(c)).collect();
-        let gone: Vec<&String> = old.iter().filter(|c| !new.contains(c)).collect();
+        let describe = |c: &lightning_core::ColumnSchema| {
+            let null = if c.nullable { "" } else { " NOT NULL" };
+            format!("{} {}{null}", c.name, c.ty)
+        };
+        let old: Vec<String> = have.columns.iter().map(describe).collect();
+        let new: Vec<String> = t.columns.iter().map(describe).collect();
+        let list = |v: Vec<&String>| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        };
+        let added = list(new.iter().filter(|c| !old.contains(c)).collect());
+        let gone = list(old.iter().filter(|c| !new.contains(c)).collect());
+        let what = if added == "none" && gone == "none" {
+            "the same columns in another order, or another key".to_string()
+        } else {
+            format!("new or changed: {added}; no longer there: {gone}")
+        };
         bail!(
-            "stream line {line}: the SCHEMA of `{}` differs from the table in {}, which holds rows (new or changed: {}; no longer there: {}); a table with rows cannot change its columns: import into another database, or export the table, drop it and import both streams",
+            "stream line {line}: the SCHEMA of `{}` differs from the table in {}, which holds rows ({what}); a table with rows cannot change its columns: import into another database, or export the table, drop it and import both streams",
             t.name,
             self.store.path().display(),
-            if added.is_empty() { "none".into() } else { added.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") },
-            if gone.is_empty() { "none".into() } else { gone.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") },
         )
     }
 

@@ -803,6 +803,22 @@ mod tests {
     /// The source side as plain rows: the algorithm under test is the generic one.
     struct Rows(Vec<Row>);
 
+    /// Store `rows` in `table`, in one batch.
+    fn insert(store: &Store, table: &str, rows: &[Row]) {
+        let table: Arc<str> = Arc::from(table);
+        let batch = rows
+            .iter()
+            .map(|r| BatchRow {
+                table: table.clone(),
+                rowid: None,
+                row: r.clone(),
+            })
+            .collect();
+        store
+            .write_batch(batch, &[], BadRows::Abort, WriteMode::Insert)
+            .unwrap();
+    }
+
     impl VerifySource for Rows {
         fn scan(
             &self,
@@ -831,19 +847,8 @@ mod tests {
         let rows: Vec<Row> = (0..n)
             .map(|i| vec![Value::Int(i * 3), Value::Text(format!("v{i}"))])
             .collect();
-        let table: Arc<str> = Arc::from("t");
         for chunk in rows.chunks(20_000) {
-            let batch = chunk
-                .iter()
-                .map(|r| BatchRow {
-                    table: table.clone(),
-                    rowid: None,
-                    row: r.clone(),
-                })
-                .collect();
-            store
-                .write_batch(batch, &[], BadRows::Abort, WriteMode::Insert)
-                .unwrap();
+            insert(&store, "t", chunk);
         }
         let mut source = rows.clone();
         source[123_456][1] = Value::Text("changed".into());
@@ -934,22 +939,7 @@ mod tests {
                 ]
             })
             .collect();
-        let table: Arc<str> = Arc::from("t");
-        store
-            .write_batch(
-                stored
-                    .iter()
-                    .map(|r| BatchRow {
-                        table: table.clone(),
-                        rowid: None,
-                        row: r.clone(),
-                    })
-                    .collect(),
-                &[],
-                BadRows::Abort,
-                WriteMode::Insert,
-            )
-            .unwrap();
+        insert(&store, "t", &stored);
         // The source converts to the same columns in another order: (w, id, v).
         let mut source_schema = target.clone();
         source_schema.columns = vec![w, id, v];
@@ -1024,21 +1014,7 @@ mod tests {
         let rows: Vec<Row> = (0..3_000)
             .map(|i| vec![Value::Text(key(i)), Value::Text(format!("v{i}"))])
             .collect();
-        let table: Arc<str> = Arc::from("docs");
-        store
-            .write_batch(
-                rows.iter()
-                    .map(|r| BatchRow {
-                        table: table.clone(),
-                        rowid: None,
-                        row: r.clone(),
-                    })
-                    .collect(),
-                &[],
-                BadRows::Abort,
-                WriteMode::Insert,
-            )
-            .unwrap();
+        insert(&store, "docs", &rows);
         let mut source = rows.clone();
         source[2_500][1] = Value::Text("changed".into());
         source.remove(1_234);

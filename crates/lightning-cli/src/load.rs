@@ -141,18 +141,22 @@ pub fn execute(a: &ExecuteArgs) -> anyhow::Result<ExitCode> {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct ImportArgs {
-    /// The Lightning database (a folder; created when missing). May come from --config.
-    #[arg(value_name = "DB", required_unless_present = "config")]
+    /// The Lightning database (a folder; created when missing). A job file names
+    /// it `db`.
+    #[arg(value_name = "DB", required_unless_present = "db_setting")]
     pub db: Option<PathBuf>,
+    /// The database, as a job file gives it.
+    #[arg(long = "db", value_name = "DB", hide = true, conflicts_with = "db")]
+    pub db_setting: Option<PathBuf>,
     /// Read the stream from FILE instead of stdin (- is stdin).
     #[arg(long, short = 'f', value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Rows per committed batch [default: 10000].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_size: Option<u64>,
-    /// What to do with a record that cannot be stored [default: abort].
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub on_error: Option<OnError>,
+    /// Rows per committed batch.
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
+    /// What to do with a record that cannot be stored.
+    #[arg(long, value_enum, default_value_t = OnError::Abort, value_name = "MODE")]
+    pub on_error: OnError,
     /// What a RECORD whose key the table already holds does [default: replace
     /// for a plain Singer stream, error for a stream with Lightning schemas].
     #[arg(long, value_enum, value_name = "MODE")]
@@ -160,90 +164,19 @@ pub struct ImportArgs {
     /// Where --on-error skip writes rejected records [default: DB.rejects.jsonl beside DB].
     #[arg(long, value_name = "FILE")]
     pub reject_file: Option<PathBuf>,
-    /// A Singer target's config file (JSON): `db` (or `path`), and any of
-    /// `batch_size`, `on_error`, `on_conflict`, `reject_file`. Options given win.
+    /// Read the settings from a job file: JSON (a Singer target's config) or
+    /// TOML, keys being `db` and the long options (`on_conflict`). Options given win.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
 
 /// What a RECORD for a key the table already holds does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnConflict {
     /// The record is a bad row (see --on-error).
     Error,
     /// The record replaces the row, as Singer targets upsert.
     Replace,
-}
-
-/// `--config`: a Singer target's config.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-struct TargetConfig {
-    #[serde(alias = "path", alias = "target")]
-    db: Option<PathBuf>,
-    #[serde(alias = "batch-size")]
-    batch_size: Option<u64>,
-    #[serde(alias = "on-error")]
-    on_error: Option<String>,
-    #[serde(alias = "on-conflict")]
-    on_conflict: Option<OnConflict>,
-    #[serde(alias = "reject-file")]
-    reject_file: Option<PathBuf>,
-}
-
-/// The settings of one import: the options, over the config file's.
-struct Settings {
-    db: PathBuf,
-    batch_size: u64,
-    on_error: OnError,
-    on_conflict: Option<OnConflict>,
-    reject_file: PathBuf,
-}
-
-impl Settings {
-    fn of(a: &ImportArgs) -> anyhow::Result<Settings> {
-        let config: TargetConfig = match &a.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                serde_json::from_str(&text).map_err(|e| {
-                    anyhow!(
-                        "{}:{}: {e}; the config is JSON with `db` and optionally `batch_size`, `on_error`, `on_conflict`, `reject_file`",
-                        path.display(),
-                        e.line()
-                    )
-                })?
-            }
-            None => TargetConfig::default(),
-        };
-        let db =
-            a.db.clone()
-                .or(config.db)
-                .context("no database: give DB, or `db` in the --config file")?;
-        let on_error = match (a.on_error, config.on_error.as_deref()) {
-            (Some(m), _) => m,
-            (None, Some(m)) => <OnError as clap::ValueEnum>::from_str(m, true)
-                .map_err(|_| anyhow!("--config: `on_error` is `abort` or `skip`, not `{m}`"))?,
-            (None, None) => OnError::Abort,
-        };
-        let batch_size = a.batch_size.or(config.batch_size).unwrap_or(10_000);
-        if batch_size == 0 {
-            bail!("--config: `batch_size` must be at least 1");
-        }
-        let reject_file = a
-            .reject_file
-            .clone()
-            .or(config.reject_file)
-            .unwrap_or_else(|| lightning_core::reject::default_path(&db));
-        Ok(Settings {
-            db,
-            batch_size,
-            on_error,
-            on_conflict: a.on_conflict.or(config.on_conflict),
-            reject_file,
-        })
-    }
 }
 
 use lightning_core::pipeline::MAX_BATCH_BYTES;
@@ -654,19 +587,25 @@ pub fn import(a: &ImportArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(input_name)
         .unwrap_or_else(|| "<stdin>".into());
-    let settings = Settings::of(a)?;
-    let store = Store::create_or_open(&settings.db)?;
+    let db =
+        a.db.clone()
+            .or_else(|| a.db_setting.clone())
+            .context("no database: give DB, or `db` in the --config file")?;
+    let store = Store::create_or_open(&db)?;
     let run_id = store.start_run("lightning import", &source)?;
     let started = Instant::now();
-    let skip = settings.on_error == OnError::Skip;
-    let reject_path = settings.reject_file.clone();
+    let skip = a.on_error == OnError::Skip;
+    let reject_path = a
+        .reject_file
+        .clone()
+        .unwrap_or_else(|| lightning_core::reject::default_path(&db));
     let stdout = std::io::stdout();
     let state_out: Option<Box<dyn std::io::Write>> =
         (!stdout.is_terminal()).then(|| Box::new(stdout) as Box<dyn std::io::Write>);
     let mut imp = Importer {
         store: &store,
         skip,
-        batch_size: usize::try_from(settings.batch_size).unwrap_or(usize::MAX),
+        batch_size: usize::try_from(a.batch_size).unwrap_or(usize::MAX),
         rejects: skip.then(|| RejectLog::new(&reject_path)),
         schemas: HashMap::new(),
         pending: Vec::new(),
@@ -677,7 +616,7 @@ pub fn import(a: &ImportArgs) -> anyhow::Result<ExitCode> {
         has_state: false,
         tally: BTreeMap::new(),
         created: Vec::new(),
-        on_conflict: settings.on_conflict,
+        on_conflict: a.on_conflict,
         states: Vec::new(),
         state_out,
     };

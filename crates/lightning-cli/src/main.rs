@@ -94,7 +94,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cmd = Cli::command().subcommands(lightning_core::shell::commands());
-    let matches = cmd.clone().get_matches();
+    // `import --config FILE`: the job file's settings become options.
+    let argv = match lightning_core::job::expand(&cmd, std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(e) => return lightning_core::cli::run_main(|| Err(e.into())),
+    };
+    let matches = cmd.clone().get_matches_from(argv);
     if let Some((name, sub)) = matches.subcommand() {
         if lightning_core::shell::is_shell_command(name) {
             return lightning_core::cli::run_main(|| lightning_core::shell::run(name, sub, cmd));

@@ -264,9 +264,14 @@ fn a_config_file_gives_the_database_and_settings() {
         "",
     );
     assert!(
-        err.contains("bad.json:1") && err.contains("batchsize"),
+        err.contains("bad.json") && err.contains("did you mean `batch-size`"),
         "{err}"
     );
+    // A TOML job file works as well.
+    let toml = dir.path().join("target.toml");
+    std::fs::write(&toml, format!("db = {db:?}\non_conflict = \"error\"\n")).unwrap();
+    let err = fails(&["import", "--config", toml.to_str().unwrap()], &twice);
+    assert!(err.contains("duplicate primary key"), "{err}");
 }
 
 #[test]

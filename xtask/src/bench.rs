@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, OpenFlags};
 use serde_json::json;
 
+use crate::bench_estimate::{self, Comparison};
 use crate::services;
 use crate::synth::{self, Rng};
 use crate::util::{self, cargo, describe, section};
@@ -110,6 +111,11 @@ pub struct BenchArgs {
     /// SQLite case: passed to `sqlite2lightning migrate --batch-size`
     #[arg(long)]
     batch_size: Option<u32>,
+    /// Do not run each tool's `assess` before its migrate, nor compare its estimate
+    /// (time, store size) with the measured migrate (SQLite, PostgreSQL, MariaDB and
+    /// pgbench cases)
+    #[arg(long)]
+    no_estimate: bool,
 }
 
 /// Rows per table for a total.
@@ -154,10 +160,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         run_sqlite(args)?;
     }
     if matches!(args.source, BenchSource::Postgres | BenchSource::All) {
-        crate::bench_pg::run(args.pg_rows, args.keep, args.parallel)?;
+        crate::bench_pg::run(args.pg_rows, args.keep, args.parallel, !args.no_estimate)?;
     }
     if matches!(args.source, BenchSource::Mariadb | BenchSource::All) {
-        crate::bench_mariadb::run(args.mariadb_rows, args.keep, args.parallel)?;
+        crate::bench_mariadb::run(
+            args.mariadb_rows,
+            args.keep,
+            args.parallel,
+            !args.no_estimate,
+        )?;
     }
     let mongo_live = matches!(
         args.source,
@@ -194,6 +205,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             args.pgbench_rounds,
             args.parallel,
             args.keep,
+            !args.no_estimate,
         )?;
     }
     if matches!(args.source, BenchSource::Sql | BenchSource::All) {
@@ -261,6 +273,27 @@ fn run_sqlite(args: &BenchArgs) -> Result<()> {
     // Every step reads the file from the page cache, whatever ran before.
     std::io::copy(&mut File::open(&db)?, &mut std::io::sink())?;
 
+    let assessed = if args.no_estimate {
+        None
+    } else {
+        section("sqlite2lightning assess (the estimate; not timed)");
+        util::remove_path(&store)?;
+        let mut assess = bench_estimate::command(&migrate_bin);
+        assess
+            .arg("--source")
+            .arg(rel_bench.join("bench.sqlite"))
+            .arg("--target")
+            .arg(rel_bench.join("bench.ldb"));
+        if let Some(n) = args.parallel {
+            assess.arg("--parallel").arg(n.to_string());
+        }
+        Some(bench_estimate::run(
+            "sqlite2lightning assess",
+            &mut assess,
+            &bench_dir,
+        ))
+    };
+
     section("sqlite2lightning migrate");
     util::remove_path(&store)?;
     let mut migrate = Command::new(&migrate_bin);
@@ -279,6 +312,14 @@ fn run_sqlite(args: &BenchArgs) -> Result<()> {
     }
     let migrate = measure_checked("migrate", &mut migrate, &bench_dir)?;
     let store_bytes = util::disk_size(&store);
+    let estimate = assessed.map(|a| {
+        Comparison::new(
+            "SQLite (bench data)",
+            a,
+            migrate.measured.wall.as_secs_f64(),
+            store_bytes,
+        )
+    });
 
     section("sqlite2lightning verify");
     let mut verify = Command::new(&migrate_bin);
@@ -314,7 +355,11 @@ fn run_sqlite(args: &BenchArgs) -> Result<()> {
     let dump_secs = steps[2].measured.wall.as_secs_f64();
     let ratio = steps[0].measured.wall.as_secs_f64() / dump_secs;
 
-    println!("{}", markdown(&steps, rows, db_bytes, store_bytes, ratio));
+    println!(
+        "{}{}",
+        markdown(&steps, rows, db_bytes, store_bytes, ratio),
+        bench_estimate::markdown(estimate.as_slice())
+    );
 
     let results = json!({
         "rows": rows,
@@ -343,6 +388,7 @@ fn run_sqlite(args: &BenchArgs) -> Result<()> {
             })
         }).collect::<Vec<_>>(),
         "migrate_vs_dump_ratio": round(ratio, 2),
+        "estimate": estimate.as_ref().map(Comparison::json),
     });
     let results_path = bench_dir.join("results.json");
     fs::write(

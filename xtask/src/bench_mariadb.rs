@@ -118,7 +118,8 @@ fn prepare(total: u64) -> Result<()> {
     Ok(())
 }
 
-pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
+/// `estimate`: run `assess` before each migrate and compare its estimate with it.
+pub fn run(rows: u64, keep: bool, parallel: Option<u32>, estimate: bool) -> Result<()> {
     if rows < 10 {
         bail!("--mariadb-rows must be at least 10");
     }
@@ -150,6 +151,7 @@ pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
         database_bytes: size,
         keep,
         parallel,
+        estimate,
     }
     .run(dump_command(), |file| {
         let mut to_file = dump_command();

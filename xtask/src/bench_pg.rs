@@ -86,7 +86,8 @@ fn prepare(total: u64) -> Result<()> {
     Ok(())
 }
 
-pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
+/// `estimate`: run `assess` before each migrate and compare its estimate with it.
+pub fn run(rows: u64, keep: bool, parallel: Option<u32>, estimate: bool) -> Result<()> {
     section("Building pg2lightning (release)");
     util::run(cargo().args(["build", "--release", "-p", "pg2lightning"]))?;
     section("Source database");
@@ -111,6 +112,7 @@ pub fn run(rows: u64, keep: bool, parallel: Option<u32>) -> Result<()> {
         database_bytes: size,
         keep,
         parallel,
+        estimate,
     }
     .run(dump, |file| {
         util::run(Command::new("pg_dump").args(["-d", &url, "-f"]).arg(file))

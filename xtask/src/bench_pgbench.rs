@@ -15,6 +15,7 @@ use anyhow::{bail, Result};
 use serde_json::json;
 
 use crate::bench::{mb, measure_into, round, Series};
+use crate::bench_estimate::{self, Comparison};
 use crate::bench_mariadb::{mariadb, CLIENT_ARGS};
 use crate::bench_pg::base_url;
 use crate::services;
@@ -22,6 +23,8 @@ use crate::util::{self, cargo, section};
 
 const DB: &str = "lightning_bench_pgbench";
 const TABLE: &str = "pgbench_accounts";
+/// The `pg_dump` file case in the estimate table.
+const DUMP_LABEL: &str = "pg_dump file";
 /// The peer a user would reach for: dlt reading with connectorx into DuckDB.
 const DLT_PACKAGES: &[&str] = &[
     "dlt==1.31.0",
@@ -50,9 +53,19 @@ struct Case {
     migrate: Series,
     verify: Series,
     peer: Option<Series>,
+    /// `assess`'s estimate against the migrate rounds.
+    estimate: Option<Comparison>,
 }
 
-pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result<()> {
+/// `estimate`: run each tool's `assess` once before its rounds and compare its
+/// estimate with the migrate's median time and the store's size after the last one.
+pub fn run(
+    scale: u32,
+    rounds: u32,
+    parallel: Option<u32>,
+    keep: bool,
+    estimate: bool,
+) -> Result<()> {
     section("Building pg2lightning, mysql2lightning and sqlite2lightning (release)");
     util::run(cargo().args([
         "build",
@@ -97,6 +110,20 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
             .args(["--tables", TABLE]);
         cmd
     };
+    // Before a source's rounds, not timed: what `assess` says its migrate will take,
+    // with the same source, table and parallelism.
+    let assess = |name: &str, source: &dyn AsRef<std::ffi::OsStr>, store: &Path| {
+        let mut cmd = bench_estimate::command(&release.join(name));
+        cmd.arg("--source")
+            .arg(source)
+            .arg("--target")
+            .arg(store)
+            .args(["--tables", TABLE]);
+        if let Some(n) = parallel {
+            cmd.arg("--parallel").arg(n.to_string());
+        }
+        cmd
+    };
     let mut cases = Vec::new();
     for (label, name, source, slug) in [
         ("PostgreSQL", "pg2lightning", pg_url.clone(), "postgres"),
@@ -115,7 +142,20 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
             migrate: Series::new(format!("{name} migrate")),
             verify: Series::new(format!("{name} verify")),
             peer: (label == "PostgreSQL").then(|| Series::new("dlt (connectorx) into DuckDB")),
+            estimate: None,
         };
+        let assessed = if estimate {
+            section(&format!("{label}: {name} assess (the estimate; not timed)"));
+            util::remove_path(&store)?;
+            Some(bench_estimate::run(
+                &format!("{name} assess"),
+                &mut assess(name, &source, &store),
+                &bench_dir,
+            ))
+        } else {
+            None
+        };
+        let mut store_bytes = 0;
         for round in 1..=rounds {
             section(&format!("{label}, round {round} of {rounds}"));
             let mut reference = reference_command(label, &pg_url, &sqlite);
@@ -129,6 +169,7 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
                 &mut tool(name, "migrate", &source, &store),
                 &bench_dir,
             )?;
+            store_bytes = util::disk_size(&store);
             measure_into(
                 &mut case.verify,
                 &mut tool(name, "verify", &source, &store),
@@ -142,6 +183,8 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
                 measure_into(peer, &mut cmd, &bench_dir)?;
             }
         }
+        case.estimate =
+            assessed.map(|a| Comparison::new(label, a, case.migrate.median(), store_bytes));
         if !keep {
             util::remove_path(&store)?;
         }
@@ -158,7 +201,27 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
     )?;
     let dump_bytes = fs::metadata(&dump)?.len();
     let dump_store = bench_dir.join("pgbench-dump.ldb");
+    let dump_assessed = if estimate {
+        section("pg2lightning assess --from-dump (the estimate; not timed)");
+        util::remove_path(&dump_store)?;
+        let mut cmd = bench_estimate::command(&release.join("pg2lightning"));
+        cmd.arg("--from-dump")
+            .arg(&dump)
+            .arg("--target")
+            .arg(&dump_store);
+        if let Some(n) = parallel {
+            cmd.arg("--parallel").arg(n.to_string());
+        }
+        Some(bench_estimate::run(
+            "pg2lightning assess --from-dump",
+            &mut cmd,
+            &bench_dir,
+        ))
+    } else {
+        None
+    };
     let mut from_dump = Series::new("pg2lightning migrate --from-dump");
+    let mut dump_store_bytes = 0;
     for _ in 0..rounds {
         let mut cmd = Command::new(release.join("pg2lightning"));
         cmd.args(["migrate", "--quiet", "--fresh", "--from-dump"])
@@ -169,7 +232,10 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
             cmd.arg("--parallel").arg(n.to_string());
         }
         measure_into(&mut from_dump, &mut cmd, &bench_dir)?;
+        dump_store_bytes = util::disk_size(&dump_store);
     }
+    let dump_estimate =
+        dump_assessed.map(|a| Comparison::new(DUMP_LABEL, a, from_dump.median(), dump_store_bytes));
     if !keep {
         util::remove_path(&dump_store)?;
         util::remove_path(&dump)?;
@@ -177,7 +243,18 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
         util::remove_path(&bench_dir.join("pgbench-dlt.duckdb.pipelines"))?;
     }
 
-    println!("{}", markdown(&cases, &from_dump, rows, rounds, dump_bytes));
+    let comparisons: Vec<Comparison> = cases
+        .iter()
+        .filter_map(|c| c.estimate.clone())
+        .chain(dump_estimate.clone())
+        .collect();
+    println!(
+        "{}{}",
+        markdown(&cases, &from_dump, rows, rounds, dump_bytes),
+        bench_estimate::markdown(&comparisons)
+    );
+    let mut from_dump_json = from_dump.json("rows", rows, Some(dump_bytes), from_dump.median());
+    from_dump_json["estimate"] = json!(dump_estimate.as_ref().map(Comparison::json));
     let results = json!({
         "table": TABLE,
         "rows": rows,
@@ -191,9 +268,10 @@ pub fn run(scale: u32, rounds: u32, parallel: Option<u32>, keep: bool) -> Result
                 "verify": c.verify.json("rows", rows, None, r),
                 "peer": c.peer.as_ref().map(|p| p.json("rows", rows, None, r)),
                 "migrate_vs_peer": c.peer.as_ref().map(|p| round(c.migrate.median() / p.median(), 2)),
+                "estimate": c.estimate.as_ref().map(Comparison::json),
             })
         }).collect::<Vec<_>>(),
-        "from_dump": from_dump.json("rows", rows, Some(dump_bytes), from_dump.median()),
+        "from_dump": from_dump_json,
         "dump_bytes": dump_bytes,
     });
     let path = bench_dir.join("pgbench.json");

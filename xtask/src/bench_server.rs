@@ -10,6 +10,7 @@ use anyhow::{bail, Result};
 use serde_json::json;
 
 use crate::bench::{mb, measure, measure_checked, round, rss_bytes, Step};
+use crate::bench_estimate::{self, Assessed, Comparison};
 use crate::util::{self, describe, section};
 
 pub(crate) struct ServerCase<'a> {
@@ -26,6 +27,8 @@ pub(crate) struct ServerCase<'a> {
     pub database_bytes: u64,
     pub keep: bool,
     pub parallel: Option<u32>,
+    /// Run `assess` before each migrate and compare its estimate with it.
+    pub estimate: bool,
 }
 
 impl ServerCase<'_> {
@@ -56,6 +59,15 @@ impl ServerCase<'_> {
             bail!("{} failed: {}", self.reference, util::tail(&log, 20));
         }
 
+        let assessed = self.assess(
+            "--source",
+            |cmd| {
+                cmd.args(["--source", self.url]);
+            },
+            &store,
+            &bench_dir,
+        )?;
+
         section(&format!("{tool} migrate (server)"));
         util::remove_path(&store)?;
         let mut migrate = Command::new(&bin);
@@ -70,6 +82,7 @@ impl ServerCase<'_> {
             &mut migrate,
             &bench_dir,
         )?;
+        let store_bytes = util::disk_size(&store);
 
         section(&format!("{tool} verify (server)"));
         let mut verify = Command::new(&bin);
@@ -81,6 +94,14 @@ impl ServerCase<'_> {
         section(&format!("{tool} migrate --from-dump"));
         write_dump(&dump_file)?;
         let dump_bytes = fs::metadata(&dump_file)?.len();
+        let dump_assessed = self.assess(
+            "--from-dump",
+            |cmd| {
+                cmd.arg("--from-dump").arg(&dump_file);
+            },
+            &dump_store,
+            &bench_dir,
+        )?;
         util::remove_path(&dump_store)?;
         let mut from_dump = Command::new(&bin);
         from_dump
@@ -94,23 +115,72 @@ impl ServerCase<'_> {
             &mut from_dump,
             &bench_dir,
         )?;
+        let dump_store_bytes = util::disk_size(&dump_store);
+        let secs = |step: &Step| step.measured.wall.as_secs_f64();
+        let estimate = assessed.map(|a| {
+            Comparison::new(
+                format!("{} (server)", self.label),
+                a,
+                secs(&migrate),
+                store_bytes,
+            )
+        });
+        let dump_estimate = dump_assessed.map(|a| {
+            Comparison::new(
+                format!("{} (dump file)", self.label),
+                a,
+                secs(&from_dump),
+                dump_store_bytes,
+            )
+        });
         if !self.keep {
             for path in [&store, &dump_store, &dump_file] {
                 util::remove_path(path)?;
             }
         }
         let steps = [reference, migrate, verify, from_dump];
-        println!("{}", self.markdown(&steps, dump_bytes));
+        let comparisons: Vec<Comparison> = estimate.iter().chain(&dump_estimate).cloned().collect();
+        println!(
+            "{}{}",
+            self.markdown(&steps, dump_bytes),
+            bench_estimate::markdown(&comparisons)
+        );
+        let mut results = self.json(&steps, dump_bytes);
+        results["store_bytes"] = json!(store_bytes);
+        results["estimate"] = json!(estimate.as_ref().map(Comparison::json));
+        results["from_dump_estimate"] = json!(dump_estimate.as_ref().map(Comparison::json));
         let path = bench_dir.join(format!("{}.json", self.slug));
-        fs::write(
-            &path,
-            serde_json::to_string_pretty(&self.json(&steps, dump_bytes))? + "\n",
-        )?;
+        fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")?;
         eprintln!(
             "results written to {}",
             path.strip_prefix(&root).unwrap_or(&path).display()
         );
         Ok(())
+    }
+
+    /// `TOOL assess --json` with the source `source` adds (`kind` names it:
+    /// `--source`, `--from-dump`), `--target store` (removed first, as the migrate
+    /// finds it) and the migrate's `--parallel`, run once, not timed as a step;
+    /// `None` when the estimates are off.
+    fn assess(
+        &self,
+        kind: &str,
+        source: impl FnOnce(&mut Command),
+        store: &Path,
+        bench_dir: &Path,
+    ) -> Result<Option<Assessed>> {
+        if !self.estimate {
+            return Ok(None);
+        }
+        let bin = util::target_dir().join("release").join(self.tool);
+        let name = format!("{} assess {kind}", self.tool);
+        section(&format!("{name} (the estimate; not timed)"));
+        util::remove_path(store)?;
+        let mut cmd = bench_estimate::command(&bin);
+        source(&mut cmd);
+        cmd.arg("--target").arg(store);
+        self.add_parallel(&mut cmd);
+        Ok(Some(bench_estimate::run(&name, &mut cmd, bench_dir)))
     }
 
     fn add_parallel(&self, cmd: &mut Command) {

@@ -12,6 +12,7 @@
 //! - `fixtures`: regenerates the bundled sample database `examples/shop.sqlite`.
 
 mod bench;
+mod bench_estimate;
 mod bench_mariadb;
 mod bench_mongo;
 mod bench_pg;

@@ -2,14 +2,19 @@
 //! real pipeline, and the score, complexity, risks and recommendations derived from
 //! the conversion report.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::pipeline::{copy, CopyError, CopyOptions, OnError, Resume, Source};
+use crate::pipeline::{
+    copy, CopyError, CopyOptions, CopySummary, OnError, PartitionTiming, Resume, SampleLimits,
+    Source,
+};
 use crate::progress::Progress;
 use crate::report::{
-    AssessmentReport, ConversionReport, Estimate, Invocation, ScoreBasis, Severity,
-    TableAssessment, REPORT_VERSION, WHOLE_DATABASE,
+    dir_size, AssessmentReport, Check, ConversionReport, Estimate, Invocation, ScoreBasis,
+    Severity, TableAssessment, REPORT_VERSION, WHOLE_DATABASE,
 };
 use crate::schema::TableSchema;
 use crate::sink::StoreSink;
@@ -45,49 +50,285 @@ pub struct Sample {
     pub rejected: u64,
 }
 
-/// Copy what `source` yields (a source limited to a few rows per table) into a
-/// scratch store, and extrapolate its speed to `rows_total`.
+/// How the timed sample is taken: as `migrate` would copy, for about `secs`.
+#[derive(Debug, Clone)]
+pub struct SampleSettings {
+    pub secs: f64,
+    /// Readers, as `migrate --parallel` runs them.
+    pub parallel: usize,
+    pub batch_size: usize,
+    /// The migration's target: the scratch store is made beside it, so the sample
+    /// writes to the disk the migration will.
+    pub target: Option<PathBuf>,
+    /// How long opening the source took (connecting, reading its catalog,
+    /// converting): `migrate` takes it too.
+    pub open_secs: f64,
+}
+
+impl Default for SampleSettings {
+    fn default() -> Self {
+        SampleSettings {
+            secs: 5.0,
+            parallel: crate::cli::default_parallel(),
+            batch_size: 10_000,
+            target: None,
+            open_secs: 0.0,
+        }
+    }
+}
+
+/// The rows of each assessed table, by name: what a sample extrapolates to.
+pub fn rows_by_table(tables: &[TableAssessment]) -> HashMap<String, u64> {
+    tables.iter().map(|t| (t.table.clone(), t.rows)).collect()
+}
+
+/// Each table gets its turn: a partition is read for the sample's time shared
+/// among the tables on the readers, but long enough to measure a rate.
+fn limits(settings: &SampleSettings, tables: usize) -> SampleLimits {
+    let total = settings.secs.max(0.1);
+    let per = total * settings.parallel.max(1) as f64 / tables.max(1) as f64;
+    SampleLimits {
+        total: Duration::from_secs_f64(total),
+        per_partition: Duration::from_secs_f64(per.clamp(total.min(0.5), total)),
+    }
+}
+
+/// A scratch folder beside `target` (on its disk), else in the temporary folder.
+pub fn scratch_dir(target: Option<&Path>) -> std::io::Result<tempfile::TempDir> {
+    let parent = target
+        .and_then(Path::parent)
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .filter(|p| p.is_dir());
+    let mut b = tempfile::Builder::new();
+    b.prefix(".lightning-sample-");
+    match parent {
+        Some(dir) => b.tempdir_in(dir),
+        None => b.tempdir(),
+    }
+}
+
+/// Copy through the real pipeline into a scratch store for about `settings.secs`
+/// (each partition read for its share of it), and extrapolate the time and the
+/// store's size to the rows each table holds (`table_rows`, by target name; a
+/// table not named there is taken at its partitions' estimates).
 pub fn timed_sample(
     source: &dyn Source,
     schemas: &[TableSchema],
-    rows_total: u64,
+    table_rows: &HashMap<String, u64>,
+    settings: &SampleSettings,
 ) -> Result<Sample, AssessError> {
-    let scratch = tempfile::tempdir()?;
-    let store = Arc::new(Store::create_or_open(scratch.path().join("sample.ldb"))?);
+    let scratch = scratch_dir(settings.target.as_deref())?;
+    let path = scratch.path().join("sample.ldb");
     let started = Instant::now();
+    let store = Arc::new(Store::create_or_open(&path)?);
+    let created = started.elapsed().as_secs_f64();
+    let base_bytes = dir_size(&path)?;
+    let parallel = settings.parallel.max(1);
     let summary = copy(
         source,
         schemas,
         &mut StoreSink::new(store),
         &CopyOptions {
-            parallel: 2,
-            batch_size: 10_000,
+            parallel,
+            batch_size: settings.batch_size.max(1),
             on_error: OnError::Skip,
             resume: Resume::SameContent,
+            sample: Some(limits(settings, schemas.len())),
         },
         None,
         &Progress::hidden(),
     )?;
-    let secs = started.elapsed().as_secs_f64().max(1e-6);
-    let sampled = summary.rows_written + summary.rows_rejected;
-    let rate = if sampled > 0 {
-        sampled as f64 / secs
+    let sample_bytes = dir_size(&path)?;
+    let model = extrapolate(&summary, table_rows, parallel);
+    let store_bytes = if model.complete {
+        sample_bytes
     } else {
-        0.0
+        let data = sample_bytes.saturating_sub(base_bytes) as f64;
+        base_bytes + (data * model.bytes_ratio).round() as u64
     };
+    // `migrate` opens the source, sizes its store with a short sample (unless told
+    // not to), then creates the store, plans and copies.
+    let startup = settings.open_secs + created + summary.planning_secs;
+    let space_check = created + summary.planning_secs + model.secs.min(STORE_SIZE_SAMPLE_SECS);
+    let estimated_secs = startup + space_check + model.secs;
+    let sampled: u64 = summary.partitions.iter().map(|p| p.records).sum();
+    let copying = model.secs.max(1e-6);
     Ok(Sample {
         estimate: Estimate {
             sampled_rows: sampled,
-            sampled_secs: secs,
-            rows_per_sec: rate,
-            estimated_secs: if rate > 0.0 {
-                rows_total as f64 / rate
-            } else {
-                0.0
-            },
+            sampled_secs: summary.elapsed_secs,
+            rows_per_sec: model.rows as f64 / copying,
+            estimated_secs,
+            parallel,
+            startup_secs: startup,
+            store_bytes,
+            complete: model.complete,
         },
         rejected: summary.rows_rejected,
     })
+}
+
+/// What a store of the tables `source` reads will take on disk, from a short
+/// sample copied beside `target`: the check a migration makes before it writes.
+pub fn store_size(
+    source: &dyn Source,
+    schemas: &[TableSchema],
+    target: &Path,
+    parallel: usize,
+) -> Result<u64, AssessError> {
+    let settings = SampleSettings {
+        secs: STORE_SIZE_SAMPLE_SECS,
+        parallel,
+        target: Some(target.to_path_buf()),
+        ..SampleSettings::default()
+    };
+    Ok(timed_sample(source, schemas, &HashMap::new(), &settings)?
+        .estimate
+        .store_bytes)
+}
+
+/// How long `migrate` samples its copy to size the store: bytes per row settle
+/// long before a rate does.
+const STORE_SIZE_SAMPLE_SECS: f64 = 0.2;
+
+/// The whole copy, extrapolated from its sample.
+#[derive(Debug, PartialEq)]
+struct Extrapolated {
+    /// From the readers' start to the copy's end.
+    secs: f64,
+    rows: u64,
+    /// The whole copy's bytes over the sample's (as rows are held in memory).
+    bytes_ratio: f64,
+    complete: bool,
+}
+
+/// Rows per second of reading, and the mean time to a first record, of the
+/// partitions given (those that read a record).
+fn pace<'a>(parts: impl Iterator<Item = &'a PartitionTiming>) -> Option<(f64, f64)> {
+    let (mut records, mut reading, mut first, mut n) = (0u64, 0.0f64, 0.0f64, 0usize);
+    for p in parts.filter(|p| p.records > 0) {
+        records += p.records;
+        reading += (p.secs - p.first_record_secs).max(1e-3);
+        first += p.first_record_secs;
+        n += 1;
+    }
+    (n > 0).then(|| (records as f64 / reading, first / n as f64))
+}
+
+/// Each partition cut short (or never started) takes its time to a first record,
+/// then its rows at the rate its own reading (or its table's, or the whole
+/// sample's) went; the partitions are laid out on `parallel` readers in the order
+/// a whole copy takes them; the writer's lag after the last read is added as
+/// measured.
+fn extrapolate(
+    summary: &CopySummary,
+    table_rows: &HashMap<String, u64>,
+    parallel: usize,
+) -> Extrapolated {
+    let parts = &summary.partitions;
+    let copying = (summary.elapsed_secs - summary.planning_secs).max(0.0);
+    let read: u64 = parts.iter().map(|p| p.records).sum();
+    if parts.iter().all(|p| p.finished) {
+        return Extrapolated {
+            secs: copying,
+            rows: read,
+            bytes_ratio: 1.0,
+            complete: true,
+        };
+    }
+    let overall = pace(parts.iter());
+    // Per table: estimated rows of its partitions, rows read, partitions, pace,
+    // bytes and records read.
+    struct Table {
+        estimated: u64,
+        records: u64,
+        partitions: usize,
+        pace: Option<(f64, f64)>,
+        bytes: u64,
+    }
+    let mut tables: HashMap<&str, Table> = HashMap::new();
+    for p in parts {
+        let t = tables.entry(&p.table).or_insert_with(|| Table {
+            estimated: 0,
+            records: 0,
+            partitions: 0,
+            pace: pace(parts.iter().filter(|q| q.table == p.table)),
+            bytes: 0,
+        });
+        t.estimated += p.estimated_rows;
+        t.records += p.records;
+        t.partitions += 1;
+        t.bytes += p.bytes;
+    }
+    let mut order: Vec<&PartitionTiming> = parts.iter().collect();
+    order.sort_by_key(|p| p.index);
+    let mut readers = vec![0.0f64; parallel.max(1)];
+    let (mut rows, mut bytes_all) = (0.0f64, 0.0f64);
+    for p in order {
+        let t = &tables[&*p.table];
+        let total = table_rows
+            .get(&*p.table)
+            .copied()
+            .unwrap_or(t.estimated)
+            .max(t.records) as f64;
+        // The table's rows shared as the partitions' estimates share them.
+        let share = if t.estimated > 0 {
+            total * p.estimated_rows as f64 / t.estimated as f64
+        } else {
+            total / t.partitions as f64
+        }
+        .max(p.records as f64);
+        let secs = if p.finished {
+            p.secs
+        } else {
+            let own = (p.records > 0).then(|| {
+                let reading = (p.secs - p.first_record_secs).max(1e-3);
+                (p.records as f64 / reading, p.first_record_secs)
+            });
+            match own.or(t.pace).or(overall) {
+                Some((rate, first)) if rate > 0.0 => first + share / rate,
+                _ => p.secs,
+            }
+        };
+        let width = if t.records > 0 {
+            t.bytes as f64 / t.records as f64
+        } else if read > 0 {
+            parts.iter().map(|q| q.bytes).sum::<u64>() as f64 / read as f64
+        } else {
+            0.0
+        };
+        rows += share;
+        bytes_all += share * width;
+        let free = readers
+            .iter_mut()
+            .min_by(|a, b| a.total_cmp(b))
+            .expect("a reader");
+        *free += secs;
+    }
+    let last_read = parts
+        .iter()
+        .filter(|p| p.read)
+        .map(|p| p.start_secs + p.secs)
+        .fold(summary.planning_secs, f64::max);
+    let lag = (summary.elapsed_secs - last_read).max(0.0);
+    let wall = readers.iter().copied().fold(0.0, f64::max);
+    let sampled_bytes: u64 = parts.iter().map(|p| p.bytes).sum();
+    Extrapolated {
+        secs: wall + lag,
+        rows: rows.round() as u64,
+        bytes_ratio: if sampled_bytes > 0 {
+            bytes_all / sampled_bytes as f64
+        } else {
+            1.0
+        },
+        complete: false,
+    }
 }
 
 /// Everything a tool knows when it builds its assessment.
@@ -101,6 +342,10 @@ pub struct Assessment<'a> {
     pub sample: Sample,
     /// Source-specific advice, after the shared recommendations.
     pub recommendations: Vec<String>,
+    /// The source's checks (connectivity, privileges, settings); the target's free
+    /// space is added to them.
+    pub checks: Vec<Check>,
+    pub target: Option<&'a Path>,
 }
 
 impl Assessment<'_> {
@@ -136,6 +381,13 @@ impl Assessment<'_> {
         ));
         recs.push("Run `migrate --verify` so the run ends with a checksum comparison.".into());
         recs.extend(self.recommendations);
+        let mut checks = self.checks;
+        if let Some(target) = self.target {
+            checks.push(crate::space::check(
+                target,
+                self.sample.estimate.store_bytes,
+            ));
+        }
         AssessmentReport {
             kind: "assessment",
             version: REPORT_VERSION,
@@ -151,6 +403,7 @@ impl Assessment<'_> {
             complexity: complexity.into(),
             risks,
             recommendations: recs,
+            checks,
             estimate: self.sample.estimate,
         }
     }
@@ -254,6 +507,70 @@ mod tests {
                 t
             })
             .collect()
+    }
+
+    fn part(index: usize, records: u64, first: f64, secs: f64, finished: bool) -> PartitionTiming {
+        PartitionTiming {
+            table: "t".into(),
+            estimated_rows: 1000,
+            index,
+            read: secs > 0.0,
+            start_secs: [0.1, 1.1, 0.0, 0.0][index],
+            records,
+            bytes: records * 10,
+            first_record_secs: first,
+            secs,
+            finished,
+        }
+    }
+
+    #[test]
+    fn a_cut_sample_is_extrapolated_partition_by_partition_on_the_readers() {
+        // One partition read whole, one cut half way, two never started.
+        let summary = CopySummary {
+            elapsed_secs: 2.0,
+            planning_secs: 0.1,
+            partitions: vec![
+                part(0, 1000, 0.1, 1.0, true),
+                part(1, 500, 0.05, 0.55, false),
+                part(2, 0, 0.0, 0.0, false),
+                part(3, 0, 0.0, 0.0, false),
+            ],
+            ..CopySummary::default()
+        };
+        let rows = HashMap::from([("t".to_string(), 4000)]);
+        // The unread ones go at the table's pace: 1,500 rows in 1.4 s of reading,
+        // 0.075 s to a first row.
+        let unread = 0.075 + 1000.0 / (1500.0 / 1.4);
+        let lag = 2.0 - (1.1 + 0.55);
+        let one = extrapolate(&summary, &rows, 1);
+        assert!(!one.complete);
+        assert_eq!(one.rows, 4000);
+        let want = 1.0 + 1.05 + 2.0 * unread + lag;
+        assert!((one.secs - want).abs() < 1e-9, "{} != {want}", one.secs);
+        assert!((one.bytes_ratio - 40_000.0 / 15_000.0).abs() < 1e-9);
+        // Two readers take the partitions in the plan's order as each comes free.
+        let two = extrapolate(&summary, &rows, 2);
+        let want = (1.05 + unread) + lag;
+        assert!((two.secs - want).abs() < 1e-9, "{} != {want}", two.secs);
+        // A table holding more rows than its partitions' estimates takes longer.
+        let more = extrapolate(&summary, &HashMap::from([("t".to_string(), 8000)]), 1);
+        // (the partition read to its end keeps its time: it held what it held)
+        assert!(more.secs > one.secs * 1.6, "{} vs {}", more.secs, one.secs);
+    }
+
+    #[test]
+    fn a_sample_that_read_everything_is_the_measurement() {
+        let summary = CopySummary {
+            elapsed_secs: 1.5,
+            planning_secs: 0.2,
+            partitions: vec![part(0, 1000, 0.1, 1.0, true)],
+            ..CopySummary::default()
+        };
+        let e = extrapolate(&summary, &HashMap::new(), 4);
+        assert!(e.complete);
+        assert_eq!(e.rows, 1000);
+        assert!((e.secs - 1.3).abs() < 1e-9);
     }
 
     #[test]

@@ -249,6 +249,12 @@ pub struct MigrateArgs {
     /// Verify the target against the source after the copy.
     #[arg(long)]
     pub verify: bool,
+    /// Copy even when the target's disk looks too small. Before any row is
+    /// written, a short sample of the copy measures what the store will take; the
+    /// copy is refused when that, with the engine's head-room, is more than the
+    /// disk has free.
+    #[arg(long)]
+    pub no_space_check: bool,
     /// Rows per table compared value by value when verifying.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub sample: usize,
@@ -265,6 +271,7 @@ impl MigrateArgs {
             batch_size: self.batch_size.max(1),
             on_error: self.on_error,
             resume,
+            sample: None,
         }
     }
 }
@@ -436,6 +443,16 @@ pub fn run_migrate(
     args: &MigrateArgs,
 ) -> anyhow::Result<ExitCode> {
     let shown = redact(source_desc);
+    // Before the store is made: a refused copy leaves nothing behind.
+    if !args.no_space_check {
+        let needs = crate::assess::store_size(
+            reader.source(),
+            &reader.schemas(),
+            &args.target,
+            args.parallel,
+        )?;
+        crate::space::ensure(&args.target, needs)?;
+    }
     let store = Arc::new(Store::create_or_open(&args.target)?);
     let progress = Progress::new(tool, "migrate", &shown, &args.target.display().to_string());
     let watch = Watch::start(&args.watch, progress, Some(&args.target))?;
@@ -922,6 +939,7 @@ pub fn run_export(
         batch_size: 10_000,
         on_error: args.on_error,
         resume: Resume::SameContent,
+        sample: None,
     };
     let mut rejects = (args.on_error == OnError::Skip).then(|| RejectLog::new(&args.reject_file));
     let summary = match copy(

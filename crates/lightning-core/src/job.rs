@@ -407,6 +407,84 @@ impl Job<'_> {
 /// Options of `convert-schema` that do not belong in a job file.
 const NOT_KEPT: [&str; 6] = ["write_config", "json", "html", "report", "strict", "help"];
 
+/// An option as given: its long name and its value (none for a flag).
+#[derive(Debug, Clone)]
+pub struct GivenArg {
+    pub long: String,
+    pub value: Option<String>,
+}
+
+/// The options of `matches` given on the command line (or by a job file), for
+/// another command of the same tool: those in `skip` left out, a password in a
+/// source left out. Returns them and whether a password was left out.
+pub fn given_args(
+    command: &Command,
+    matches: &clap::ArgMatches,
+    skip: &[&str],
+) -> (Vec<GivenArg>, bool) {
+    let mut out = Vec::new();
+    let mut dropped_password = false;
+    for arg in command.get_arguments() {
+        let id = arg.get_id().as_str();
+        if NOT_KEPT.contains(&id)
+            || skip.contains(&id)
+            || matches.value_source(id) != Some(clap::parser::ValueSource::CommandLine)
+        {
+            continue;
+        }
+        let Some(long) = arg.get_long() else { continue };
+        if matches!(arg.get_action(), ArgAction::SetTrue) {
+            if matches.get_flag(id) {
+                out.push(GivenArg {
+                    long: long.into(),
+                    value: None,
+                });
+            }
+            continue;
+        }
+        let Some(raw) = matches.get_raw(id) else {
+            continue;
+        };
+        for v in raw {
+            let mut v = v.to_string_lossy().to_string();
+            if crate::cli::redact(&v) != v {
+                v = without_password(&v);
+                dropped_password = true;
+            }
+            out.push(GivenArg {
+                long: long.into(),
+                value: Some(v),
+            });
+        }
+    }
+    (out, dropped_password)
+}
+
+/// The options of `given` that `command` takes, as shell words.
+pub fn words_for(given: &[GivenArg], command: &Command) -> String {
+    let mut out = Vec::new();
+    for a in given {
+        if command
+            .get_arguments()
+            .any(|x| x.get_long() == Some(&a.long))
+        {
+            out.push(format!("--{}", a.long));
+            out.extend(a.value.as_deref().map(shell_word));
+        }
+    }
+    out.join(" ")
+}
+
+/// `s` as one word for a POSIX shell: as it is when it is safe so, else quoted.
+pub fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// `convert-schema --write-config FILE`: a job file holding the source and the
 /// selection as given, the tables selected, and the other settings commented out.
 /// A password in the source is left out, never written.

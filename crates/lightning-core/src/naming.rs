@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use anyhow::bail;
 
+use crate::assess::SampleSettings;
 use crate::cli::{SourceReader, TableFilter};
 use crate::pipeline::Source;
 use crate::report::{AssessmentReport, Finding, Severity, TableVerification};
@@ -373,8 +374,12 @@ impl OpenedSource for Renamed {
             .collect()
     }
 
-    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
-        self.inner.assess(sample_rows)
+    fn plan_hints(&self) -> crate::plan::PlanHints {
+        self.inner.plan_hints()
+    }
+
+    fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
+        self.inner.assess(sample)
     }
 
     fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>> {

@@ -90,6 +90,18 @@ pub struct CopyOptions {
     pub on_error: OnError,
     /// What rows committed by earlier runs are worth when this run resumes them.
     pub resume: Resume,
+    /// A timed sample (an assessment's) instead of the whole copy.
+    pub sample: Option<SampleLimits>,
+}
+
+/// How long a timed sample reads. Its partitions are taken a table at a time in
+/// turn (each table's first, then each table's second, ...), so that every table
+/// is read early; a partition is ended as if done when its time is up, and none is
+/// started after the sample's.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleLimits {
+    pub total: Duration,
+    pub per_partition: Duration,
 }
 
 /// Whether a resumed copy reads the same content as the runs before it.
@@ -110,6 +122,7 @@ impl Default for CopyOptions {
             batch_size: 10_000,
             on_error: OnError::Abort,
             resume: Resume::SameContent,
+            sample: None,
         }
     }
 }
@@ -137,6 +150,29 @@ pub enum CopyError {
     Interrupted(i32),
 }
 
+/// How the reading of one partition went: what a timed sample extrapolates from.
+#[derive(Debug, Clone)]
+pub struct PartitionTiming {
+    pub table: Arc<str>,
+    pub estimated_rows: u64,
+    /// Its place in the source's plan: the order a whole copy reads in.
+    pub index: usize,
+    /// Read at all (a sample may end before it starts some).
+    pub read: bool,
+    /// When reading it started, from the copy's start.
+    pub start_secs: f64,
+    /// Records read.
+    pub records: u64,
+    /// Bytes of the rows read, as held in memory (`Value::size_hint`).
+    pub bytes: u64,
+    /// From the partition's start to its first record.
+    pub first_record_secs: f64,
+    /// From the partition's start to its end.
+    pub secs: f64,
+    /// Read to its end (not cut short by a sample).
+    pub finished: bool,
+}
+
 /// Counts of one table after a copy.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TableCopy {
@@ -159,6 +195,12 @@ pub struct CopySummary {
     /// state of it, or read in several snapshots.
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub to_repair: BTreeSet<String>,
+    /// From the copy's start until the partitions were planned and readers began.
+    #[serde(skip)]
+    pub planning_secs: f64,
+    /// Each partition read, in the order reading started.
+    #[serde(skip)]
+    pub partitions: Vec<PartitionTiming>,
 }
 
 enum Msg {
@@ -201,6 +243,14 @@ pub struct RowEmitter<'a> {
     track: bool,
     /// The position after the last record, when tracked.
     last: Option<String>,
+    /// A sample's end for this partition: the first batch sent after it ends it.
+    stop_at: Option<Instant>,
+    index: usize,
+    /// Ended by `stop_at`.
+    cut: bool,
+    started: Instant,
+    first_record: Option<Instant>,
+    total_bytes: u64,
 }
 
 /// A batch is sent once it holds about this many bytes, whatever its row count.
@@ -212,7 +262,9 @@ impl<'a> RowEmitter<'a> {
         if self.skip > 0 {
             return;
         }
-        self.bytes += row.iter().map(|v| v.size_hint()).sum::<usize>();
+        let bytes = row.iter().map(|v| v.size_hint()).sum::<usize>();
+        self.bytes += bytes;
+        self.total_bytes += bytes as u64;
         self.rows.push(BatchRow {
             table: table.clone(),
             rowid,
@@ -240,6 +292,9 @@ impl<'a> RowEmitter<'a> {
         position: impl FnOnce() -> Option<String>,
     ) -> Result<(), SourceError> {
         self.records += 1;
+        if self.first_record.is_none() {
+            self.first_record = Some(Instant::now());
+        }
         if self.track {
             self.last = position();
             return self.after_record(|s| s.last.clone());
@@ -313,7 +368,28 @@ impl<'a> RowEmitter<'a> {
         self.bytes = 0;
         self.tx
             .send(Msg::Batch(batch))
-            .map_err(|_| Box::new(Cancelled) as SourceError)
+            .map_err(|_| Box::new(Cancelled) as SourceError)?;
+        if !done && self.stop_at.is_some_and(|t| Instant::now() >= t) {
+            self.cut = true;
+            return Err(Box::new(Enough));
+        }
+        Ok(())
+    }
+
+    fn timing(&self, copy_started: Instant, finished: bool) -> PartitionTiming {
+        let since = |t: Option<Instant>| t.map_or(0.0, |t| (t - self.started).as_secs_f64());
+        PartitionTiming {
+            table: self.partition.table.clone(),
+            estimated_rows: self.partition.estimated_rows,
+            index: self.index,
+            read: true,
+            start_secs: (self.started - copy_started).as_secs_f64(),
+            records: self.records,
+            bytes: self.total_bytes,
+            first_record_secs: since(self.first_record),
+            secs: self.started.elapsed().as_secs_f64(),
+            finished,
+        }
     }
 }
 
@@ -353,7 +429,7 @@ pub fn copy(
     // same positions again: a keyed table of a live source.
     let keep_last = sink.keeps_last_position() && source.content_id().is_none();
     let mut work = VecDeque::new();
-    for p in partitions {
+    for (index, p) in partitions.into_iter().enumerate() {
         let resume = sink.resume_point(&p.id)?.filter(|ck| ck.done || !restart);
         match resume {
             Some(ck) if ck.done => {
@@ -367,7 +443,7 @@ pub fn copy(
                     && schemas
                         .get(&*p.table)
                         .is_some_and(|t| !t.primary_key.is_empty());
-                work.push_back((p, other, track));
+                work.push_back((p, other, track, index));
             }
         }
     }
@@ -383,6 +459,12 @@ pub fn copy(
         upsert.extend(stale);
     }
     summary.to_repair = upsert.clone();
+    let sample_end = opts.sample.map(|s| started + s.total);
+    if opts.sample.is_some() {
+        work = by_turns(work, |w| w.0.table.clone());
+    }
+    let timings: Mutex<Vec<PartitionTiming>> = Mutex::new(Vec::new());
+    summary.planning_secs = started.elapsed().as_secs_f64();
     let work = Mutex::new(work);
     let cancel = AtomicBool::new(false);
     let parallel = opts.parallel.max(1);
@@ -395,13 +477,20 @@ pub fn copy(
         let (tx, rx) = sync_channel::<Msg>(parallel);
         for _ in 0..parallel {
             let tx = tx.clone();
-            let (work, cancel) = (&work, &cancel);
+            let (work, cancel, timings) = (&work, &cancel, &timings);
             scope.spawn(move || loop {
-                let Some((partition, resume, track)) = work.lock().expect("work queue").pop_front()
+                let now = Instant::now();
+                if sample_end.is_some_and(|end| now >= end) {
+                    break;
+                }
+                let Some((partition, resume, track, index)) =
+                    work.lock().expect("work queue").pop_front()
                 else {
                     break;
                 };
-                crate::fault::point("reader");
+                if sample_end.is_none() {
+                    crate::fault::point("reader");
+                }
                 let mut out = RowEmitter {
                     tx: &tx,
                     cancel,
@@ -418,13 +507,27 @@ pub fn copy(
                         .as_ref()
                         .and_then(|c| c.position.clone())
                         .filter(|_| track),
+                    stop_at: opts
+                        .sample
+                        .zip(sample_end)
+                        .map(|(s, end)| (now + s.per_partition).min(end)),
+                    index,
+                    cut: false,
+                    started: now,
+                    first_record: None,
+                    total_bytes: 0,
                 };
-                let outcome = source
-                    .read(&partition, resume.as_ref(), &mut out)
-                    .and_then(|()| {
-                        let last = out.last.take();
-                        out.send(last, true)
-                    });
+                let read = source.read(&partition, resume.as_ref(), &mut out);
+                // A sample's cut ends the partition as its end would.
+                let read = if out.cut { Ok(()) } else { read };
+                let outcome = read.and_then(|()| {
+                    let last = out.last.take();
+                    out.send(last, true)
+                });
+                if outcome.is_ok() {
+                    let t = out.timing(started, !out.cut);
+                    timings.lock().expect("timings").push(t);
+                }
                 if let Err(error) = outcome {
                     if !cancel.load(Ordering::Relaxed) {
                         let _ = tx.send(Msg::Failed {
@@ -471,7 +574,9 @@ pub fn copy(
                         return Err(CopyError::Source { partition, error })
                     }
                     Msg::Batch(mut batch) => {
-                        crate::fault::point("writer");
+                        if sample_end.is_none() {
+                            crate::fault::point("writer");
+                        }
                         let source_rejects = std::mem::take(&mut batch.rejected);
                         if let (false, Some(r)) = (skip, source_rejects.first()) {
                             return Err(CopyError::BadRow {
@@ -559,7 +664,9 @@ pub fn copy(
                             progress.committed(t, w, r);
                         }
                         last_commit = now;
-                        crate::fault::point("committed");
+                        if sample_end.is_none() {
+                            crate::fault::point("committed");
+                        }
                         if done {
                             summary.partitions_copied += 1;
                             progress.partition_done(&batch_table);
@@ -593,7 +700,55 @@ pub fn copy(
         log.flush().map_err(CopyError::RejectLog)?;
     }
     summary.elapsed_secs = started.elapsed().as_secs_f64();
+    summary.partitions = timings.into_inner().expect("timings");
+    for (p, _, _, index) in work.into_inner().expect("work queue") {
+        summary.partitions.push(PartitionTiming {
+            table: p.table.clone(),
+            estimated_rows: p.estimated_rows,
+            index,
+            read: false,
+            start_secs: 0.0,
+            records: 0,
+            bytes: 0,
+            first_record_secs: 0.0,
+            secs: 0.0,
+            finished: false,
+        });
+    }
     Ok(summary)
+}
+
+/// The items in turns by `key`: each key's first in the order keys first appear,
+/// then each key's second, and so on.
+fn by_turns<T, K: Eq + std::hash::Hash + Clone>(
+    items: VecDeque<T>,
+    key: impl Fn(&T) -> K,
+) -> VecDeque<T> {
+    let mut keys: Vec<K> = Vec::new();
+    let mut groups: std::collections::HashMap<K, VecDeque<T>> = Default::default();
+    for item in items {
+        let k = key(&item);
+        if !groups.contains_key(&k) {
+            keys.push(k.clone());
+        }
+        groups.entry(k).or_default().push_back(item);
+    }
+    let mut out = VecDeque::new();
+    loop {
+        let mut any = false;
+        for k in &keys {
+            if let Some(g) = groups.get_mut(k) {
+                if let Some(item) = g.pop_front() {
+                    out.push_back(item);
+                    any = true;
+                }
+            }
+        }
+        if !any {
+            break;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -706,6 +861,7 @@ mod tests {
             batch_size: 50,
             on_error: OnError::Abort,
             resume: Resume::SameContent,
+            sample: None,
         };
         let first = copy(
             &src,
@@ -828,6 +984,7 @@ mod tests {
             batch_size: 30,
             on_error: OnError::Abort,
             resume: Resume::SameContent,
+            sample: None,
         };
         let err = copy(
             &src,

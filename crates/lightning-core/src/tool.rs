@@ -8,15 +8,18 @@ pub use crate::cli::SourceReader;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::assess::SampleSettings;
 use crate::cast::{CastRules, Pattern};
 use crate::cli::{
     check_strict, print_stdout, run_export, run_main, run_migrate, run_verify, CastArgs,
     ExportArgs, MigrateArgs, ReportArgs, TableFilter, VerifyArgs, WhereArgs,
 };
+use crate::plan::PlanHints;
 use crate::report::{AssessmentReport, ConversionReport, Severity};
 use crate::schema::TableSchema;
 use crate::tap;
@@ -183,7 +186,12 @@ pub trait OpenedSource {
     }
     /// The selected tables, converted.
     fn tables(&self) -> Vec<TableSchema>;
-    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport>;
+    /// What a plan can offer for this source (sync, the way back).
+    fn plan_hints(&self) -> PlanHints {
+        PlanHints::default()
+    }
+    /// The assessment, with a timed sample copy taken as `sample` says.
+    fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport>;
     fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>>;
 }
 
@@ -216,11 +224,33 @@ enum Command<O: Args> {
         filter: TableFilter,
         #[command(flatten)]
         cast: CastArgs,
-        /// Rows per table copied into a scratch store to time the migration.
-        #[arg(long, default_value_t = 20_000, value_name = "N")]
-        sample_rows: u64,
+        #[command(flatten)]
+        sample: SampleArgs,
+        /// The Lightning database the migration will write: the sample is taken on
+        /// its disk, and its free space is checked.
+        #[arg(long, value_name = "PATH")]
+        target: Option<PathBuf>,
         #[command(flatten)]
         report: ReportArgs,
+    },
+    /// Write this migration's runbook (Markdown and HTML): the estimate, the checks, the exact commands in order, the way back.
+    #[command(long_about = PLAN_ABOUT)]
+    Plan {
+        #[command(flatten)]
+        source: O,
+        #[command(flatten)]
+        filter: TableFilter,
+        #[command(flatten)]
+        cast: CastArgs,
+        #[command(flatten)]
+        sample: SampleArgs,
+        /// The Lightning database the migration will write.
+        #[arg(long, value_name = "PATH")]
+        target: PathBuf,
+        /// Write the runbook to FILE (Markdown) and beside it as HTML (FILE with
+        /// .html) [default: the target's name with .runbook.md, beside it].
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Print the Lightning DDL of the database (stdout) and a conversion report.
     ConvertSchema {
@@ -264,6 +294,44 @@ enum Command<O: Args> {
         #[command(flatten)]
         args: ExportArgs,
     },
+}
+
+/// `plan --help`.
+const PLAN_ABOUT: &str = "\
+Write this migration's runbook, in Markdown and HTML: what the assessment measured
+(the estimated time and store size), the checks made before copying (connecting,
+reading every table, the settings sync needs, long transactions, the target's free
+space) with pass / warn / fail, the exact commands for this source and target in
+the order to run them (migrate, verify, sync until caught up, the switch, the way
+back), and tick boxes for the steps a person takes (backup, the window,
+stakeholders).
+
+Run it again at any time: steps the target shows done (the copy, its verification,
+sync under way) are ticked.";
+
+/// How the assessment's timed sample is taken.
+#[derive(Debug, Clone, Args)]
+struct SampleArgs {
+    /// Seconds the timed sample copies for, through the real pipeline (each table
+    /// gets its turn); the estimate extrapolates from it.
+    #[arg(long, default_value_t = 3.0, value_name = "SECS")]
+    sample_secs: f64,
+    /// Readers the migration will run (`migrate --parallel`) [default: half the
+    /// cores, at least 1].
+    #[arg(long, default_value_t = crate::cli::default_parallel(), hide_default_value = true, value_name = "N")]
+    parallel: usize,
+}
+
+impl SampleArgs {
+    fn settings(&self, target: Option<&Path>, opened: Instant) -> SampleSettings {
+        SampleSettings {
+            secs: self.sample_secs,
+            parallel: self.parallel.max(1),
+            target: target.map(Path::to_path_buf),
+            open_secs: opened.elapsed().as_secs_f64(),
+            ..SampleSettings::default()
+        }
+    }
 }
 
 const NO_SYNC: &str = "no-change-log";
@@ -338,6 +406,7 @@ pub fn main<T: SourceTool>() -> ExitCode {
         };
         let given = Given {
             tool: T::NAME,
+            root: &cmd,
             matches: sub,
             command: cmd.find_subcommand(name).expect("parsed"),
         };
@@ -345,9 +414,11 @@ pub fn main<T: SourceTool>() -> ExitCode {
     })
 }
 
-/// The command line as given, for `convert-schema --write-config`.
+/// The command line as given, for `convert-schema --write-config` and `plan`.
 struct Given<'a> {
     tool: &'a str,
+    /// The tool's command, with every subcommand.
+    root: &'a clap::Command,
     matches: &'a clap::ArgMatches,
     command: &'a clap::Command,
 }
@@ -358,12 +429,61 @@ fn run<T: SourceTool>(command: Command<T::Options>, given: &Given<'_>) -> anyhow
             source,
             filter,
             cast,
-            sample_rows,
+            sample,
+            target,
             report,
         } => {
+            let started = Instant::now();
             let opened = open::<T>(&source, Purpose::Assess, &filter, &cast, None, false)?;
-            let a = opened.assess(sample_rows)?;
+            let a = opened.assess(&sample.settings(target.as_deref(), started))?;
             report.emit(&a)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan {
+            source,
+            filter,
+            cast,
+            sample,
+            target,
+            output,
+        } => {
+            let started = Instant::now();
+            let opened = open::<T>(&source, Purpose::Assess, &filter, &cast, None, false)?;
+            let settings = sample.settings(Some(&target), started);
+            let hints = opened.plan_hints();
+            let assessment = opened.assess(&settings)?;
+            let (args, password_left_out) = crate::job::given_args(
+                given.command,
+                given.matches,
+                &["target", "output", "sample_secs", "parallel"],
+            );
+            // Each command gets the options it takes (`sync` reads its slot from
+            // the store, say).
+            let source_args = given
+                .root
+                .get_subcommands()
+                .map(|c| (c.get_name().to_string(), crate::job::words_for(&args, c)))
+                .collect();
+            let runbook = crate::plan::runbook(crate::plan::PlanInput {
+                tool: T::NAME,
+                source_args,
+                password_left_out,
+                target: &target,
+                assessment,
+                hints,
+            });
+            let md = output.unwrap_or_else(|| crate::plan::default_output(&target));
+            let html = md.with_extension("html");
+            std::fs::write(&md, crate::report::to_markdown(&runbook))
+                .with_context(|| format!("writing {}", md.display()))?;
+            std::fs::write(&html, crate::report::to_html(&runbook))
+                .with_context(|| format!("writing {}", html.display()))?;
+            eprint!("{}", crate::report::to_terminal(&runbook));
+            eprintln!(
+                "\nwrote the runbook to {} and {}",
+                md.display(),
+                html.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::ConvertSchema {

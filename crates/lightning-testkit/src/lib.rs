@@ -266,3 +266,40 @@ pub fn http_get(port: u16, path: &str) -> HttpResponse {
         body: body.to_string(),
     }
 }
+
+/// The commands of a runbook in Markdown (`plan`): every ```sh block, in order.
+pub fn runbook_commands(markdown: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut block: Option<Vec<&str>> = None;
+    for line in markdown.lines() {
+        let t = line.trim();
+        match (&mut block, t) {
+            (None, "```sh") => block = Some(Vec::new()),
+            (Some(lines), "```") => {
+                out.push(lines.join("\n"));
+                block = None;
+            }
+            (Some(lines), _) => lines.push(t),
+            _ => {}
+        }
+    }
+    assert!(block.is_none(), "an unclosed ```sh block in\n{markdown}");
+    out
+}
+
+/// Run `command` with `sh -c` in `dir`, the folders of `tools` first on PATH
+/// (as a user who installed them would), as if pasted into a shell.
+pub fn shell(command: &str, dir: &Path, tools: &[&Path]) -> Run {
+    let mut path: Vec<PathBuf> = tools
+        .iter()
+        .filter_map(|t| t.parent().map(Path::to_path_buf))
+        .collect();
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    run(Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .env("PATH", std::env::join_paths(path).expect("PATH")))
+}

@@ -1,7 +1,7 @@
 //! `assess`: what a MongoDB database (or a set of files) holds and what its
 //! migration will take.
 
-use lightning_core::assess::{timed_sample, Assessment};
+use lightning_core::assess::{rows_by_table, timed_sample, Assessment, SampleSettings};
 use lightning_core::report::{AssessmentReport, TableAssessment};
 use lightning_core::tool::Converted;
 
@@ -13,11 +13,10 @@ pub fn assess(
     origin: Origin,
     collections: Vec<Collection>,
     converted: Converted,
-    sample_docs: u64,
+    sample: &SampleSettings,
 ) -> anyhow::Result<AssessmentReport> {
     let mut tables = Vec::new();
     let mut total_bytes = 0;
-    let mut rows_total = 0;
     let mut recs = Vec::new();
     for c in &collections {
         let (docs, size) = match &origin {
@@ -46,7 +45,6 @@ pub fn assess(
                 });
                 (per_doc * docs as f64).round() as u64
             };
-            rows_total += rows;
             tables.push(TableAssessment {
                 table: t.name.clone(),
                 rows,
@@ -73,10 +71,9 @@ pub fn assess(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let description = converted.description.clone();
-    let mut source = MongoSource::new(origin, plans, Default::default(), 2);
-    source.limit = Some(sample_docs.max(1));
+    let source = MongoSource::new(origin, plans, Default::default(), sample.parallel);
     let schemas = source.schemas();
-    let sample = timed_sample(&source, &schemas, rows_total)?;
+    let measured = timed_sample(&source, &schemas, &rows_by_table(&tables), sample)?;
     Ok(Assessment {
         tool: "mongo2lightning",
         source: &description,
@@ -84,8 +81,10 @@ pub fn assess(
         tables,
         schemas: &schemas,
         conversion: converted.conversion,
-        sample,
+        sample: measured,
         recommendations: recs,
+        checks: Vec::new(),
+        target: sample.target.as_deref(),
     }
     .report())
 }

@@ -2,6 +2,7 @@
 //! collection's mapping (from a file, from the target's earlier run, or decided
 //! from a sample), and the rows read through `MongoSource`.
 
+use lightning_core::assess::SampleSettings;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -496,9 +497,9 @@ impl OpenedSource for Opened {
             .collect()
     }
 
-    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
+    fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
         let me = *self;
-        crate::assess::assess(me.origin, me.collections, me.converted, sample_rows)
+        crate::assess::assess(me.origin, me.collections, me.converted, sample)
     }
 
     fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>> {

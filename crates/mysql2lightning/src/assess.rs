@@ -2,27 +2,38 @@
 
 use std::collections::BTreeMap;
 
-use lightning_core::assess::{timed_sample, Assessment};
+use lightning_core::assess::{rows_by_table, timed_sample, Assessment, SampleSettings};
 use lightning_core::pipeline::Source;
-use lightning_core::report::{AssessmentReport, ConversionReport, TableAssessment};
+use lightning_core::report::{AssessmentReport, Check, ConversionReport, TableAssessment};
 use lightning_core::TableSchema;
 
 use crate::connect::{quote, ConnSpec, ConnectError};
 use crate::convert::SourceTable;
 
-/// Build the assessment from the converted tables and a timed sample copy made
-/// through `source` (already limited to a few rows per table). `zero_dates`: the
-/// zero dates of each column (`table.column`) that has some.
+/// What the timed sample copies and how, and the server's checks.
+pub struct Sampling<'a> {
+    pub source: &'a dyn Source,
+    pub schemas: &'a [TableSchema],
+    pub settings: &'a SampleSettings,
+    pub checks: Vec<Check>,
+}
+
+/// Build the assessment from the converted tables and a timed sample copy.
+/// `zero_dates`: the zero dates of each column (`table.column`) that has some.
 pub fn assess(
     source_desc: &str,
     tables: &[SourceTable],
     rows: &[u64],
     zero_dates: &BTreeMap<String, u64>,
     conversion: ConversionReport,
-    source: &dyn Source,
-    schemas: &[TableSchema],
+    sampling: Sampling<'_>,
 ) -> anyhow::Result<AssessmentReport> {
-    let rows_total: u64 = rows.iter().sum();
+    let Sampling {
+        source,
+        schemas,
+        settings: sample,
+        checks,
+    } = sampling;
     let out_tables: Vec<TableAssessment> = tables
         .iter()
         .zip(rows)
@@ -35,7 +46,7 @@ pub fn assess(
             foreign_keys: t.schema.foreign_keys.len(),
         })
         .collect();
-    let sample = timed_sample(source, schemas, rows_total)?;
+    let measured = timed_sample(source, schemas, &rows_by_table(&out_tables), sample)?;
     let mut recs = Vec::new();
     if tables
         .iter()
@@ -63,8 +74,10 @@ pub fn assess(
         tables: out_tables,
         schemas,
         conversion,
-        sample,
+        sample: measured,
         recommendations: recs,
+        checks,
+        target: sample.target.as_deref(),
     }
     .report())
 }

@@ -1,6 +1,8 @@
 //! The two inputs — a live server or mysqldump output (a file, or standard input
 //! spooled to a file) — up to converted tables and a row source.
 
+use lightning_core::assess::SampleSettings;
+use lightning_core::plan::{PlanHints, WayBack};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -162,22 +164,44 @@ impl OpenedSource for Opened {
         self.tables.iter().map(|t| t.schema.clone()).collect()
     }
 
-    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
+    fn plan_hints(&self) -> PlanHints {
+        let Input::Server(spec) = &self.input else {
+            return PlanHints::default();
+        };
+        let word = lightning_core::job::shell_word;
+        PlanHints {
+            sync: true,
+            way_back: Some(WayBack {
+                dialect: "mysql",
+                load: format!(
+                    "mariadb --protocol=tcp -h {} -P {} -u {} {} < back.sql",
+                    word(&spec.host),
+                    spec.port,
+                    word(&spec.user),
+                    word(&spec.database)
+                ),
+            }),
+            after_switch: None,
+        }
+    }
+
+    fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
         let me = *self;
         match me.input {
             Input::Server(spec) => {
                 let rows: Vec<u64> = me.tables.iter().map(|t| t.rows_estimate).collect();
-                let mut src = ServerSource::new(
+                let src = ServerSource::new(
                     spec.clone(),
                     me.tables.clone(),
                     Default::default(),
-                    1,
+                    sample.parallel,
                     ZeroDates::Null,
                     false,
                 );
                 let zero_dates = crate::assess::server_zero_dates(&spec, &me.tables)
                     .context("counting the zero dates")?;
-                src.limit = Some(sample_rows.max(1));
+                let names: Vec<String> = me.tables.iter().map(|t| t.source_name.clone()).collect();
+                let checks = crate::checks::source_checks(&spec, &names)?;
                 let schemas = src.schemas();
                 crate::assess::assess(
                     &me.converted.description,
@@ -185,8 +209,12 @@ impl OpenedSource for Opened {
                     &rows,
                     &zero_dates,
                     me.converted.conversion,
-                    &src,
-                    &schemas,
+                    crate::assess::Sampling {
+                        source: &src,
+                        schemas: &schemas,
+                        settings: sample,
+                        checks,
+                    },
                 )
             }
             Input::Dump {
@@ -196,7 +224,7 @@ impl OpenedSource for Opened {
             } => {
                 let dump_bytes = index.bytes;
                 let mut tables = me.tables;
-                let mut src = DumpSource::from_file(path, index, tables.clone(), ZeroDates::Null);
+                let src = DumpSource::from_file(path, index, tables.clone(), ZeroDates::Null);
                 let rows: Vec<u64> = tables.iter().map(|t| src.rows_hint(t)).collect();
                 for t in &mut tables {
                     t.size_bytes = src.bytes_of(t);
@@ -204,7 +232,6 @@ impl OpenedSource for Opened {
                 let zero_dates = src
                     .zero_dates()
                     .map_err(|e| anyhow::anyhow!("counting the zero dates: {e}"))?;
-                src.limit = Some(sample_rows.max(1));
                 let schemas = src.schemas();
                 let mut a = crate::assess::assess(
                     &me.converted.description,
@@ -212,8 +239,12 @@ impl OpenedSource for Opened {
                     &rows,
                     &zero_dates,
                     me.converted.conversion,
-                    &src,
-                    &schemas,
+                    crate::assess::Sampling {
+                        source: &src,
+                        schemas: &schemas,
+                        settings: sample,
+                        checks: Vec::new(),
+                    },
                 )?;
                 a.database_size_bytes = dump_bytes;
                 Ok(a)

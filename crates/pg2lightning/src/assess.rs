@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use lightning_core::assess::{timed_sample, Assessment};
+use lightning_core::assess::{rows_by_table, timed_sample, Assessment, SampleSettings};
 use lightning_core::cli::SourceReader;
 use lightning_core::report::{AssessmentReport, TableAssessment};
 use postgres::Client;
@@ -33,7 +33,7 @@ impl Found {
 
 /// Build the assessment; `sample_rows` rows per table are copied into a scratch
 /// store and timed to estimate the whole migration.
-pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
+pub fn assess(loaded: Loaded, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
     let tool = crate::TOOL;
     let source = loaded.converted.description.clone();
     let conversion = loaded.converted.conversion.clone();
@@ -84,11 +84,18 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
             )
         })
         .collect();
-    let sync_notes = match loaded.server() {
-        Some(info) => sync_readiness(info)?,
+    let checks = match loaded.server() {
+        Some(info) => {
+            let leaves: Vec<QualifiedName> = loaded
+                .tables
+                .iter()
+                .flat_map(|t| t.sources.iter().cloned())
+                .collect();
+            crate::checks::source_checks(info, &leaves)?
+        }
         None => Vec::new(),
     };
-    let mut reader = loaded.into_reader(&Default::default(), false)?;
+    let reader = loaded.into_reader(&Default::default(), false)?;
     // A dump's rows were counted by its scan, and its tables' sizes are the bytes of
     // their data there; a server's are the catalog's.
     let from_dump = match &reader {
@@ -112,14 +119,12 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
             },
         )
         .collect();
-    let rows_total: u64 = tables.iter().map(|t| t.rows).sum();
     let size: u64 = match &reader {
         Reader::Dump { source, .. } => source.size_bytes(),
         Reader::Server { .. } => tables.iter().map(|t| t.size_bytes).sum(),
     };
-    reader.set_limit(sample_rows.max(1));
     let schemas = reader.schemas();
-    let sample = timed_sample(reader.source(), &schemas, rows_total)?;
+    let measured = timed_sample(reader.source(), &schemas, &rows_by_table(&tables), sample)?;
     let mut recs = Vec::new();
     if partitioned > 0 {
         recs.push(format!(
@@ -141,7 +146,6 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
             ));
         }
     }
-    recs.extend(sync_notes);
     let mut counted: Vec<&str> = Vec::new();
     let mut estimated: Vec<&str> = Vec::new();
     let mut names: Vec<&String> = unknown.keys().collect();
@@ -176,47 +180,12 @@ pub fn assess(loaded: Loaded, sample_rows: u64) -> anyhow::Result<AssessmentRepo
         tables,
         schemas: &schemas,
         conversion,
-        sample,
+        sample: measured,
         recommendations: recs,
+        checks,
+        target: sample.target.as_deref(),
     }
     .report())
-}
-
-/// What `sync` would need: `wal_level = logical`; and replication slots nothing
-/// reads, which keep the server's WAL (and fill its disk) until dropped.
-fn sync_readiness(info: &ConnectInfo) -> anyhow::Result<Vec<String>> {
-    let mut client = info.connect()?;
-    let mut out = Vec::new();
-    let level: String = client.query_one("SHOW wal_level", &[]).pg()?.get(0);
-    if level != "logical" {
-        out.push(format!(
-            "To keep the target in sync after the copy (`migrate --for-sync`, then `sync`), \
-             the server needs wal_level = logical (it is {level}; changing it takes a restart)."
-        ));
-    }
-    let slots = client
-        .query(
-            "SELECT slot_name::text, coalesce(database::text, ''), \
-                    coalesce(pg_catalog.pg_size_pretty(pg_catalog.pg_wal_lsn_diff(\
-                        pg_catalog.pg_current_wal_lsn(), restart_lsn)), '?') \
-             FROM pg_catalog.pg_replication_slots WHERE NOT active ORDER BY 1",
-            &[],
-        )
-        .pg()?;
-    for s in slots {
-        let (name, db, held): (String, String, String) = (s.get(0), s.get(1), s.get(2));
-        out.push(format!(
-            "Replication slot `{name}`{} is not in use and keeps {held} of WAL on the server: \
-             if no sync will read it again, drop it (`pg2lightning sync --drop-slot`, or \
-             SELECT pg_drop_replication_slot('{name}')) before the server's disk fills.",
-            if db.is_empty() {
-                String::new()
-            } else {
-                format!(" (database {db})")
-            }
-        ));
-    }
-    Ok(out)
 }
 
 /// The rows of relations the catalog does not know, by their quoted name.

@@ -1,6 +1,8 @@
 //! The two inputs — a live server or a pg_dump script — up to the point where both
 //! are a converted schema and a row source.
 
+use lightning_core::assess::SampleSettings;
+use lightning_core::plan::{PlanHints, WayBack};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
@@ -268,8 +270,25 @@ impl OpenedSource for Loaded {
         self.tables.iter().map(|t| t.schema.clone()).collect()
     }
 
-    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
-        crate::assess::assess(*self, sample_rows)
+    fn plan_hints(&self) -> PlanHints {
+        let Some(info) = self.server() else {
+            return PlanHints::default();
+        };
+        PlanHints {
+            sync: true,
+            way_back: Some(WayBack {
+                dialect: "postgres",
+                load: format!(
+                    "psql -v ON_ERROR_STOP=1 -d {} -f back.sql",
+                    lightning_core::job::shell_word(&info.display)
+                ),
+            }),
+            after_switch: Some("--drop-slot".into()),
+        }
+    }
+
+    fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
+        crate::assess::assess(*self, sample)
     }
 
     fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>> {
@@ -439,14 +458,5 @@ impl SourceReader for Reader {
             &source.converted(),
             sync.known.clone(),
         )))
-    }
-}
-
-impl Reader {
-    pub fn set_limit(&mut self, limit: u64) {
-        match self {
-            Reader::Server { source: s, .. } => s.limit = Some(limit),
-            Reader::Dump { source: s, .. } => s.limit = Some(limit),
-        }
     }
 }

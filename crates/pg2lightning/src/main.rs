@@ -3,6 +3,7 @@
 
 mod assess;
 mod catalog;
+mod checks;
 mod connect;
 mod convert;
 mod copytext;

@@ -180,8 +180,7 @@ fn sync_applies_each_change_after_the_snapshot_once() {
     // A slot nothing reads is named by assess, with how to drop it.
     let a = p2l_ok(&["assess", "--source", &db.url, "--json"]);
     assert!(
-        a.stdout.contains(&format!("Replication slot `{slot}`"))
-            && a.stdout.contains("--drop-slot"),
+        a.stdout.contains(&format!("the logical slot {slot} ")) && a.stdout.contains("--drop-slot"),
         "{}",
         a.stdout
     );

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use lightning_core::assess::{timed_sample, Assessment};
+use lightning_core::assess::{rows_by_table, timed_sample, Assessment, SampleSettings};
 use lightning_core::report::{AssessmentReport, Finding, Severity, TableAssessment};
 use lightning_core::tool::Converted;
 
@@ -18,14 +18,12 @@ pub fn assess(
     tables: Vec<Table>,
     mut converted: Converted,
     databases: BTreeMap<u64, u64>,
-    sample_keys: u64,
+    sample: &SampleSettings,
 ) -> anyhow::Result<AssessmentReport> {
-    let mut rows_total = 0;
     let mut total_bytes = 0u64;
     let mut assessed = Vec::new();
     for (i, t) in tables.iter().enumerate() {
         let rows = estimated_rows(t);
-        rows_total += rows;
         let size = match &origin {
             Origin::Live { live, keys, .. } => {
                 let mut sample = Vec::new();
@@ -80,10 +78,9 @@ pub fn assess(
     }
     let plans = plans_of(&tables)?;
     let description = converted.description.clone();
-    let mut source = RedisSource::new(origin, plans);
-    source.limit = Some(sample_keys.max(1));
+    let source = RedisSource::new(origin, plans);
     let schemas = source.schemas();
-    let sample = timed_sample(&source, &schemas, rows_total)?;
+    let measured = timed_sample(&source, &schemas, &rows_by_table(&assessed), sample)?;
     Ok(Assessment {
         tool: "redis2lightning",
         source: &description,
@@ -91,8 +88,10 @@ pub fn assess(
         tables: assessed,
         schemas: &schemas,
         conversion: converted.conversion,
-        sample,
+        sample: measured,
         recommendations: recs,
+        checks: Vec::new(),
+        target: sample.target.as_deref(),
     }
     .report())
 }

@@ -2,6 +2,7 @@
 //! grouped into patterns, each pattern's mapping (from a file, from the target's
 //! earlier run, or decided from the data), and the rows read through `RedisSource`.
 
+use lightning_core::assess::SampleSettings;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -507,15 +508,9 @@ impl OpenedSource for Opened {
         self.tables.iter().map(|t| t.schema.clone()).collect()
     }
 
-    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
+    fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
         let me = *self;
-        crate::assess::assess(
-            me.origin,
-            me.tables,
-            me.converted,
-            me.databases,
-            sample_rows,
-        )
+        crate::assess::assess(me.origin, me.tables, me.converted, me.databases, sample)
     }
 
     fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>> {

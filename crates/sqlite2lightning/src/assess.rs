@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use lightning_core::assess::{timed_sample, Assessment};
+use lightning_core::assess::{rows_by_table, timed_sample, Assessment, SampleSettings};
 use lightning_core::report::{AssessmentReport, ConversionReport, TableAssessment};
 use rusqlite::Connection;
 
@@ -27,7 +27,7 @@ pub fn assess(
     conn: &Connection,
     tables: Vec<SourceTable>,
     conversion: ConversionReport,
-    sample_rows: u64,
+    sample: &SampleSettings,
 ) -> anyhow::Result<AssessmentReport> {
     let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
     let page_count: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
@@ -57,10 +57,9 @@ pub fn assess(
         }
     }
 
-    let mut source = SqliteSource::new(path.to_path_buf(), tables.clone(), Default::default());
-    source.limit = Some(sample_rows.max(1));
+    let source = SqliteSource::new(path.to_path_buf(), tables.clone(), Default::default());
     let schemas = source.schemas();
-    let sample = timed_sample(&source, &schemas, rows_total)?;
+    let measured = timed_sample(&source, &schemas, &rows_by_table(&out_tables), sample)?;
     let mut recs = Vec::new();
     if rows_total > 1_000_000 {
         recs.push("Large tables are split into rowid ranges; raise --parallel on machines with more cores.".into());
@@ -72,8 +71,10 @@ pub fn assess(
         tables: out_tables,
         schemas: &schemas,
         conversion,
-        sample,
+        sample: measured,
         recommendations: recs,
+        checks: Vec::new(),
+        target: sample.target.as_deref(),
     }
     .report())
 }

@@ -1,6 +1,8 @@
 //! The SQLite file opened for a command: its catalog, the selected tables converted,
 //! and the rows read through `SqliteSource`.
 
+use lightning_core::assess::SampleSettings;
+use lightning_core::plan::{PlanHints, WayBack};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
@@ -81,14 +83,28 @@ impl OpenedSource for Opened {
         self.tables.iter().map(|t| t.schema.clone()).collect()
     }
 
-    fn assess(self: Box<Self>, sample_rows: u64) -> anyhow::Result<AssessmentReport> {
+    fn plan_hints(&self) -> PlanHints {
+        PlanHints {
+            sync: false,
+            way_back: Some(WayBack {
+                dialect: "sqlite",
+                load: format!(
+                    "sqlite3 -bail {} < back.sql",
+                    lightning_core::job::shell_word(&self.path.display().to_string())
+                ),
+            }),
+            after_switch: None,
+        }
+    }
+
+    fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
         let me = *self;
         crate::assess::assess(
             &me.path,
             &me.conn,
             me.tables,
             me.converted.conversion,
-            sample_rows,
+            sample,
         )
     }
 

@@ -29,6 +29,7 @@ td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
 pre,code{font-family:ui-monospace,'SFMono-Regular',Menlo,Consolas,monospace;font-size:12px}\
 pre{margin:0;white-space:pre-wrap}\
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;font-size:12px;white-space:nowrap}\
+ol.steps li{margin:6px 0}ol.steps pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:6px 10px;margin:4px 0}\
 figure{margin:8px 0 14px}p{margin:6px 0;max-width:60em}p.none{color:#57606a}";
 
 /// The page of a report.
@@ -68,6 +69,7 @@ fn section(h: &mut String, s: &Section) {
     for c in &s.charts {
         let _ = writeln!(h, "<figure>{}</figure>", svg::bar_chart(c));
     }
+    steps(h, &s.steps);
     if s.header.is_empty() {
         return;
     }
@@ -91,6 +93,30 @@ fn section(h: &mut String, s: &Section) {
         h.push_str("</tr>\n");
     }
     h.push_str("</table>\n");
+}
+
+/// Steps as a list of tick boxes, each command below its step.
+fn steps(h: &mut String, steps: &[super::Step]) {
+    if steps.is_empty() {
+        return;
+    }
+    h.push_str("<ol class=\"steps\">\n");
+    for s in steps {
+        let _ = write!(
+            h,
+            "<li><label><input type=\"checkbox\"{}> {}</label>",
+            if s.done.is_some() { " checked" } else { "" },
+            esc(&s.text)
+        );
+        if let Some(d) = &s.done {
+            let _ = write!(h, " <span class=\"badge good\">done</span> {}", esc(d));
+        }
+        if let Some(c) = &s.command {
+            let _ = write!(h, "<pre><code>{}</code></pre>", esc(c));
+        }
+        h.push_str("</li>\n");
+    }
+    h.push_str("</ol>\n");
 }
 
 fn facts(h: &mut String, facts: &[(String, Cell)]) {

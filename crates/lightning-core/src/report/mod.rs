@@ -4,6 +4,7 @@
 //! [`Cell`]s; `html` and `terminal` render those, `svg` draws the charts.
 
 mod html;
+mod markdown;
 mod sections;
 mod svg;
 mod terminal;
@@ -17,6 +18,7 @@ use crate::pipeline::CopySummary;
 use crate::text::count;
 
 pub use html::to_html;
+pub use markdown::to_markdown;
 pub use terminal::to_terminal;
 
 /// Version of the JSON report fields.
@@ -214,13 +216,99 @@ pub struct TableAssessment {
     pub foreign_keys: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// What `migrate` will take, from a timed sample of the real copy.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Estimate {
     /// Rows read in the timed sample.
     pub sampled_rows: u64,
     pub sampled_secs: f64,
+    /// The sampled copy's rate once it was under way (start-up left out).
     pub rows_per_sec: f64,
     pub estimated_secs: f64,
+    /// Readers the estimate assumes: `migrate`'s default `--parallel`.
+    pub parallel: usize,
+    /// Measured time before the first row is read (connecting, planning).
+    pub startup_secs: f64,
+    /// The store's size on disk once every row is in.
+    pub store_bytes: u64,
+    /// The sample copied every row: the estimate is the measurement.
+    pub complete: bool,
+}
+
+/// A check made before copying: the source's connectivity, privileges and
+/// settings, the target's free space.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub check: String,
+    pub status: CheckStatus,
+    /// What was found, and what to do when it is not a pass.
+    pub detail: String,
+    /// It matters only when `sync` is to follow the copy.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub for_sync: bool,
+}
+
+impl Check {
+    pub fn new(check: &str, status: CheckStatus, detail: impl Into<String>) -> Self {
+        Check {
+            check: check.into(),
+            status,
+            detail: detail.into(),
+            for_sync: false,
+        }
+    }
+
+    pub fn for_sync(mut self) -> Self {
+        self.for_sync = true;
+        self
+    }
+}
+
+impl CheckStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Warn => "warn",
+            CheckStatus::Fail => "fail",
+        }
+    }
+
+    pub fn cell(self) -> Cell {
+        let tone = match self {
+            CheckStatus::Pass => Tone::Good,
+            CheckStatus::Warn => Tone::Warning,
+            CheckStatus::Fail => Tone::Bad,
+        };
+        Cell::Badge(tone, self.label().into())
+    }
+}
+
+/// Checks as a report's section.
+pub fn checks_section(checks: &[Check]) -> Section {
+    Section::new("Checks").table(
+        &["check", "result", "detail"],
+        checks
+            .iter()
+            .map(|c| {
+                let name = if c.for_sync {
+                    format!("{} (for sync)", c.check)
+                } else {
+                    c.check.clone()
+                };
+                vec![name.into(), c.status.cell(), c.detail.as_str().into()]
+            })
+            .collect(),
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    /// Works, but something needs attention (a setting `sync` will need).
+    Warn,
+    /// The migration would fail or lose data as things are.
+    Fail,
 }
 
 /// What the compatibility score was computed from (`assess::score_basis`).
@@ -266,6 +354,7 @@ pub struct AssessmentReport {
     pub risks: Vec<String>,
     pub recommendations: Vec<String>,
     pub estimate: Estimate,
+    pub checks: Vec<Check>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -528,6 +617,36 @@ pub struct Section {
     pub charts: Vec<Chart>,
     pub header: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
+    /// A runbook's steps, after the table.
+    pub steps: Vec<Step>,
+}
+
+/// A step of a runbook: what to do, the command that does it (when a command
+/// does), and what shows it done.
+#[derive(Debug, Clone, Default)]
+pub struct Step {
+    pub text: String,
+    pub command: Option<String>,
+    pub done: Option<String>,
+}
+
+impl Step {
+    pub fn new(text: impl Into<String>) -> Self {
+        Step {
+            text: text.into(),
+            ..Step::default()
+        }
+    }
+
+    pub fn command(mut self, c: impl Into<String>) -> Self {
+        self.command = Some(c.into());
+        self
+    }
+
+    pub fn done(mut self, why: Option<String>) -> Self {
+        self.done = why;
+        self
+    }
 }
 
 impl Section {
@@ -559,6 +678,11 @@ impl Section {
     pub fn table(mut self, header: &[&str], rows: Vec<Vec<Cell>>) -> Self {
         self.header = header.iter().map(|s| s.to_string()).collect();
         self.rows = rows;
+        self
+    }
+
+    pub fn step(mut self, s: Step) -> Self {
+        self.steps.push(s);
         self
     }
 }

@@ -186,11 +186,19 @@ impl Report for AssessmentReport {
                     Cell::Measure(human_secs(self.estimate.estimated_secs)),
                 )
                 .fact(
+                    "estimated store size",
+                    Cell::Measure(human_bytes(self.estimate.store_bytes)),
+                )
+                .fact(
                     "measured rate",
                     format!(
-                        "{} rows/s over {} sampled rows",
+                        "{} rows/s with {} reader{}, from {} rows copied in {} (start-up {})",
                         count(self.estimate.rows_per_sec.round() as u64),
-                        count(self.estimate.sampled_rows)
+                        self.estimate.parallel,
+                        if self.estimate.parallel == 1 { "" } else { "s" },
+                        count(self.estimate.sampled_rows),
+                        duration(self.estimate.sampled_secs),
+                        duration(self.estimate.startup_secs)
                     ),
                 ),
             Section::new("How the score was reached")
@@ -275,6 +283,7 @@ impl Report for AssessmentReport {
                         .collect(),
                 ),
             findings_section("Findings", &self.findings).chart(severity_chart(&self.findings)),
+            super::checks_section(&self.checks),
             Section::new("Risks").table(
                 &["risk"],
                 self.risks.iter().map(|r| vec![r.into()]).collect(),

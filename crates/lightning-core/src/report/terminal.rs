@@ -34,6 +34,25 @@ fn section(t: &mut String, s: &Section) {
             let _ = writeln!(t, "  {line}");
         }
     }
+    for (i, step) in s.steps.iter().enumerate() {
+        let tick = if step.done.is_some() { "[x]" } else { "[ ]" };
+        let text = match &step.done {
+            Some(d) => format!("{} (done: {d})", step.text),
+            None => step.text.clone(),
+        };
+        let lead = format!("  {tick} {}. ", i + 1);
+        let indent = lead.chars().count();
+        let lines = wrap(
+            &for_terminal(&text),
+            WIDTH.saturating_sub(indent).max(MIN_COLUMN),
+        );
+        let _ = writeln!(t, "{lead}{}", lines.join(&format!("\n{:indent$}", "")));
+        if let Some(c) = &step.command {
+            for line in c.lines() {
+                let _ = writeln!(t, "{:indent$}$ {}", "", for_terminal(line));
+            }
+        }
+    }
     if s.header.is_empty() || s.rows.is_empty() {
         return;
     }

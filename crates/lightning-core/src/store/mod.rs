@@ -35,6 +35,10 @@ pub use log::LoggedChange;
 pub use read::{EncodedRows, RowIter, StoredBytes};
 pub use write::{RepairCounts, SyncState, TableChange, WriteMode};
 
+/// The engine's write buffer: the journal holds up to this much beside the table
+/// files until it is flushed.
+pub const WRITE_BUFFER_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Version of the on-disk layout described in docs/format.md.
 pub const FORMAT_VERSION: u32 = 5;
 /// Earlier layouts a writable open upgrades in place: format 3 added the change
@@ -421,7 +425,7 @@ impl Store {
         #[allow(deprecated)]
         let db = Database::builder(path.join("data"))
             .cache_size(8 * 1024 * 1024)
-            .max_write_buffer_size(Some(64 * 1024 * 1024))
+            .max_write_buffer_size(Some(WRITE_BUFFER_BYTES))
             .open()
             .map_err(fail)?;
         if !create && !db.keyspace_exists("meta") {

@@ -61,8 +61,49 @@ pub fn redact_password(message: &str, url: &str) -> String {
     }
 }
 
+/// Names listed in one message before the rest are counted.
+pub const LISTED: usize = 10;
+
+/// Up to ten names, then how many more (`a, b and 3 more`).
+pub fn listed(names: &[String]) -> String {
+    let mut s = names
+        .iter()
+        .take(LISTED)
+        .map(|n| for_terminal(n).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > LISTED {
+        s.push_str(&format!(" and {} more", names.len() - LISTED));
+    }
+    s
+}
+
+/// The start of a statement, on one line and quoted: its first 60 characters,
+/// whitespace runs made one space.
+pub fn statement_start(query: &str) -> String {
+    let one_line = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut start: String = one_line.chars().take(60).collect();
+    if one_line.chars().count() > 60 {
+        start.push('…');
+    }
+    format!("`{}`", for_terminal(&start))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn statement_starts_are_one_line_of_sixty_characters_and_lists_are_cut_at_ten() {
+        use super::{listed, statement_start};
+        assert_eq!(statement_start("SELECT\n\t1"), "`SELECT 1`");
+        let shown = statement_start(&format!("SELECT {}", "x".repeat(100)));
+        assert_eq!(shown.chars().count(), 60 + 3);
+        assert!(shown.ends_with("…`"));
+        assert_eq!(
+            listed(&(0..12).map(|i| i.to_string()).collect::<Vec<_>>()),
+            "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more"
+        );
+    }
+
     #[test]
     fn passwords_are_taken_out_of_messages() {
         use super::redact_password;

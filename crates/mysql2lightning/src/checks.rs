@@ -5,23 +5,18 @@
 use std::time::Duration;
 
 use lightning_core::report::{Check, CheckStatus};
-use lightning_core::text::{duration, for_terminal};
+use lightning_core::text::{duration, for_terminal, listed, statement_start};
 use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use crate::connect::{quote, ConnSpec};
-
-/// A transaction open longer than this holds back purge enough to name.
-const LONG_TRANSACTION: Duration = Duration::from_secs(5 * 60);
-/// Names listed in one detail before the rest are counted.
-const LISTED: usize = 10;
 
 /// The checks, in order: `connect`, `read tables`, `binary log`, `replication
 /// rights`, `long transactions`. `tables` are the tables of the spec's database
 /// the copy will read. An error means the server could not be reached or queried
 /// at all.
 pub fn source_checks(spec: &ConnSpec, tables: &[String]) -> anyhow::Result<Vec<Check>> {
-    let all = checks(spec, tables, LONG_TRANSACTION)?;
+    let all = checks(spec, tables, Check::LONG_TRANSACTION)?;
     Ok(all
         .into_iter()
         .map(|c| match c.check.as_str() {
@@ -73,20 +68,6 @@ fn account(user: &str) -> String {
         for_terminal(&name.replace('\'', "''")),
         for_terminal(&host.replace('\'', "''"))
     )
-}
-
-/// Up to [`LISTED`] names, then how many more.
-fn listed(names: &[String]) -> String {
-    let mut s = names
-        .iter()
-        .take(LISTED)
-        .map(|n| for_terminal(n).into_owned())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > LISTED {
-        s.push_str(&format!(" and {} more", names.len() - LISTED));
-    }
-    s
 }
 
 /// Each table read for no rows: the server checks the privilege as a copy's
@@ -340,7 +321,7 @@ fn long_transactions(
                 }
             );
             if !query.is_empty() {
-                s.push_str(&format!(": {}", query_start(query)));
+                s.push_str(&format!(": {}", statement_start(query)));
             }
             s
         })
@@ -356,17 +337,6 @@ fn long_transactions(
             listed(&found)
         ),
     ))
-}
-
-/// The start of a statement, on one line: its first 60 characters, whitespace
-/// runs made one space.
-fn query_start(query: &str) -> String {
-    let one_line = query.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut start: String = one_line.chars().take(60).collect();
-    if one_line.chars().count() > 60 {
-        start.push('…');
-    }
-    format!("`{}`", for_terminal(&start))
 }
 
 #[cfg(test)]
@@ -620,6 +590,6 @@ mod tests {
         assert!(!grants_replication_slave("GRANT `replicator` TO `u`@`%`"));
         assert_eq!(account("app@%"), "'app'@'%'");
         assert_eq!(account("o'neil@10.0.0.1"), "'o''neil'@'10.0.0.1'");
-        assert_eq!(query_start("SELECT\n  1"), "`SELECT 1`");
+        assert_eq!(statement_start("SELECT\n  1"), "`SELECT 1`");
     }
 }

@@ -6,23 +6,18 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use lightning_core::report::{Check, CheckStatus};
-use lightning_core::text::{duration, for_terminal};
+use lightning_core::text::{duration, for_terminal, listed, statement_start, LISTED};
 use postgres::Client;
 
 use crate::connect::{ConnectInfo, PgResult};
 use crate::model::{quote_ident, QualifiedName};
-
-/// A transaction open longer than this holds back vacuum enough to name.
-const LONG_TRANSACTION: Duration = Duration::from_secs(5 * 60);
-/// Names listed in one detail before the rest are counted.
-const LISTED: usize = 10;
 
 /// The checks, in order: `connect`, `read tables`, `replication rights`,
 /// `wal_level`, `replication slots`, `long transactions`. `tables` are the
 /// relations the copy will read (partition leaves, not their parents). An error
 /// means the server could not be reached or queried at all.
 pub fn source_checks(info: &ConnectInfo, tables: &[QualifiedName]) -> anyhow::Result<Vec<Check>> {
-    let all = checks(info, tables, LONG_TRANSACTION)?;
+    let all = checks(info, tables, Check::LONG_TRANSACTION)?;
     Ok(all
         .into_iter()
         .map(|c| match c.check.as_str() {
@@ -60,20 +55,6 @@ fn checks(
     out.extend(replication_slots(&mut client)?);
     out.push(long_transactions(&mut client, &user, long_after)?);
     Ok(out)
-}
-
-/// Up to [`LISTED`] names, then how many more.
-fn listed(names: &[String]) -> String {
-    let mut s = names
-        .iter()
-        .take(LISTED)
-        .map(|n| for_terminal(n).into_owned())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > LISTED {
-        s.push_str(&format!(" and {} more", names.len() - LISTED));
-    }
-    s
 }
 
 fn read_tables(client: &mut Client, user: &str, tables: &[QualifiedName]) -> anyhow::Result<Check> {
@@ -341,7 +322,7 @@ fn long_transactions(
                 "pid {pid} ({}, {}) open {age}: {}",
                 for_terminal(&who),
                 for_terminal(&state),
-                query_start(&query)
+                statement_start(&query)
             )
         })
         .collect();
@@ -356,17 +337,6 @@ fn long_transactions(
             listed(&found)
         ),
     ))
-}
-
-/// The start of a query, on one line: its first 60 characters, whitespace runs
-/// made one space.
-fn query_start(query: &str) -> String {
-    let one_line = query.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut start: String = one_line.chars().take(60).collect();
-    if one_line.chars().count() > 60 {
-        start.push('…');
-    }
-    format!("`{}`", for_terminal(&start))
 }
 
 #[cfg(test)]
@@ -655,19 +625,6 @@ mod tests {
                 .contains(&format!("pg_drop_replication_slot('{}')", s.name)),
             "{}",
             slot.detail
-        );
-    }
-
-    #[test]
-    fn query_starts_are_one_line_of_sixty_characters() {
-        assert_eq!(query_start("SELECT\n\t1"), "`SELECT 1`");
-        let long = format!("SELECT {}", "x".repeat(100));
-        let shown = query_start(&long);
-        assert_eq!(shown.chars().count(), 60 + 3);
-        assert!(shown.ends_with("…`"));
-        assert_eq!(
-            listed(&(0..12).map(|i| i.to_string()).collect::<Vec<_>>()),
-            "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more"
         );
     }
 }

@@ -249,6 +249,10 @@ pub struct Check {
 }
 
 impl Check {
+    /// A transaction open longer than this is named by a source's `long
+    /// transactions` check: it holds back what the server may clean up.
+    pub const LONG_TRANSACTION: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
     pub fn new(check: &str, status: CheckStatus, detail: impl Into<String>) -> Self {
         Check {
             check: check.into(),

@@ -112,8 +112,8 @@ pub struct BenchArgs {
     #[arg(long)]
     batch_size: Option<u32>,
     /// Do not run each tool's `assess` before its migrate, nor compare its estimate
-    /// (time, store size) with the measured migrate (SQLite, PostgreSQL, MariaDB and
-    /// pgbench cases)
+    /// (time, store size) with the measured migrate (SQLite, PostgreSQL, MariaDB,
+    /// MongoDB, Redis and pgbench cases)
     #[arg(long)]
     no_estimate: bool,
 }
@@ -187,6 +187,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             rounds: args.mongo_rounds,
             keep: args.keep,
             parallel: args.parallel,
+            estimate: !args.no_estimate,
         }
         .run()?;
     }
@@ -196,6 +197,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             rounds: args.redis_rounds,
             keep: args.keep,
             parallel: args.parallel,
+            estimate: !args.no_estimate,
         }
         .run()?;
     }

@@ -13,8 +13,12 @@
 //!   `bson` crate parsing every document of the file.
 //!
 //! The `drain` example (crates/mongo2lightning/examples) loads the server, writes the
-//! files and is both references. Results go to `target/bench/mongo.json`.
+//! files and is both references. Unless `--no-estimate`, each migrate is preceded by
+//! one `assess --json` with the same source options (not timed), whose estimate is
+//! compared with the migrate's median time and the store's size after its last
+//! round. Results go to `target/bench/mongo.json`.
 
+use std::ffi::OsString;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +27,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use crate::bench::{mb, measure_checked, measure_into, round, Series};
+use crate::bench_estimate::{self, Assessed, Comparison};
 use crate::services;
 use crate::util::{self, cargo, describe, section};
 
@@ -44,6 +49,8 @@ pub(crate) struct MongoBench {
     pub rounds: u32,
     pub keep: bool,
     pub parallel: Option<u32>,
+    /// Run `assess` before each migrate and compare its estimate with it.
+    pub estimate: bool,
 }
 
 /// Runs a measured step and checks that it printed the expected document count
@@ -134,6 +141,47 @@ impl MongoBench {
         }
     }
 
+    /// `mongo2lightning migrate --quiet --fresh` with the source options `source`,
+    /// `--target store` and `--parallel`.
+    fn migrate_command(&self, tool: &Path, source: &[OsString], store: &Path) -> Command {
+        let mut cmd = Command::new(tool);
+        cmd.args(["migrate", "--quiet", "--fresh"])
+            .args(source)
+            .arg("--target")
+            .arg(relative(store));
+        self.add_parallel(&mut cmd);
+        cmd
+    }
+
+    /// `mongo2lightning assess --json` with what [`Self::migrate_command`] gives
+    /// the migrate it predicts, but the migrate-only flags.
+    fn assess_command(&self, tool: &Path, source: &[OsString], store: &Path) -> Command {
+        let mut cmd = bench_estimate::command(tool);
+        cmd.args(source).arg("--target").arg(relative(store));
+        self.add_parallel(&mut cmd);
+        cmd
+    }
+
+    /// Before a migrate's rounds, not timed: [`Self::assess_command`] run once,
+    /// with the store removed first (as the migrate finds it); `None` with
+    /// `--no-estimate`.
+    fn assess(
+        &self,
+        name: &str,
+        tool: &Path,
+        source: &[OsString],
+        store: &Path,
+        bench_dir: &Path,
+    ) -> Result<Option<Assessed>> {
+        if !self.estimate {
+            return Ok(None);
+        }
+        section(&format!("{name} (the estimate; not timed)"));
+        util::remove_path(store)?;
+        let mut cmd = self.assess_command(tool, source, store);
+        Ok(Some(bench_estimate::run(name, &mut cmd, bench_dir)))
+    }
+
     fn live_case(
         &self,
         tool: &Path,
@@ -153,10 +201,19 @@ impl MongoBench {
             COLLECTION,
         ]))?;
         let store = bench_dir.join("mongo.ldb");
+        let source: Vec<OsString> = vec!["--source".into(), url.clone().into()];
+        let assessed = self.assess(
+            "mongo2lightning assess --source (server)",
+            tool,
+            &source,
+            &store,
+            bench_dir,
+        )?;
 
         let mut reference = Series::new("drain read (find() cursor)");
         let mut migrate = Series::new("mongo2lightning migrate --source");
         let mut verify = Series::new("mongo2lightning verify --source");
+        let mut store_bytes = 0;
         for n in 1..=self.rounds {
             section(&format!("MongoDB live, round {n} of {}", self.rounds));
             measure_drain(
@@ -166,13 +223,9 @@ impl MongoBench {
                 self.docs,
             )?;
             util::remove_path(&store)?;
-            let mut cmd = Command::new(tool);
-            cmd.args([
-                "migrate", "--quiet", "--fresh", "--source", &url, "--target",
-            ])
-            .arg(relative(&store));
-            self.add_parallel(&mut cmd);
+            let mut cmd = self.migrate_command(tool, &source, &store);
             measure_into(&mut migrate, &mut cmd, bench_dir)?;
+            store_bytes = util::disk_size(&store);
             measure_into(
                 &mut verify,
                 Command::new(tool)
@@ -181,12 +234,14 @@ impl MongoBench {
                 bench_dir,
             )?;
         }
-        let store_bytes = util::disk_size(&store);
+        let estimate =
+            assessed.map(|a| Comparison::new("MongoDB (server)", a, migrate.median(), store_bytes));
         if !self.keep {
             util::remove_path(&store)?;
         }
         let steps = [reference, migrate, verify];
-        let md = live_markdown(&steps, self.docs, self.rounds, store_bytes);
+        let md = live_markdown(&steps, self.docs, self.rounds, store_bytes)
+            + &bench_estimate::markdown(estimate.as_slice());
         let base = steps[0].median();
         let value = json!({
             "url": url,
@@ -196,6 +251,7 @@ impl MongoBench {
             "steps": steps.iter().map(|s| s.json("documents", self.docs, None, base)).collect::<Vec<_>>(),
             "migrate_vs_reference": round(steps[1].median() / base, 2),
             "verify_vs_reference": round(steps[2].median() / base, 2),
+            "estimate": estimate.as_ref().map(Comparison::json),
         });
         Ok((md, value))
     }
@@ -240,6 +296,27 @@ impl MongoBench {
                 )),
             });
         }
+        // Each migrate of each file (without, then with the mapping): its estimate,
+        // and its store's size after its last round.
+        let mut assessed = Vec::new();
+        for row in &rows {
+            let store = row.store(bench_dir);
+            let mut pair = [None, None];
+            for (with_mapping, slot) in [false, true].into_iter().zip(&mut pair) {
+                *slot = self.assess(
+                    &format!(
+                        "mongo2lightning assess --source {}",
+                        row.label(with_mapping)
+                    ),
+                    tool,
+                    &row.source(with_mapping),
+                    &store,
+                    bench_dir,
+                )?;
+            }
+            assessed.push(pair);
+        }
+        let mut store_bytes = vec![[0u64; 2]; rows.len()];
         // Every step reads the files from the page cache, whatever ran before.
         for row in &rows {
             std::io::copy(&mut File::open(&row.file)?, &mut std::io::sink())?;
@@ -247,39 +324,57 @@ impl MongoBench {
 
         for n in 1..=self.rounds {
             section(&format!("MongoDB files, round {n} of {}", self.rounds));
-            for row in &mut rows {
+            for (row, bytes) in rows.iter_mut().zip(&mut store_bytes) {
                 measure_drain(
                     &mut row.reference,
                     Command::new(drain).arg("parse").arg(relative(&row.file)),
                     bench_dir,
                     self.file_docs,
                 )?;
-                let store = bench_dir.join(format!("mongo-{}.ldb", row.ext));
-                for (series, mapping) in [
-                    (&mut row.migrate, None),
-                    (&mut row.with_mapping, Some(&row.mapping)),
-                ] {
+                let store = row.store(bench_dir);
+                let sources = [row.source(false), row.source(true)];
+                for ((series, source), bytes) in [&mut row.migrate, &mut row.with_mapping]
+                    .into_iter()
+                    .zip(&sources)
+                    .zip(bytes.iter_mut())
+                {
                     util::remove_path(&store)?;
-                    let mut cmd = Command::new(tool);
-                    cmd.args(["migrate", "--quiet", "--fresh", "--source"])
-                        .arg(relative(&row.file))
-                        .arg("--target")
-                        .arg(relative(&store));
-                    if let Some(mapping) = mapping {
-                        cmd.arg("--mapping").arg(relative(mapping));
-                    }
-                    self.add_parallel(&mut cmd);
+                    let mut cmd = self.migrate_command(tool, source, &store);
                     measure_into(series, &mut cmd, bench_dir)?;
+                    *bytes = util::disk_size(&store);
                 }
                 if !self.keep {
                     util::remove_path(&store)?;
                 }
             }
         }
-        let md = files_markdown(&rows, self.file_docs, self.rounds);
+        let estimates: Vec<[Option<Comparison>; 2]> = rows
+            .iter()
+            .zip(assessed)
+            .zip(&store_bytes)
+            .map(|((row, [plain, mapped]), bytes)| {
+                [
+                    (plain, &row.migrate, false),
+                    (mapped, &row.with_mapping, true),
+                ]
+                .map(|(assessed, series, with_mapping)| {
+                    assessed.map(|a| {
+                        Comparison::new(
+                            row.label(with_mapping),
+                            a,
+                            series.median(),
+                            bytes[usize::from(with_mapping)],
+                        )
+                    })
+                })
+            })
+            .collect();
+        let comparisons: Vec<Comparison> = estimates.iter().flatten().flatten().cloned().collect();
+        let md = files_markdown(&rows, self.file_docs, self.rounds)
+            + &bench_estimate::markdown(&comparisons);
         let value = json!({
             "documents": self.file_docs,
-            "files": rows.iter().map(|r| {
+            "files": rows.iter().zip(&estimates).map(|(r, [estimate, with_mapping_estimate])| {
                 let base = r.reference.median();
                 let steps: Vec<_> = [&r.reference, &r.migrate, &r.with_mapping]
                     .iter()
@@ -293,6 +388,8 @@ impl MongoBench {
                     "migrate_vs_reference": round(r.migrate.median() / base, 2),
                     "migrate_with_mapping_mb_per_second":
                         round(mb(r.bytes) / r.with_mapping.median(), 1),
+                    "estimate": estimate.as_ref().map(Comparison::json),
+                    "with_mapping_estimate": with_mapping_estimate.as_ref().map(Comparison::json),
                 })
             }).collect::<Vec<_>>(),
         });
@@ -371,6 +468,34 @@ struct FileRow {
     migrate: Series,
     /// `migrate --mapping`: no pass over the file to decide the mapping.
     with_mapping: Series,
+}
+
+impl FileRow {
+    /// The store both of the file's migrates write (one after the other).
+    fn store(&self, bench_dir: &Path) -> PathBuf {
+        bench_dir.join(format!("mongo-{}.ldb", self.ext))
+    }
+
+    /// The source options of the file's migrate (and of its `assess`): `--source
+    /// FILE`, and `--mapping FILE` for the migrate given the mapping.
+    fn source(&self, with_mapping: bool) -> Vec<OsString> {
+        let mut args = vec!["--source".into(), relative(&self.file).into_os_string()];
+        if with_mapping {
+            args.push("--mapping".into());
+            args.push(relative(&self.mapping).into_os_string());
+        }
+        args
+    }
+
+    /// The migrate in the estimate table: `orders.json`, `orders.json --mapping`.
+    fn label(&self, with_mapping: bool) -> String {
+        let name = format!("{COLLECTION}.{}", self.ext);
+        if with_mapping {
+            format!("{name} --mapping")
+        } else {
+            name
+        }
+    }
 }
 
 fn files_markdown(rows: &[FileRow], docs: u64, rounds: u32) -> String {
@@ -484,6 +609,87 @@ mod tests {
         assert!(
             md.contains("JSON file: 20.0 MB/s (migrate / parse: 4.00; with --mapping 40.0 MB/s)"),
             "{md}"
+        );
+    }
+
+    fn args(cmd: &Command) -> Vec<String> {
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn assess_gets_the_migrates_options_but_its_own_flags() {
+        let bench = MongoBench {
+            live: true,
+            files: true,
+            docs: 10,
+            file_docs: 10,
+            rounds: 1,
+            keep: false,
+            parallel: Some(3),
+            estimate: true,
+        };
+        let root = util::repo_root();
+        let bench_dir = root.join("target").join("bench");
+        let row = FileRow {
+            ext: "bson",
+            file: bench_dir.join("mongo-files-10").join("orders.bson"),
+            mapping: bench_dir.join("mongo-bson.mapping.json"),
+            bytes: 0,
+            reference: series("drain parse orders.bson", &[]),
+            migrate: series("mongo2lightning migrate --source orders.bson", &[]),
+            with_mapping: series(
+                "mongo2lightning migrate --source orders.bson --mapping",
+                &[],
+            ),
+        };
+        let tool = Path::new("mongo2lightning");
+        let store = row.store(&bench_dir);
+        assert_eq!(store, bench_dir.join("mongo-bson.ldb"));
+        let assess = args(&bench.assess_command(tool, &row.source(true), &store));
+        assert_eq!(
+            assess,
+            [
+                "assess",
+                "--json",
+                "--source",
+                "target/bench/mongo-files-10/orders.bson",
+                "--mapping",
+                "target/bench/mongo-bson.mapping.json",
+                "--target",
+                "target/bench/mongo-bson.ldb",
+                "--parallel",
+                "3",
+            ]
+        );
+        for with_mapping in [false, true] {
+            let source = row.source(with_mapping);
+            let migrate = args(&bench.migrate_command(tool, &source, &store));
+            let assess = args(&bench.assess_command(tool, &source, &store));
+            assert_eq!(migrate[..3], ["migrate", "--quiet", "--fresh"]);
+            assert_eq!(assess[..2], ["assess", "--json"]);
+            assert_eq!(migrate[3..], assess[2..]);
+        }
+        assert_eq!(row.label(false), "orders.bson");
+        assert_eq!(row.label(true), "orders.bson --mapping");
+
+        let live: Vec<OsString> = vec!["--source".into(), "mongodb://h:27017/db".into()];
+        let store = bench_dir.join("mongo.ldb");
+        let bench = MongoBench {
+            parallel: None,
+            ..bench
+        };
+        assert_eq!(
+            args(&bench.assess_command(tool, &live, &store)),
+            [
+                "assess",
+                "--json",
+                "--source",
+                "mongodb://h:27017/db",
+                "--target",
+                "target/bench/mongo.ldb",
+            ]
         );
     }
 }

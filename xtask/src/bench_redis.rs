@@ -2,13 +2,17 @@
 //! full export (`redis-cli --rdb -` thrown away) and a `redis-cli --scan` walk,
 //! measured in the same run on the same keyspace in interleaved rounds whose
 //! medians are reported; and the RDB file that export writes, read with
-//! `migrate --from-dump` (MB/s). Results go to `target/bench/redis.json`.
+//! `migrate --from-dump` (MB/s). Unless `--no-estimate`, each of the two migrates is
+//! preceded by one `assess --json` with the same source options (not timed), whose
+//! estimate is compared with the migrate's median time and the store's size after
+//! its last round. Results go to `target/bench/redis.json`.
 //!
 //! The keyspace (logical database 15 unless `REDIS2L_BENCH_URL` names another):
 //! half strings (JSON sessions with a TTL and integer counters), a fifth hashes,
 //! a tenth each lists, sets and sorted sets, and a few streams. `redis-cli --rdb`
 //! exports every database of the server: the others are best left empty.
 
+use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -18,6 +22,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use crate::bench::{mb, measure_into, round, Series};
+use crate::bench_estimate::{self, Assessed, Comparison};
 use crate::util::{self, cargo, section};
 
 fn url() -> String {
@@ -37,6 +42,8 @@ pub(crate) struct RedisBench {
     pub rounds: u32,
     pub keep: bool,
     pub parallel: Option<u32>,
+    /// Run `assess` before each migrate and compare its estimate with it.
+    pub estimate: bool,
 }
 
 /// A Redis command in the protocol `redis-cli --pipe` reads.
@@ -175,7 +182,6 @@ impl RedisBench {
         if !util::program_exists("redis-cli") {
             bail!("the Redis benchmark needs redis-cli (the reference) and a server on 127.0.0.1:6379");
         }
-        let root = util::repo_root();
         let bench_dir = util::target_dir().join("bench");
         fs::create_dir_all(&bench_dir)?;
         section("Building redis2lightning (release)");
@@ -214,6 +220,29 @@ impl RedisBench {
                 .stdout(Stdio::null()),
         )?;
         let rdb_bytes = fs::metadata(&rdb)?.len();
+        let source: Vec<OsString> = vec!["--source".into(), url.clone().into()];
+        let dump_source: Vec<OsString> = vec![
+            "--from-dump".into(),
+            rdb.clone().into_os_string(),
+            "--db".into(),
+            db.clone().into(),
+        ];
+        let assessed = self.assess(
+            "redis2lightning assess --source",
+            &tool,
+            &source,
+            &store,
+            &bench_dir,
+        )?;
+        let dump_assessed = self.assess(
+            "redis2lightning assess --from-dump",
+            &tool,
+            &dump_source,
+            &file_store,
+            &bench_dir,
+        )?;
+        let mut store_bytes = 0;
+        let mut file_store_bytes = 0;
         for n in 1..=self.rounds {
             section(&format!("Redis, round {n} of {}", self.rounds));
             // `--rdb /dev/null` fails (it syncs the file it wrote): standard output
@@ -229,14 +258,9 @@ impl RedisBench {
                 &bench_dir,
             )?;
             util::remove_path(&store)?;
-            let mut cmd = Command::new(&tool);
-            cmd.current_dir(&root)
-                .args([
-                    "migrate", "--quiet", "--fresh", "--source", &url, "--target",
-                ])
-                .arg(&store);
-            self.add_parallel(&mut cmd);
+            let mut cmd = self.migrate_command(&tool, &source, &store);
             measure_into(&mut migrate, &mut cmd, &bench_dir)?;
+            store_bytes = util::disk_size(&store);
             measure_into(
                 &mut verify,
                 Command::new(&tool)
@@ -245,17 +269,14 @@ impl RedisBench {
                 &bench_dir,
             )?;
             util::remove_path(&file_store)?;
-            let mut cmd = Command::new(&tool);
-            cmd.args(["migrate", "--quiet", "--fresh", "--from-dump"])
-                .arg(&rdb)
-                .arg("--db")
-                .arg(&db)
-                .arg("--target")
-                .arg(&file_store);
-            self.add_parallel(&mut cmd);
+            let mut cmd = self.migrate_command(&tool, &dump_source, &file_store);
             measure_into(&mut from_rdb, &mut cmd, &bench_dir)?;
+            file_store_bytes = util::disk_size(&file_store);
         }
-        let store_bytes = util::disk_size(&store);
+        let estimate =
+            assessed.map(|a| Comparison::new("Redis (server)", a, migrate.median(), store_bytes));
+        let dump_estimate = dump_assessed
+            .map(|a| Comparison::new("Redis (RDB file)", a, from_rdb.median(), file_store_bytes));
         if !self.keep {
             util::remove_path(&store)?;
             util::remove_path(&file_store)?;
@@ -289,10 +310,13 @@ impl RedisBench {
             "migrate_vs_scan": round(migrate.median() / walk, 2),
             "verify_vs_rdb_export": round(verify.median() / base, 2),
             "rdb_file_mb_per_second": round(mb(rdb_bytes) / from_rdb.median(), 1),
+            "estimate": estimate.as_ref().map(Comparison::json),
+            "from_dump_estimate": dump_estimate.as_ref().map(Comparison::json),
         });
         let path = bench_dir.join("redis.json");
         fs::write(&path, serde_json::to_string_pretty(&value)? + "\n")?;
-        println!("{md}");
+        let comparisons: Vec<Comparison> = estimate.iter().chain(&dump_estimate).cloned().collect();
+        println!("{md}{}", bench_estimate::markdown(&comparisons));
         eprintln!("results: {}", relative(&path).display());
         Ok(())
     }
@@ -301,6 +325,49 @@ impl RedisBench {
         if let Some(n) = self.parallel {
             cmd.arg("--parallel").arg(n.to_string());
         }
+    }
+
+    /// `redis2lightning migrate --quiet --fresh` with the source options `source`
+    /// (`--source URL`, or `--from-dump FILE --db N`), `--target store` and
+    /// `--parallel`.
+    fn migrate_command(&self, tool: &Path, source: &[OsString], store: &Path) -> Command {
+        let mut cmd = Command::new(tool);
+        cmd.current_dir(util::repo_root())
+            .args(["migrate", "--quiet", "--fresh"])
+            .args(source)
+            .arg("--target")
+            .arg(store);
+        self.add_parallel(&mut cmd);
+        cmd
+    }
+
+    /// `redis2lightning assess --json` with what [`Self::migrate_command`] gives
+    /// the migrate it predicts, but the migrate-only flags.
+    fn assess_command(&self, tool: &Path, source: &[OsString], store: &Path) -> Command {
+        let mut cmd = bench_estimate::command(tool);
+        cmd.args(source).arg("--target").arg(store);
+        self.add_parallel(&mut cmd);
+        cmd
+    }
+
+    /// Before a migrate's rounds, not timed: [`Self::assess_command`] run once,
+    /// with the store removed first (as the migrate finds it); `None` with
+    /// `--no-estimate`.
+    fn assess(
+        &self,
+        name: &str,
+        tool: &Path,
+        source: &[OsString],
+        store: &Path,
+        bench_dir: &Path,
+    ) -> Result<Option<Assessed>> {
+        if !self.estimate {
+            return Ok(None);
+        }
+        section(&format!("{name} (the estimate; not timed)"));
+        util::remove_path(store)?;
+        let mut cmd = self.assess_command(tool, source, store);
+        Ok(Some(bench_estimate::run(name, &mut cmd, bench_dir)))
     }
 }
 
@@ -332,4 +399,59 @@ fn markdown(steps: &[&Series], keys: u64, rdb_bytes: u64, rounds: u32) -> String
         mb(rdb_bytes) / last.median()
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(cmd: &Command) -> Vec<String> {
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn assess_gets_the_migrates_options_but_its_own_flags() {
+        let bench = RedisBench {
+            keys: 100,
+            rounds: 1,
+            keep: false,
+            parallel: Some(2),
+            estimate: true,
+        };
+        let tool = Path::new("redis2lightning");
+        let live: Vec<OsString> = vec!["--source".into(), "redis://127.0.0.1:6379/15".into()];
+        let dump: Vec<OsString> = vec![
+            "--from-dump".into(),
+            "/b/redis-bench.rdb".into(),
+            "--db".into(),
+            "15".into(),
+        ];
+        for (source, store) in [(&live, "/b/redis.ldb"), (&dump, "/b/redis-rdb.ldb")] {
+            let store = Path::new(store);
+            let migrate = args(&bench.migrate_command(tool, source, store));
+            let assess = args(&bench.assess_command(tool, source, store));
+            assert_eq!(migrate[..3], ["migrate", "--quiet", "--fresh"]);
+            assert_eq!(assess[..2], ["assess", "--json"]);
+            assert_eq!(migrate[3..], assess[2..]);
+        }
+        assert_eq!(
+            args(&bench.assess_command(tool, &dump, Path::new("/b/redis-rdb.ldb"))),
+            [
+                "assess",
+                "--json",
+                "--from-dump",
+                "/b/redis-bench.rdb",
+                "--db",
+                "15",
+                "--target",
+                "/b/redis-rdb.ldb",
+                "--parallel",
+                "2",
+            ]
+        );
+        assert_eq!(db_of("redis://127.0.0.1:6379/15"), "15");
+        assert_eq!(db_of("redis://127.0.0.1:6379"), "0");
+    }
 }

@@ -23,6 +23,12 @@ use crate::watch::{Watch, WatchArgs};
 /// The rows of an opened source, for the copy and for verification.
 pub trait SourceReader {
     fn source(&self) -> &dyn Source;
+    /// What `migrate` reads its short sample from to size the store before the
+    /// copy: the source itself, unless a read cut short there would spend what the
+    /// copy needs (connections that hold the copy's snapshot).
+    fn size_sample(&self) -> &dyn Source {
+        self.source()
+    }
     fn verifier(&self) -> &dyn VerifySource;
     /// The tables as they are read, under their target names.
     fn schemas(&self) -> Vec<TableSchema>;
@@ -446,7 +452,7 @@ pub fn run_migrate(
     // Before the store is made: a refused copy leaves nothing behind.
     if !args.no_space_check {
         let needs = crate::assess::store_size(
-            reader.source(),
+            reader.size_sample(),
             &reader.schemas(),
             &args.target,
             args.parallel,

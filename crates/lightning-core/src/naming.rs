@@ -400,6 +400,9 @@ impl SourceReader for RenamedReader {
     fn source(&self) -> &dyn Source {
         self.inner.source()
     }
+    fn size_sample(&self) -> &dyn Source {
+        self.inner.size_sample()
+    }
     fn verifier(&self) -> &dyn VerifySource {
         self.inner.verifier()
     }

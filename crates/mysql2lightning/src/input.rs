@@ -265,6 +265,16 @@ impl OpenedSource for Opened {
                     Some(cat) => Some(prepare_sync(&spec, cat, &me.tables, request)?),
                     None => None,
                 };
+                // The store's size is sampled outside the snapshot: its
+                // connections are the copy's, and a read cut short loses one.
+                let sampled = ServerSource::new(
+                    spec.clone(),
+                    me.tables.clone(),
+                    request.where_.clone(),
+                    parallel,
+                    me.zero_dates,
+                    false,
+                );
                 let mut source = ServerSource::new(
                     spec,
                     me.tables,
@@ -277,7 +287,7 @@ impl OpenedSource for Opened {
                 if for_sync.is_some() {
                     source = source.for_sync();
                 }
-                Ok(Box::new(Reader::Server(source, for_sync)))
+                Ok(Box::new(Reader::Server(source, for_sync, Box::new(sampled))))
             }
             Input::Dump { path, index, spool } => {
                 if !request.where_.is_empty() {
@@ -326,7 +336,9 @@ fn prepare_sync(
 }
 
 enum Reader {
-    Server(ServerSource, Option<ForSync>),
+    /// The copy's source, what sync needs, and a source outside the copy's
+    /// snapshot for the store's size sample.
+    Server(ServerSource, Option<ForSync>, Box<ServerSource>),
     /// The spool (standard input) lives as long as the source reading it.
     Dump(DumpSource, #[allow(dead_code)] Option<Spool>, ZeroDates),
 }
@@ -334,34 +346,41 @@ enum Reader {
 impl SourceReader for Reader {
     fn source(&self) -> &dyn Source {
         match self {
-            Reader::Server(s, _) => s,
+            Reader::Server(s, ..) => s,
+            Reader::Dump(s, ..) => s,
+        }
+    }
+
+    fn size_sample(&self) -> &dyn Source {
+        match self {
+            Reader::Server(_, _, sampled) => sampled.as_ref(),
             Reader::Dump(s, ..) => s,
         }
     }
 
     fn verifier(&self) -> &dyn VerifySource {
         match self {
-            Reader::Server(s, _) => s,
+            Reader::Server(s, ..) => s,
             Reader::Dump(s, ..) => s,
         }
     }
 
     fn schemas(&self) -> Vec<TableSchema> {
         match self {
-            Reader::Server(s, _) => s.schemas(),
+            Reader::Server(s, ..) => s.schemas(),
             Reader::Dump(s, ..) => s.schemas(),
         }
     }
 
     fn notes(&self) -> Vec<String> {
         match self {
-            Reader::Server(s, _) => s.counters.summary(s.zero_dates()),
+            Reader::Server(s, ..) => s.counters.summary(s.zero_dates()),
             Reader::Dump(s, _, z) => s.counters.summary(*z),
         }
     }
 
     fn sync_start(&self) -> anyhow::Result<Option<lightning_core::store::SyncState>> {
-        let Reader::Server(source, Some(sync)) = self else {
+        let Reader::Server(source, Some(sync), _) = self else {
             return Ok(None);
         };
         let start = source

@@ -154,8 +154,8 @@ fn sakila_migrates_from_the_server_and_from_the_files() {
         "--source",
         &db.url(),
         "--json",
-        "--sample-rows",
-        "500",
+        "--sample-secs",
+        "1",
     ]);
     assert_eq!(a.code, 0, "{}", a.stderr);
     let a = json(&a);

@@ -31,8 +31,8 @@ impl Found {
     }
 }
 
-/// Build the assessment; `sample_rows` rows per table are copied into a scratch
-/// store and timed to estimate the whole migration.
+/// Build the assessment: the server's checks, and a timed sample copy taken as
+/// `sample` says.
 pub fn assess(loaded: Loaded, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
     let tool = crate::TOOL;
     let source = loaded.converted.description.clone();

@@ -20,8 +20,7 @@ fn table_size(conn: &Connection, table: &str) -> Option<u64> {
     .map(|v| v as u64)
 }
 
-/// Build the assessment. `sample_rows` rows per table are copied into a scratch
-/// store and timed to estimate the whole migration.
+/// Build the assessment, with a timed sample copy taken as `sample` says.
 pub fn assess(
     path: &Path,
     conn: &Connection,

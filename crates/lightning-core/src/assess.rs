@@ -70,7 +70,7 @@ impl Default for SampleSettings {
         SampleSettings {
             secs: 5.0,
             parallel: crate::cli::default_parallel(),
-            batch_size: 10_000,
+            batch_size: crate::cli::DEFAULT_BATCH_SIZE,
             target: None,
             open_secs: 0.0,
         }
@@ -145,6 +145,18 @@ pub fn timed_sample(
         &Progress::hidden(),
     )?;
     let sample_bytes = dir_size(&path)?;
+    for p in &summary.partitions {
+        tracing::debug!(
+            table = %p.table,
+            index = p.index,
+            read = p.read,
+            records = p.records,
+            first_record_secs = p.first_record_secs,
+            secs = p.secs,
+            finished = p.finished,
+            "sampled partition"
+        );
+    }
     let model = extrapolate(&summary, table_rows, parallel);
     let store_bytes = if model.complete {
         sample_bytes

@@ -217,6 +217,9 @@ impl WhereArgs {
     }
 }
 
+/// Rows per batch a migration commits, unless told (`migrate --batch-size`).
+pub const DEFAULT_BATCH_SIZE: usize = 50_000;
+
 /// Readers for a migration: the single writer and the engine's background threads
 /// need about half of the cores. On 2 cores one reader is measurably faster than two
 /// (and uses less memory): two interleave their key ranges, which makes the
@@ -235,7 +238,7 @@ pub struct MigrateArgs {
     #[arg(long, default_value_t = default_parallel(), hide_default_value = true, value_name = "N")]
     pub parallel: usize,
     /// Rows per committed batch.
-    #[arg(long, default_value_t = 50_000, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, value_name = "N")]
     pub batch_size: usize,
     #[command(flatten)]
     pub filter: TableFilter,

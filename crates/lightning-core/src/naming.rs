@@ -378,6 +378,10 @@ impl OpenedSource for Renamed {
         self.inner.plan_hints()
     }
 
+    fn assess_only_secs(&self) -> f64 {
+        self.inner.assess_only_secs()
+    }
+
     fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
         self.inner.assess(sample)
     }

@@ -287,7 +287,11 @@ impl OpenedSource for Opened {
                 if for_sync.is_some() {
                     source = source.for_sync();
                 }
-                Ok(Box::new(Reader::Server(source, for_sync, Box::new(sampled))))
+                Ok(Box::new(Reader::Server(
+                    source,
+                    for_sync,
+                    Box::new(sampled),
+                )))
             }
             Input::Dump { path, index, spool } => {
                 if !request.where_.is_empty() {

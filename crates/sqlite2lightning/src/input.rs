@@ -23,6 +23,8 @@ struct Opened {
     path: PathBuf,
     conn: Connection,
     tables: Vec<SourceTable>,
+    /// Opening's time spent profiling every value (assess and convert-schema).
+    profiled_secs: f64,
     converted: Converted,
 }
 
@@ -44,6 +46,7 @@ pub fn open(path: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn Op
     );
     // Profiling reads every value: only assess and convert-schema want it.
     let profile = matches!(request.purpose, Purpose::Assess | Purpose::ConvertSchema);
+    let converting = std::time::Instant::now();
     let mut tables = catalog::convert(
         &conn,
         request.rules,
@@ -51,6 +54,11 @@ pub fn open(path: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn Op
         profile,
         &mut conversion,
     )?;
+    let profiled_secs = if profile {
+        converting.elapsed().as_secs_f64()
+    } else {
+        0.0
+    };
     for t in &mut tables {
         t.schema.name = filter.target_name(&t.source_name, &catalog::quote(&t.source_name));
         for fk in &mut t.schema.foreign_keys {
@@ -61,6 +69,7 @@ pub fn open(path: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn Op
         path: path.to_path_buf(),
         conn,
         tables,
+        profiled_secs,
         converted: Converted {
             // The full path: a resumed run is recognised as the same source
             // whatever directory it starts from.
@@ -77,6 +86,10 @@ pub fn open(path: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn Op
 impl OpenedSource for Opened {
     fn converted(&self) -> &Converted {
         &self.converted
+    }
+
+    fn assess_only_secs(&self) -> f64 {
+        self.profiled_secs
     }
 
     fn tables(&self) -> Vec<TableSchema> {

@@ -129,11 +129,12 @@ pub fn timed_sample(
     let store = Arc::new(Store::create_or_open(&path)?);
     let created = started.elapsed().as_secs_f64();
     let base_bytes = dir_size(&path)?;
+    let base_tables = store.table_file_bytes();
     let parallel = settings.parallel.max(1);
     let summary = copy(
         source,
         schemas,
-        &mut StoreSink::new(store),
+        &mut StoreSink::new(store.clone()),
         &CopyOptions {
             parallel,
             batch_size: settings.batch_size.max(1),
@@ -144,7 +145,11 @@ pub fn timed_sample(
         None,
         &Progress::hidden(),
     )?;
+    // The table files, not the journal: what is left in it after the sample's
+    // last flush would be scaled with the rows, yet a whole copy ends with it
+    // emptied.
     let sample_bytes = dir_size(&path)?;
+    let sample_tables = store.table_file_bytes();
     for p in &summary.partitions {
         tracing::debug!(
             table = %p.table,
@@ -161,7 +166,7 @@ pub fn timed_sample(
     let store_bytes = if model.complete {
         sample_bytes
     } else {
-        let data = sample_bytes.saturating_sub(base_bytes) as f64;
+        let data = sample_tables.saturating_sub(base_tables) as f64;
         base_bytes + (data * model.bytes_ratio).round() as u64
     };
     // `migrate` opens the source, sizes its store with a short sample (unless told
@@ -221,21 +226,24 @@ struct Extrapolated {
 }
 
 /// Rows per second of reading, and the mean time to a first record, of the
-/// partitions given (those that read a record).
+/// partitions given (those that read a record). The rate is each partition's,
+/// weighted by the records it read: a partition cut short after a few records
+/// (by a stall of the writer, say) says little about the rest.
 fn pace<'a>(parts: impl Iterator<Item = &'a PartitionTiming>) -> Option<(f64, f64)> {
-    let (mut records, mut reading, mut first, mut n) = (0u64, 0.0f64, 0.0f64, 0usize);
-    for p in parts.filter(|p| p.records > 0) {
-        records += p.records;
-        reading += (p.secs - p.first_record_secs).max(1e-3);
+    let (mut records, mut weighted, mut first, mut n) = (0u64, 0.0f64, 0.0f64, 0usize);
+    for p in parts.filter(|p| p.rows > 0) {
+        let reading = (p.secs - p.first_record_secs).max(1e-3);
+        records += p.rows;
+        weighted += p.rows as f64 * (p.rows as f64 / reading);
         first += p.first_record_secs;
         n += 1;
     }
-    (n > 0).then(|| (records as f64 / reading, first / n as f64))
+    (n > 0).then(|| (weighted / records as f64, first / n as f64))
 }
 
 /// Each partition cut short (or never started) takes its time to a first record,
-/// then its rows at the rate its own reading (or its table's, or the whole
-/// sample's) went; the partitions are laid out on `parallel` readers in the order
+/// then its rows at its table's pace (or the whole sample's); the partitions are
+/// laid out on `parallel` readers in the order
 /// a whole copy takes them; the writer's lag after the last read is added as
 /// measured.
 fn extrapolate(
@@ -245,7 +253,7 @@ fn extrapolate(
 ) -> Extrapolated {
     let parts = &summary.partitions;
     let copying = (summary.elapsed_secs - summary.planning_secs).max(0.0);
-    let read: u64 = parts.iter().map(|p| p.records).sum();
+    let read: u64 = parts.iter().map(|p| p.rows).sum();
     if parts.iter().all(|p| p.finished) {
         return Extrapolated {
             secs: copying,
@@ -255,11 +263,12 @@ fn extrapolate(
         };
     }
     let overall = pace(parts.iter());
-    // Per table: estimated rows of its partitions, rows read, partitions, pace,
-    // bytes and records read.
+    // Per table: estimated rows of its partitions, its own rows read, partitions,
+    // pace and bytes read. Rows, not records: a key or a document may make several
+    // rows of its table, and the table's count is of rows.
     struct Table {
         estimated: u64,
-        records: u64,
+        rows: u64,
         partitions: usize,
         pace: Option<(f64, f64)>,
         bytes: u64,
@@ -268,13 +277,13 @@ fn extrapolate(
     for p in parts {
         let t = tables.entry(&p.table).or_insert_with(|| Table {
             estimated: 0,
-            records: 0,
+            rows: 0,
             partitions: 0,
             pace: pace(parts.iter().filter(|q| q.table == p.table)),
             bytes: 0,
         });
         t.estimated += p.estimated_rows;
-        t.records += p.records;
+        t.rows += p.rows;
         t.partitions += 1;
         t.bytes += p.bytes;
     }
@@ -284,32 +293,39 @@ fn extrapolate(
     let (mut rows, mut bytes_all) = (0.0f64, 0.0f64);
     for p in order {
         let t = &tables[&*p.table];
+        // A count of 0 is no count (a file read with a given mapping is not
+        // counted): the partitions' estimates stand in.
         let total = table_rows
             .get(&*p.table)
             .copied()
+            .filter(|&n| n > 0)
             .unwrap_or(t.estimated)
-            .max(t.records) as f64;
+            .max(t.rows) as f64;
         // The table's rows shared as the partitions' estimates share them.
         let share = if t.estimated > 0 {
             total * p.estimated_rows as f64 / t.estimated as f64
         } else {
             total / t.partitions as f64
         }
-        .max(p.records as f64);
+        .max(p.rows as f64);
         let secs = if p.finished {
             p.secs
         } else {
-            let own = (p.records > 0).then(|| {
-                let reading = (p.secs - p.first_record_secs).max(1e-3);
-                (p.records as f64 / reading, p.first_record_secs)
-            });
-            match own.or(t.pace).or(overall) {
-                Some((rate, first)) if rate > 0.0 => first + share / rate,
+            match t.pace.or(overall) {
+                Some((rate, first)) if rate > 0.0 => {
+                    // A partition that was read has its own time to a first record.
+                    let first = if p.rows > 0 {
+                        p.first_record_secs
+                    } else {
+                        first
+                    };
+                    first + share / rate
+                }
                 _ => p.secs,
             }
         };
-        let width = if t.records > 0 {
-            t.bytes as f64 / t.records as f64
+        let width = if t.rows > 0 {
+            t.bytes as f64 / t.rows as f64
         } else if read > 0 {
             parts.iter().map(|q| q.bytes).sum::<u64>() as f64 / read as f64
         } else {
@@ -529,6 +545,7 @@ mod tests {
             read: secs > 0.0,
             start_secs: [0.1, 1.1, 0.0, 0.0][index],
             records,
+            rows: records,
             bytes: records * 10,
             first_record_secs: first,
             secs,
@@ -551,19 +568,21 @@ mod tests {
             ..CopySummary::default()
         };
         let rows = HashMap::from([("t".to_string(), 4000)]);
-        // The unread ones go at the table's pace: 1,500 rows in 1.4 s of reading,
-        // 0.075 s to a first row.
-        let unread = 0.075 + 1000.0 / (1500.0 / 1.4);
+        // The table's pace: 1,000 rows in 0.9 s and 500 in 0.5 s of reading,
+        // weighted by rows; 0.075 s to a first row on average.
+        let pace = (1000.0 * (1000.0 / 0.9) + 500.0 * (500.0 / 0.5)) / 1500.0;
+        let cut = 0.05 + 1000.0 / pace;
+        let unread = 0.075 + 1000.0 / pace;
         let lag = 2.0 - (1.1 + 0.55);
         let one = extrapolate(&summary, &rows, 1);
         assert!(!one.complete);
         assert_eq!(one.rows, 4000);
-        let want = 1.0 + 1.05 + 2.0 * unread + lag;
+        let want = 1.0 + cut + 2.0 * unread + lag;
         assert!((one.secs - want).abs() < 1e-9, "{} != {want}", one.secs);
         assert!((one.bytes_ratio - 40_000.0 / 15_000.0).abs() < 1e-9);
         // Two readers take the partitions in the plan's order as each comes free.
         let two = extrapolate(&summary, &rows, 2);
-        let want = (1.05 + unread) + lag;
+        let want = 1.0_f64.max(cut) + unread + lag;
         assert!((two.secs - want).abs() < 1e-9, "{} != {want}", two.secs);
         // A table holding more rows than its partitions' estimates takes longer.
         let more = extrapolate(&summary, &HashMap::from([("t".to_string(), 8000)]), 1);

@@ -163,6 +163,9 @@ pub struct PartitionTiming {
     pub start_secs: f64,
     /// Records read.
     pub records: u64,
+    /// Rows of the partition's own table among them (a record of a document or a
+    /// key may also make rows of other tables, or several rows of its own).
+    pub rows: u64,
     /// Bytes of the rows read, as held in memory (`Value::size_hint`).
     pub bytes: u64,
     /// From the partition's start to its first record.
@@ -251,6 +254,7 @@ pub struct RowEmitter<'a> {
     started: Instant,
     first_record: Option<Instant>,
     total_bytes: u64,
+    own_rows: u64,
 }
 
 /// A batch is sent once it holds about this many bytes, whatever its row count.
@@ -265,6 +269,9 @@ impl<'a> RowEmitter<'a> {
         let bytes = row.iter().map(|v| v.size_hint()).sum::<usize>();
         self.bytes += bytes;
         self.total_bytes += bytes as u64;
+        if *table == self.partition.table {
+            self.own_rows += 1;
+        }
         self.rows.push(BatchRow {
             table: table.clone(),
             rowid,
@@ -385,6 +392,7 @@ impl<'a> RowEmitter<'a> {
             read: true,
             start_secs: (self.started - copy_started).as_secs_f64(),
             records: self.records,
+            rows: self.own_rows,
             bytes: self.total_bytes,
             first_record_secs: since(self.first_record),
             secs: self.started.elapsed().as_secs_f64(),
@@ -516,6 +524,7 @@ pub fn copy(
                     started: now,
                     first_record: None,
                     total_bytes: 0,
+                    own_rows: 0,
                 };
                 let read = source.read(&partition, resume.as_ref(), &mut out);
                 // A sample's cut ends the partition as its end would.
@@ -709,6 +718,7 @@ pub fn copy(
             read: false,
             start_secs: 0.0,
             records: 0,
+            rows: 0,
             bytes: 0,
             first_record_secs: 0.0,
             secs: 0.0,

@@ -1020,6 +1020,12 @@ impl Store {
             .map_err(|e| self.write_error(e))
     }
 
+    /// Bytes of the engine's table files (the journal left out: it holds what
+    /// is not in them yet, and is emptied by `flush`).
+    pub fn table_file_bytes(&self) -> u64 {
+        crate::report::dir_size(&self.path.join("data").join("keyspaces")).unwrap_or(0)
+    }
+
     /// Bytes on disk.
     pub fn disk_space(&self) -> u64 {
         self.db.disk_space().unwrap_or(0)

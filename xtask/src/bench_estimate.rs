@@ -73,6 +73,23 @@ pub(crate) fn parse(stdout: &str) -> Result<Predicted> {
     })
 }
 
+/// Before a migrate's rounds, not timed: `cmd` run once, with the store removed
+/// first (as the migrate finds it); `None` when estimates are off.
+pub(crate) fn before_rounds(
+    enabled: bool,
+    name: &str,
+    store: &Path,
+    cmd: &mut Command,
+    bench_dir: &Path,
+) -> Result<Option<Assessed>> {
+    if !enabled {
+        return Ok(None);
+    }
+    crate::util::section(&format!("{name} (the estimate; not timed)"));
+    util::remove_path(store)?;
+    Ok(Some(run(name, cmd, bench_dir)))
+}
+
 /// Runs `cmd` (from [`command`]) from the workspace root with its stderr in
 /// `<bench_dir>/<name>.stderr.log`, and reads its estimate. Never fails: a failure
 /// is warned about and kept in [`Assessed::outcome`].

@@ -173,13 +173,8 @@ impl MongoBench {
         store: &Path,
         bench_dir: &Path,
     ) -> Result<Option<Assessed>> {
-        if !self.estimate {
-            return Ok(None);
-        }
-        section(&format!("{name} (the estimate; not timed)"));
-        util::remove_path(store)?;
         let mut cmd = self.assess_command(tool, source, store);
-        Ok(Some(bench_estimate::run(name, &mut cmd, bench_dir)))
+        bench_estimate::before_rounds(self.estimate, name, store, &mut cmd, bench_dir)
     }
 
     fn live_case(

@@ -7,9 +7,10 @@
 use std::path::Path;
 
 use crate::report::{
-    checks_section, human_bytes, human_secs, AssessmentReport, Cell, CheckStatus, Invocation,
-    Report, Section, Severity, Step,
+    checks_section, human_bytes, human_secs, AssessmentReport, Cell, Check, CheckStatus,
+    Invocation, Report, Section, Severity, Step,
 };
+use crate::schema::TableSchema;
 use crate::store::{RunRecord, Store, SyncState};
 use crate::text::count;
 
@@ -44,6 +45,35 @@ pub struct PlanInput<'a> {
     pub target: &'a Path,
     pub assessment: AssessmentReport,
     pub hints: PlanHints,
+}
+
+/// Whether every table has the primary key `sync` applies changes by.
+pub fn keys_check(tables: &[TableSchema]) -> Check {
+    let keyless: Vec<String> = tables
+        .iter()
+        .filter(|t| t.primary_key.is_empty())
+        .map(|t| t.name.clone())
+        .collect();
+    if keyless.is_empty() {
+        return Check::new(
+            "primary keys",
+            CheckStatus::Pass,
+            format!("all {} tables have one", tables.len()),
+        )
+        .for_sync();
+    }
+    Check::new(
+        "primary keys",
+        CheckStatus::Warn,
+        format!(
+            "{} ha{} no primary key: sync finds the rows it changes by their key, so \
+             `migrate --for-sync` refuses them. Add one in the source, or leave them out \
+             with --exclude and copy them once writes have stopped",
+            crate::text::listed(&keyless),
+            if keyless.len() == 1 { "s" } else { "ve" }
+        ),
+    )
+    .for_sync()
 }
 
 /// Where `plan` writes the runbook unless told: beside the target, named after it
@@ -357,5 +387,34 @@ pub fn runbook(input: PlanInput<'_>) -> Runbook {
         title: format!("Migration runbook: {}", a.source),
         header,
         sections,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::ColumnSchema;
+    use crate::LightningType;
+
+    #[test]
+    fn a_table_without_a_key_holds_sync_back() {
+        let mut keyed = TableSchema::new("orders");
+        keyed
+            .columns
+            .push(ColumnSchema::new("id", LightningType::BigInt));
+        keyed.primary_key = vec!["id".into()];
+        let mut log = TableSchema::new("log");
+        log.columns
+            .push(ColumnSchema::new("line", LightningType::Text));
+        let ok = keys_check(std::slice::from_ref(&keyed));
+        assert_eq!((ok.status, ok.for_sync), (CheckStatus::Pass, true));
+        let held = keys_check(&[keyed, log]);
+        assert_eq!(held.status, CheckStatus::Warn);
+        assert!(
+            held.detail.starts_with("log has no primary key"),
+            "{}",
+            held.detail
+        );
+        assert!(held.detail.contains("--exclude"), "{}", held.detail);
     }
 }

@@ -464,7 +464,11 @@ fn run<T: SourceTool>(command: Command<T::Options>, given: &Given<'_>) -> anyhow
             let opened = open::<T>(&source, Purpose::Assess, &filter, &cast, None, false)?;
             let settings = sample.settings(Some(&target), started, opened.as_ref());
             let hints = opened.plan_hints();
-            let assessment = opened.assess(&settings)?;
+            let keys = hints
+                .sync
+                .then(|| crate::plan::keys_check(&opened.tables()));
+            let mut assessment = opened.assess(&settings)?;
+            assessment.checks.extend(keys);
             let (args, password_left_out) = crate::job::given_args(
                 given.command,
                 given.matches,

@@ -454,13 +454,19 @@ pub fn run_migrate(
     let shown = redact(source_desc);
     // Before the store is made: a refused copy leaves nothing behind.
     if !args.no_space_check {
-        let needs = crate::assess::store_size(
+        // A sample that fails (a bad line in a file) leaves the copy to meet the
+        // failure itself, where it keeps what came before it and can resume.
+        match crate::assess::store_size(
             reader.size_sample(),
             &reader.schemas(),
             &args.target,
             args.parallel,
-        )?;
-        crate::space::ensure(&args.target, needs)?;
+        ) {
+            Ok(needs) => crate::space::ensure(&args.target, needs)?,
+            Err(e) => {
+                tracing::warn!("the free-space check is skipped: sizing the store failed ({e})")
+            }
+        }
     }
     let store = Arc::new(Store::create_or_open(&args.target)?);
     let progress = Progress::new(tool, "migrate", &shown, &args.target.display().to_string());

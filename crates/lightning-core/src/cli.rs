@@ -36,6 +36,9 @@ pub trait SourceReader {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Forget what reads before the copy counted for the notes (the size
+    /// sample's): a migration's notes are of its copy alone.
+    fn forget_counts(&self) {}
     /// How the source was read into tables, for sources that decide it from their
     /// data (a document source's mapping): kept in the store by `migrate`.
     fn mapping(&self) -> Option<String> {
@@ -467,6 +470,7 @@ pub fn run_migrate(
                 tracing::warn!("the free-space check is skipped: sizing the store failed ({e})")
             }
         }
+        reader.forget_counts();
     }
     let store = Arc::new(Store::create_or_open(&args.target)?);
     let progress = Progress::new(tool, "migrate", &shown, &args.target.display().to_string());

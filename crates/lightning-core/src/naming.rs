@@ -420,6 +420,9 @@ impl SourceReader for RenamedReader {
     fn notes(&self) -> Vec<String> {
         self.inner.notes()
     }
+    fn forget_counts(&self) {
+        self.inner.forget_counts()
+    }
     fn mapping(&self) -> Option<String> {
         self.inner.mapping()
     }

@@ -496,9 +496,7 @@ pub fn copy(
                 else {
                     break;
                 };
-                if sample_end.is_none() {
-                    crate::fault::point("reader");
-                }
+                crate::fault::point("reader");
                 let mut out = RowEmitter {
                     tx: &tx,
                     cancel,
@@ -583,9 +581,7 @@ pub fn copy(
                         return Err(CopyError::Source { partition, error })
                     }
                     Msg::Batch(mut batch) => {
-                        if sample_end.is_none() {
-                            crate::fault::point("writer");
-                        }
+                        crate::fault::point("writer");
                         let source_rejects = std::mem::take(&mut batch.rejected);
                         if let (false, Some(r)) = (skip, source_rejects.first()) {
                             return Err(CopyError::BadRow {
@@ -673,9 +669,7 @@ pub fn copy(
                             progress.committed(t, w, r);
                         }
                         last_commit = now;
-                        if sample_end.is_none() {
-                            crate::fault::point("committed");
-                        }
+                        crate::fault::point("committed");
                         if done {
                             summary.partitions_copied += 1;
                             progress.partition_done(&batch_table);

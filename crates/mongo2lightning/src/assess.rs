@@ -31,7 +31,7 @@ pub fn assess(
                     .and_then(|f| std::fs::metadata(&f.path).ok())
                     .map_or(0, |m| m.len());
                 total_bytes += size;
-                (c.stats.as_ref().map_or(0, |s| s.documents), size)
+                (c.documents.unwrap_or(0), size)
             }
         };
         let sampled = c.stats.as_ref().map_or(0, |s| s.documents).max(1);

@@ -310,6 +310,77 @@ fn read_bson<E: From<FileError>>(
     }
 }
 
+/// How many documents a file holds, found without decoding them: JSON lines that
+/// are not blank, a JSON array's elements, BSON documents by their lengths. The
+/// input is read to its end. Counting stops quietly at content that is not
+/// well-formed: reading the documents names the fault where the copy meets it.
+pub fn count(file: &DocumentFile, input: impl Read) -> io::Result<u64> {
+    let mut input = BufReader::with_capacity(256 * 1024, input);
+    let n = if input.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        count_in(file.format, flate2::read::MultiGzDecoder::new(&mut input))
+    } else {
+        count_in(file.format, &mut input)
+    };
+    // What counting left unread, for whoever reads the bytes through `input`.
+    io::copy(&mut input, &mut io::sink())?;
+    Ok(n)
+}
+
+fn count_in(format: Format, input: impl Read) -> u64 {
+    let mut r = BufReader::with_capacity(256 * 1024, input);
+    let mut n = 0u64;
+    match format {
+        Format::Json => {
+            let Ok(head) = r.fill_buf() else { return 0 };
+            if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+                return count_array(r);
+            }
+            let mut line = Vec::new();
+            while matches!(r.read_until(b'\n', &mut line), Ok(1..)) {
+                n += u64::from(!line.trim_ascii().is_empty());
+                line.clear();
+            }
+        }
+        Format::Bson => loop {
+            let mut len = [0u8; 4];
+            if !matches!(read_full(&mut r, &mut len), Ok(4)) {
+                break;
+            }
+            let size = i32::from_le_bytes(len);
+            if size < 5 || size as usize > MAX_DOCUMENT {
+                break;
+            }
+            let rest = size as u64 - 4;
+            match io::copy(&mut r.by_ref().take(rest), &mut io::sink()) {
+                Ok(got) if got == rest => n += 1,
+                _ => break,
+            }
+        },
+    }
+    n
+}
+
+/// The elements of a JSON array, skipped over rather than decoded.
+fn count_array(input: impl Read) -> u64 {
+    use serde::de::{Deserializer as _, IgnoredAny, SeqAccess, Visitor};
+    struct Count<'n>(&'n mut u64);
+    impl<'de> Visitor<'de> for Count<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of documents")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {
+                *self.0 += 1;
+            }
+            Ok(())
+        }
+    }
+    let mut n = 0;
+    let _ = serde_json::Deserializer::from_reader(input).deserialize_seq(Count(&mut n));
+    n
+}
+
 /// Read until `buf` is full or the input ends; the bytes read.
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
@@ -357,6 +428,33 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].get("n"), Some(&Bson::Int64(5)));
         assert_eq!(docs[1].get("f"), Some(&Bson::Double(1.0)));
+    }
+
+    #[test]
+    fn documents_are_counted_as_they_are_read() {
+        let count = |format, bytes: &[u8]| {
+            let mut input = bytes;
+            let n = super::count(&file(format), &mut input).unwrap();
+            assert!(input.is_empty(), "counting reads every byte");
+            n
+        };
+        let lines = b"{\"_id\":1}\n\n  \n{\"_id\":2}\n{\"_id\":3}";
+        assert_eq!(count(Format::Json, lines), 3);
+        assert_eq!(count(Format::Json, b"[{\"_id\":1},\n {\"a\":[1,{}]}]"), 2);
+        let mut bson = Vec::new();
+        for i in 0..4 {
+            doc! {"_id": i, "s": "x".repeat(i as usize)}
+                .to_writer(&mut bson)
+                .unwrap();
+        }
+        assert_eq!(count(Format::Bson, &bson[..]), 4);
+        assert_eq!(all(Format::Bson, &bson).unwrap().len(), 4);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &bson).unwrap();
+        assert_eq!(count(Format::Bson, &gz.finish().unwrap()[..]), 4);
+        // A cut file counts its whole documents; the copy names the fault.
+        assert_eq!(count(Format::Bson, &bson[..bson.len() - 3]), 3);
+        assert_eq!(count(Format::Json, b"[{\"_id\":1}, {\"_id\""), 1);
     }
 
     #[test]

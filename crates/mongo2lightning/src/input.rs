@@ -38,6 +38,8 @@ use crate::{Mongo, Options};
 pub struct Collection {
     pub name: String,
     pub map: CollectionMap,
+    /// A file's documents, counted by its first pass (a server counts its own).
+    pub documents: Option<u64>,
     pub stats: Option<CollectionStats>,
     pub schemas: Vec<TableSchema>,
 }
@@ -65,6 +67,8 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
     let mut not_copied = Vec::new();
     // What a file's first pass found of its documents, by collection.
     let mut profiles: HashMap<String, CollectionStats> = HashMap::new();
+    // And how many documents it holds, profiled or not.
+    let mut counts: HashMap<String, u64> = HashMap::new();
     let (origin, names, description) = if is_url(&options.source) {
         let password = options.password.read()?;
         let live = Live::connect(&options.source, password.as_deref())?;
@@ -79,9 +83,10 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
             let decided = given
                 .as_ref()
                 .is_some_and(|m| m.collection(&f.collection).is_some());
-            let (id, stats) = first_pass(f, filter.selects(&f.collection) && !decided)?;
-            parts.push(id);
-            if let Some(s) = stats {
+            let pass = first_pass(f, filter.selects(&f.collection) && !decided)?;
+            parts.push(pass.id);
+            counts.insert(f.collection.clone(), pass.documents);
+            if let Some(s) = pass.stats {
                 profiles.insert(f.collection.clone(), s);
             }
         }
@@ -184,6 +189,7 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
         collections.push(Collection {
             name: t.name.clone(),
             map,
+            documents: counts.get(&t.name).copied(),
             stats,
             schemas,
         });
@@ -591,6 +597,10 @@ impl SourceReader for Reader {
 
     fn notes(&self) -> Vec<String> {
         self.source.notes()
+    }
+
+    fn forget_counts(&self) {
+        self.source.forget_counts()
     }
 
     fn mapping(&self) -> Option<String> {

@@ -170,6 +170,13 @@ impl MongoSource {
         })
     }
 
+    /// Back to zero: what the notes count, of the reads so far.
+    pub fn forget_counts(&self) {
+        for n in &self.extras {
+            n.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Notes for the migration report: values kept in `_extra`.
     pub fn notes(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -593,28 +600,35 @@ impl MongoSource {
     }
 }
 
-/// A file's first pass: the identity of its bytes, and, when `profile`, what its
-/// documents hold (every document: a file is read whole).
-pub fn first_pass(
-    f: &DocumentFile,
-    profile: bool,
-) -> Result<(String, Option<crate::infer::CollectionStats>), FileError> {
+/// A file's first pass: the identity of its bytes, how many documents it holds,
+/// and, when `profile`, what they hold (every document: a file is read whole).
+pub struct FirstPass {
+    pub id: String,
+    pub documents: u64,
+    pub stats: Option<crate::infer::CollectionStats>,
+}
+
+pub fn first_pass(f: &DocumentFile, profile: bool) -> Result<FirstPass, FileError> {
     let mut r = lightning_core::fingerprint::HashingReader::new(files::open(f)?);
-    let stats = if profile {
+    let (documents, stats) = if profile {
         let mut stats = crate::infer::CollectionStats::default();
         files::read(f, &mut r, &mut |d| {
             stats.add(&d);
             Ok::<(), FileError>(())
         })?;
-        Some(stats)
+        (stats.documents, Some(stats))
     } else {
-        std::io::copy(&mut r, &mut std::io::sink()).map_err(|source| FileError::Io {
+        let n = files::count(f, &mut r).map_err(|source| FileError::Io {
             file: f.shown.clone(),
             source,
         })?;
-        None
+        (n, None)
     };
-    Ok((format!("{}={}", f.collection, r.content_id()), stats))
+    Ok(FirstPass {
+        id: format!("{}={}", f.collection, r.content_id()),
+        documents,
+        stats,
+    })
 }
 
 #[cfg(test)]

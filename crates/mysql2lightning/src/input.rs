@@ -383,6 +383,13 @@ impl SourceReader for Reader {
         }
     }
 
+    fn forget_counts(&self) {
+        match self {
+            Reader::Server(s, ..) => s.counters.forget(),
+            Reader::Dump(s, ..) => s.counters.forget(),
+        }
+    }
+
     fn sync_start(&self) -> anyhow::Result<Option<lightning_core::store::SyncState>> {
         let Reader::Server(source, Some(sync), _) = self else {
             return Ok(None);

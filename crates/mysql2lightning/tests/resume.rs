@@ -128,21 +128,32 @@ fn a_killed_connection_fails_cleanly_and_the_next_run_resumes() {
         .spawn()
         .unwrap();
     // Find the reader's connection while it streams the table, and kill it.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut killed = false;
-    while Instant::now() < deadline {
-        let id = mariadb(
+    // The 0.2 s size sample before the copy reads the table on a connection of
+    // its own: only a query still running 300 ms later is the copy's.
+    let readers = || -> Vec<String> {
+        mariadb(
             None,
             &format!(
                 "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'SELECT %FROM `big`%'",
                 db.name
             ),
-        );
-        if let Some(id) = id.lines().next().filter(|l| !l.trim().is_empty()) {
+        )
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut killed = false;
+    while Instant::now() < deadline {
+        let seen = readers();
+        if !seen.is_empty() {
             std::thread::sleep(Duration::from_millis(300)); // let a few batches commit
-            mariadb(None, &format!("KILL {}", id.trim()));
-            killed = true;
-            break;
+            if let Some(id) = readers().into_iter().find(|id| seen.contains(id)) {
+                mariadb(None, &format!("KILL {id}"));
+                killed = true;
+                break;
+            }
         }
         std::thread::sleep(Duration::from_millis(10));
     }

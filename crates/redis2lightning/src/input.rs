@@ -47,6 +47,8 @@ pub struct Opened {
     mapping: Mapping,
     /// Keys per logical database, as the server or file holds them.
     pub databases: BTreeMap<u64, u64>,
+    /// What opening spent asking the server's keys their TTLs (an assessment's).
+    asking_ttls: std::time::Duration,
     _spool: Option<Spool>,
 }
 
@@ -120,6 +122,7 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
     let mut modules: BTreeMap<String, u64> = BTreeMap::new();
     let mut databases = BTreeMap::new();
     let mut spool = None;
+    let mut asking_ttls = std::time::Duration::ZERO;
     let (source, description) = match (&options.source, &options.from_dump) {
         (Some(url), _) => {
             if options.db.is_some() {
@@ -139,7 +142,7 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
             databases = live_databases(&live);
             let (raw, mut w) = KeyFiles::create(RedisType::ALL.len() * 2, request.target)?;
             let with_ttl = matches!(request.purpose, Purpose::Assess | Purpose::ConvertSchema);
-            live.walk(with_ttl, &mut |key, kind, name, ttl| {
+            asking_ttls = live.walk(with_ttl, &mut |key, kind, name, ttl| {
                 match kind {
                     Some(t) => {
                         grouping.add(key, t);
@@ -450,6 +453,7 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
         },
         mapping,
         databases,
+        asking_ttls,
         _spool: spool,
     }))
 }
@@ -506,6 +510,10 @@ impl OpenedSource for Opened {
 
     fn tables(&self) -> Vec<TableSchema> {
         self.tables.iter().map(|t| t.schema.clone()).collect()
+    }
+
+    fn assess_only_secs(&self) -> f64 {
+        self.asking_ttls.as_secs_f64()
     }
 
     fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
@@ -570,6 +578,10 @@ impl SourceReader for Reader {
 
     fn notes(&self) -> Vec<String> {
         self.source.notes()
+    }
+
+    fn forget_counts(&self) {
+        self.source.forget_counts()
     }
 
     fn mapping(&self) -> Option<String> {

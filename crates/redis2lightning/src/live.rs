@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use lightning_core::secret::hide_password;
@@ -208,33 +208,43 @@ impl Live {
     /// Visit every key of the database with its type (`None`: a module's type,
     /// named in the text) and whether it has a TTL. A key may come twice.
     /// `with_ttl`: ask each key's TTL too (reports count them; a copy reads the
-    /// expiry with the value).
-    pub fn walk(&self, with_ttl: bool, visit: &mut WalkVisit<'_>) -> anyhow::Result<()> {
+    /// expiry with the value). Returns the time spent asking TTLs, which only an
+    /// assessment spends: its estimate of a copy leaves it out.
+    pub fn walk(&self, with_ttl: bool, visit: &mut WalkVisit<'_>) -> anyhow::Result<Duration> {
         let mut con = self
             .connection()
             .map_err(|e| anyhow::anyhow!("{}: {}", self.description, e))?;
+        let failed =
+            |e: RedisError| anyhow::anyhow!("walking the keys of {}: {e}", self.description);
         let mut cursor: u64 = 0;
+        let mut asking_ttls = Duration::ZERO;
         loop {
             let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
                 .arg(cursor)
                 .arg("COUNT")
                 .arg(SCAN_COUNT)
                 .query(&mut con)
-                .map_err(|e| anyhow::anyhow!("walking the keys of {}: {e}", self.description))?;
+                .map_err(failed)?;
             if !keys.is_empty() {
                 let mut pipe = redis::pipe();
                 for k in &keys {
                     pipe.cmd("TYPE").arg(k);
-                    if with_ttl {
+                }
+                let types: Vec<Reply> = pipe.query(&mut con).map_err(failed)?;
+                let ttls: Vec<Reply> = if with_ttl {
+                    let started = Instant::now();
+                    let mut pipe = redis::pipe();
+                    for k in &keys {
                         pipe.cmd("PTTL").arg(k);
                     }
-                }
-                let step = if with_ttl { 2 } else { 1 };
-                let replies: Vec<Reply> = pipe.query(&mut con).map_err(|e| {
-                    anyhow::anyhow!("walking the keys of {}: {e}", self.description)
-                })?;
-                for (k, r) in keys.iter().zip(replies.chunks(step)) {
-                    let t = match &r[0] {
+                    let ttls: Vec<Reply> = pipe.query(&mut con).map_err(failed)?;
+                    asking_ttls += started.elapsed();
+                    ttls
+                } else {
+                    Vec::new()
+                };
+                for (i, (k, r)) in keys.iter().zip(&types).enumerate() {
+                    let t = match r {
                         Reply::SimpleString(s) => s.clone(),
                         Reply::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
                         _ => continue,
@@ -242,13 +252,13 @@ impl Live {
                     if t == "none" {
                         continue;
                     }
-                    let ttl = with_ttl && matches!(r[1], Reply::Int(n) if n >= 0);
+                    let ttl = matches!(ttls.get(i), Some(Reply::Int(n)) if *n >= 0);
                     visit(k, RedisType::parse(&t), &t, ttl)?;
                 }
             }
             cursor = next;
             if cursor == 0 {
-                return Ok(());
+                return Ok(asking_ttls);
             }
         }
     }

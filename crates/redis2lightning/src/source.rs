@@ -149,6 +149,19 @@ impl RedisSource {
         self.plans.iter().map(|p| p.schema.clone()).collect()
     }
 
+    /// Back to zero: what the notes count, of the reads so far.
+    pub fn forget_counts(&self) {
+        for n in [
+            &self.gone,
+            &self.changed,
+            &self.empty,
+            &self.expired,
+            &self.notes.segment_nulls,
+        ] {
+            n.store(0, Ordering::Relaxed);
+        }
+    }
+
     pub fn notes(&self) -> Vec<String> {
         let mut out = Vec::new();
         let n = self.gone.load(Ordering::Relaxed);

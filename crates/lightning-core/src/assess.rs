@@ -18,7 +18,7 @@ use crate::report::{
 };
 use crate::schema::TableSchema;
 use crate::sink::StoreSink;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WRITE_BUFFER_BYTES};
 
 // The variants carry their cause in their text, not as a `source`: a report of the
 // error chain would otherwise say the cause twice.
@@ -145,10 +145,12 @@ pub fn timed_sample(
         None,
         &Progress::hidden(),
     )?;
-    // The table files, not the journal: what is left in it after the sample's
-    // last flush would be scaled with the rows, yet a whole copy ends with it
-    // emptied.
+    // A whole copy ends with its memory tables written out and the journal
+    // emptied (`Store::flush`): so does the sample, whose table files then hold
+    // all it wrote and nothing of the journal (which would be scaled with the rows).
+    store.flush()?;
     let sample_bytes = dir_size(&path)?;
+    let table_bytes = store.table_disk_bytes();
     let sample_tables = store.table_file_bytes();
     for p in &summary.partitions {
         tracing::debug!(
@@ -166,8 +168,31 @@ pub fn timed_sample(
     let store_bytes = if model.complete {
         sample_bytes
     } else {
-        let data = sample_tables.saturating_sub(base_tables) as f64;
-        base_bytes + (data * model.bytes_ratio).round() as u64
+        // Each table's files scaled with its rows (tables compress differently,
+        // and the sample's mix of tables is not the copy's); a table without
+        // partitions of its own (a document's child rows) with the bytes read.
+        let per_table: u64 = table_bytes.values().sum();
+        let scaled: f64 = table_bytes
+            .iter()
+            .map(|(t, &n)| {
+                n as f64
+                    * model
+                        .table_ratios
+                        .get(t)
+                        .copied()
+                        .unwrap_or(model.bytes_ratio)
+            })
+            .sum();
+        let other = sample_tables
+            .saturating_sub(base_tables)
+            .saturating_sub(per_table) as f64;
+        let data = scaled + other * model.bytes_ratio;
+        // What goes through the journal (rows not bulk-loaded) is left in its
+        // last file, which holds up to the write buffer.
+        let journal = (sample_bytes.saturating_sub(sample_tables))
+            .saturating_sub(base_bytes.saturating_sub(base_tables)) as f64;
+        let journal = (journal * model.bytes_ratio).min(WRITE_BUFFER_BYTES as f64);
+        base_bytes + (data + journal).round() as u64
     };
     // `migrate` opens the source, sizes its store with a short sample (unless told
     // not to), then creates the store, plans and copies.
@@ -180,7 +205,9 @@ pub fn timed_sample(
         estimate: Estimate {
             sampled_rows: sampled,
             sampled_secs: summary.elapsed_secs,
-            rows_per_sec: model.rows as f64 / copying,
+            // The tables' counts where they are more than the partitions cover
+            // (one reading of a file feeding every table).
+            rows_per_sec: model.rows.max(table_rows.values().sum()) as f64 / copying,
             estimated_secs,
             parallel,
             startup_secs: startup,
@@ -224,6 +251,8 @@ struct Extrapolated {
     rows: u64,
     /// The whole copy's bytes over the sample's (as rows are held in memory).
     bytes_ratio: f64,
+    /// Per table read in the sample: its estimated rows over the rows read.
+    table_ratios: HashMap<String, f64>,
     complete: bool,
 }
 
@@ -261,6 +290,7 @@ fn extrapolate(
             secs: copying,
             rows: read,
             bytes_ratio: 1.0,
+            table_ratios: HashMap::new(),
             complete: true,
         };
     }
@@ -293,6 +323,7 @@ fn extrapolate(
     order.sort_by_key(|p| p.index);
     let mut readers = vec![0.0f64; parallel.max(1)];
     let (mut rows, mut bytes_all) = (0.0f64, 0.0f64);
+    let mut table_rows_all: HashMap<&str, f64> = HashMap::new();
     for p in order {
         let t = &tables[&*p.table];
         // A count of 0 is no count (a file read with a given mapping is not
@@ -335,6 +366,7 @@ fn extrapolate(
         };
         rows += share;
         bytes_all += share * width;
+        *table_rows_all.entry(&p.table).or_default() += share;
         let free = readers
             .iter_mut()
             .min_by(|a, b| a.total_cmp(b))
@@ -357,6 +389,13 @@ fn extrapolate(
         } else {
             1.0
         },
+        table_ratios: table_rows_all
+            .into_iter()
+            .filter_map(|(t, all)| {
+                let read = tables[t].rows;
+                (read > 0).then(|| (t.to_string(), all / read as f64))
+            })
+            .collect(),
         complete: false,
     }
 }
@@ -582,6 +621,8 @@ mod tests {
         let want = 1.0 + cut + 2.0 * unread + lag;
         assert!((one.secs - want).abs() < 1e-9, "{} != {want}", one.secs);
         assert!((one.bytes_ratio - 40_000.0 / 15_000.0).abs() < 1e-9);
+        // The table's files scale with its rows: 4,000 over the 1,500 read.
+        assert!((one.table_ratios["t"] - 4000.0 / 1500.0).abs() < 1e-9);
         // Two readers take the partitions in the plan's order as each comes free.
         let two = extrapolate(&summary, &rows, 2);
         let want = 1.0_f64.max(cut) + unread + lag;

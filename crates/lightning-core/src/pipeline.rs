@@ -468,6 +468,13 @@ pub fn copy(
     }
     summary.to_repair = upsert.clone();
     let sample_end = opts.sample.map(|s| started + s.total);
+    // Fewer partitions than the limits were shared among (one reading of a file
+    // feeding every table): each takes its readers' whole share of the time.
+    let per_partition = opts.sample.map(|s| {
+        let share = s.total.as_secs_f64() * opts.parallel.max(1) as f64 / work.len().max(1) as f64;
+        s.per_partition
+            .max(Duration::from_secs_f64(share.min(s.total.as_secs_f64())))
+    });
     if opts.sample.is_some() {
         work = by_turns(work, |w| w.0.table.clone());
     }
@@ -513,10 +520,9 @@ pub fn copy(
                         .as_ref()
                         .and_then(|c| c.position.clone())
                         .filter(|_| track),
-                    stop_at: opts
-                        .sample
+                    stop_at: per_partition
                         .zip(sample_end)
-                        .map(|(s, end)| (now + s.per_partition).min(end)),
+                        .map(|(per, end)| (now + per).min(end)),
                     index,
                     cut: false,
                     started: now,

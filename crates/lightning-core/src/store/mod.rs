@@ -1026,6 +1026,23 @@ impl Store {
         crate::report::dir_size(&self.path.join("data").join("keyspaces")).unwrap_or(0)
     }
 
+    /// Bytes of each table's files (rows, indexes, column data), by table.
+    pub fn table_disk_bytes(&self) -> HashMap<String, u64> {
+        self.entries()
+            .into_iter()
+            .map(|e| {
+                let mut n = e.rows.disk_space() + e.index.as_ref().map_or(0, |ix| ix.disk_space());
+                let cols = columns::columns_keyspace(e.id);
+                if self.db.keyspace_exists(&cols) {
+                    if let Ok(ks) = self.db.keyspace(&cols, KeyspaceCreateOptions::default) {
+                        n += ks.disk_space();
+                    }
+                }
+                (e.schema.name, n)
+            })
+            .collect()
+    }
+
     /// Bytes on disk.
     pub fn disk_space(&self) -> u64 {
         self.db.disk_space().unwrap_or(0)

@@ -168,30 +168,24 @@ pub fn timed_sample(
     let store_bytes = if model.complete {
         sample_bytes
     } else {
-        // Each table's files scaled with its rows (tables compress differently,
-        // and the sample's mix of tables is not the copy's); a table without
-        // partitions of its own (a document's child rows) with the bytes read.
-        let per_table: u64 = table_bytes.values().sum();
-        let scaled: f64 = table_bytes
+        // Each table's files as the engine counts them (not those a compaction
+        // has replaced and not yet removed), scaled with the table's rows: tables
+        // compress differently, and the sample's mix of tables is not the copy's.
+        // A table without partitions of its own (a document's child rows) scales
+        // with the bytes read.
+        let data: f64 = table_bytes
             .iter()
             .map(|(t, &n)| {
-                n as f64
-                    * model
-                        .table_ratios
-                        .get(t)
-                        .copied()
-                        .unwrap_or(model.bytes_ratio)
+                let ratio = model.table_ratios.get(t).copied();
+                n as f64 * ratio.unwrap_or(model.bytes_ratio)
             })
             .sum();
-        let other = sample_tables
-            .saturating_sub(base_tables)
-            .saturating_sub(per_table) as f64;
-        let data = scaled + other * model.bytes_ratio;
         // What goes through the journal (rows not bulk-loaded) is left in its
         // last file, which holds up to the write buffer.
         let journal = (sample_bytes.saturating_sub(sample_tables))
             .saturating_sub(base_bytes.saturating_sub(base_tables)) as f64;
         let journal = (journal * model.bytes_ratio).min(WRITE_BUFFER_BYTES as f64);
+        tracing::debug!(tables = ?table_bytes, ratios = ?model.table_ratios, journal, "sampled store");
         base_bytes + (data + journal).round() as u64
     };
     // `migrate` opens the source, sizes its store with a short sample (unless told

@@ -127,267 +127,338 @@ impl Report for Runbook {
 
 /// The runbook for `input`, with the steps the target shows done ticked.
 pub fn runbook(input: PlanInput<'_>) -> Runbook {
-    let a = &input.assessment;
-    let done = Done::read(input.target, input.tool, &a.source);
-    let tool = input.tool;
-    let target = crate::job::shell_word(&input.target.display().to_string());
-    let fails = a
-        .checks
-        .iter()
-        .filter(|c| c.status == CheckStatus::Fail)
-        .count();
-    // Sync is planned when the source can be followed and nothing it needs is
-    // missing; otherwise the source must not change from the copy to the switch.
-    let sync_blocked: Vec<&str> = a
-        .checks
-        .iter()
-        .filter(|c| c.for_sync && c.status != CheckStatus::Pass)
-        .map(|c| c.check.as_str())
-        .collect();
-    let sync = input.hints.sync && sync_blocked.is_empty();
-    let rows: u64 = a.tables.iter().map(|t| t.rows).sum();
-    let e = &a.estimate;
-    let strategy = if sync {
-        "copy while the application keeps writing, keep the target in sync, then switch in a short window".to_string()
-    } else if input.hints.sync {
-        format!(
-            "offline: the source must not change from the copy to the switch (sync is not planned: {} not ready, see the checks)",
-            sync_blocked.join(", ")
-        )
-    } else {
-        "offline: the source must not change from the copy to the switch (this source has no change log to follow)".into()
-    };
-    let mut summary = Section::new("Summary")
-        .fact("source", a.source.as_str())
-        .fact("target", input.target.display().to_string())
-        .fact("tables", a.tables.len())
-        .fact("rows", rows)
-        .fact(
-            "source size",
-            Cell::Measure(human_bytes(a.database_size_bytes)),
-        )
-        .fact(
-            "estimated copy time",
-            Cell::Measure(format!(
-                "{} with {} reader{}",
-                human_secs(e.estimated_secs),
-                e.parallel,
-                if e.parallel == 1 { "" } else { "s" }
-            )),
-        )
-        .fact(
-            "estimated store size",
-            Cell::Measure(human_bytes(e.store_bytes)),
-        )
-        .fact(
-            "compatibility score",
-            format!("{}/100", a.compatibility_score),
-        )
-        .fact("complexity", a.complexity.as_str())
-        .fact("strategy", strategy);
-    if input.password_left_out {
-        summary = summary.paragraph(
-            "The password given with the source is left out of the commands: add --password-file FILE to each, or use the database client's own password file.",
-        );
+    let plan = Planner::new(&input);
+    let mut sections = vec![plan.summary(), plan.checks()];
+    sections.extend(plan.risks());
+    sections.extend([plan.before(), plan.copy()]);
+    sections.extend(plan.keep_up());
+    sections.extend([plan.switch(), plan.way_back(), plan.after()]);
+    Runbook {
+        title: format!("Migration runbook: {}", input.assessment.source),
+        header: header(&input),
+        sections,
     }
-    let mut checks = checks_section(&a.checks);
-    if fails > 0 {
-        checks = checks.paragraph(format!(
-            "{fails} check{} failed: resolve {} before copying.",
-            if fails == 1 { "" } else { "s" },
-            if fails == 1 { "it" } else { "them" }
-        ));
+}
+
+/// What the runbook's sections are drawn from.
+struct Planner<'a> {
+    input: &'a PlanInput<'a>,
+    a: &'a AssessmentReport,
+    done: Done,
+    /// The target, as a shell word.
+    target: String,
+    /// Sync is planned: the source can be followed and nothing it needs is
+    /// missing. Otherwise the source must not change from the copy to the switch.
+    sync: bool,
+    /// The for-sync checks that did not pass.
+    sync_blocked: Vec<&'a str>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(input: &'a PlanInput<'a>) -> Self {
+        let a = &input.assessment;
+        let sync_blocked: Vec<&str> = a
+            .checks
+            .iter()
+            .filter(|c| c.for_sync && c.status != CheckStatus::Pass)
+            .map(|c| c.check.as_str())
+            .collect();
+        Planner {
+            input,
+            a,
+            done: Done::read(input.target, input.tool, &a.source),
+            target: crate::job::shell_word(&input.target.display().to_string()),
+            sync: input.hints.sync && sync_blocked.is_empty(),
+            sync_blocked,
+        }
     }
-    let cmd = |verb: &str, rest: &str| {
-        let src = input.source_args.get(verb).map_or("", String::as_str);
-        let mut c = format!("{tool} {verb} {src}");
+
+    /// `TOOL VERB` with the source options that verb takes, then `rest`.
+    fn cmd(&self, verb: &str, rest: &str) -> String {
+        let src = self.input.source_args.get(verb).map_or("", String::as_str);
+        let mut c = format!("{} {verb} {src}", self.input.tool);
         if !rest.is_empty() {
             c.push(' ');
             c.push_str(rest);
         }
         c
-    };
-    let migrated = done.migrate.as_ref().map(|r| {
-        format!(
+    }
+
+    fn strategy(&self) -> String {
+        if self.sync {
+            "copy while the application keeps writing, keep the target in sync, then switch in a short window".into()
+        } else if self.input.hints.sync {
+            format!(
+                "offline: the source must not change from the copy to the switch (sync is not planned: {} not ready, see the checks)",
+                self.sync_blocked.join(", ")
+            )
+        } else {
+            "offline: the source must not change from the copy to the switch (this source has no change log to follow)".into()
+        }
+    }
+
+    fn summary(&self) -> Section {
+        let (a, e) = (self.a, &self.a.estimate);
+        let rows: u64 = a.tables.iter().map(|t| t.rows).sum();
+        let summary = Section::new("Summary")
+            .fact("source", a.source.as_str())
+            .fact("target", self.input.target.display().to_string())
+            .fact("tables", a.tables.len())
+            .fact("rows", rows)
+            .fact(
+                "source size",
+                Cell::Measure(human_bytes(a.database_size_bytes)),
+            )
+            .fact(
+                "estimated copy time",
+                Cell::Measure(format!(
+                    "{} with {} reader{}",
+                    human_secs(e.estimated_secs),
+                    e.parallel,
+                    if e.parallel == 1 { "" } else { "s" }
+                )),
+            )
+            .fact(
+                "estimated store size",
+                Cell::Measure(human_bytes(e.store_bytes)),
+            )
+            .fact(
+                "compatibility score",
+                format!("{}/100", a.compatibility_score),
+            )
+            .fact("complexity", a.complexity.as_str())
+            .fact("strategy", self.strategy());
+        if !self.input.password_left_out {
+            return summary;
+        }
+        summary.paragraph(
+            "The password given with the source is left out of the commands: add --password-file FILE to each, or use the database client's own password file.",
+        )
+    }
+
+    fn checks(&self) -> Section {
+        let checks = checks_section(&self.a.checks);
+        let fails = self
+            .a
+            .checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Fail)
+            .count();
+        if fails == 0 {
+            return checks;
+        }
+        checks.paragraph(format!(
+            "{fails} check{} failed: resolve {} before copying.",
+            if fails == 1 { "" } else { "s" },
+            if fails == 1 { "it" } else { "them" }
+        ))
+    }
+
+    fn risks(&self) -> Option<Section> {
+        (!self.a.risks.is_empty()).then(|| {
+            Section::new("Risks").table(
+                &["risk"],
+                self.a.risks.iter().map(|r| vec![r.into()]).collect(),
+            )
+        })
+    }
+
+    fn before(&self) -> Section {
+        Section::new("Before")
+            .step(Step::new(
+                "Back up the source, and check that the backup restores.",
+            ))
+            .step(Step::new(
+                "Agree the window for the switch with the application's owners, and tell the people who depend on it when it is.",
+            ))
+            .step(
+                Step::new("Review the schema conversion (findings, manual work) and decide any --cast rules.")
+                    .command(self.cmd("convert-schema", "")),
+            )
+    }
+
+    /// The completed copy, and whether it kept checksums (`--verify`).
+    fn migrated(&self) -> Option<String> {
+        let r = self.done.migrate.as_ref()?;
+        let run = format!(
             "run {}, {} rows, finished {}",
             r.id,
             count(r.rows_written),
             r.finished_at.as_deref().unwrap_or("?")
-        )
-    });
-    let verified = done
-        .migrate
-        .as_ref()
-        .filter(|r| !r.tables.is_empty())
-        .map(|r| {
-            format!(
-                "checksums of {} tables kept by run {}",
-                r.tables.len(),
-                r.id
-            )
-        });
-    let synced = done.sync.as_ref().filter(|s| s.transactions > 0).map(|s| {
-        format!(
-            "{} transaction{} applied, at {} ({})",
-            count(s.transactions),
-            if s.transactions == 1 { "" } else { "s" },
-            s.position,
-            s.updated_at
-        )
-    });
+        );
+        Some(if r.tables.is_empty() {
+            run
+        } else {
+            format!("{run}, verified")
+        })
+    }
 
-    let before = Section::new("Before")
-        .step(Step::new(
-            "Back up the source, and check that the backup restores.",
-        ))
-        .step(Step::new(
-            "Agree the window for the switch with the application's owners, and tell the people who depend on it when it is.",
-        ))
-        .step(
-            Step::new("Review the schema conversion (findings, manual work) and decide any --cast rules.")
-                .command(cmd("convert-schema", "")),
-        );
-    let mut copy = Section::new("Copy");
-    if !sync {
-        copy = copy.step(Step::new(
-            "Stop the application's writes to the source (or make it read-only): they would not reach the target.",
-        ));
+    fn copy(&self) -> Section {
+        let mut copy = Section::new("Copy");
+        if !self.sync {
+            copy = copy.step(Step::new(
+                "Stop the application's writes to the source (or make it read-only): they would not reach the target.",
+            ));
+        }
+        let for_sync = if self.sync { "--for-sync " } else { "" };
+        copy.step(
+            Step::new(format!(
+                "Copy and verify (about {}; run the same command again to resume after a failure).",
+                human_secs(self.a.estimate.estimated_secs)
+            ))
+            .command(self.cmd(
+                "migrate",
+                &format!("--target {} {for_sync}--verify", self.target),
+            ))
+            .done(self.migrated()),
+        )
     }
-    let for_sync = if sync { "--for-sync " } else { "" };
-    copy = copy.step(
-        Step::new(format!(
-            "Copy and verify (about {}; run the same command again to resume after a failure).",
-            human_secs(e.estimated_secs)
-        ))
-        .command(cmd(
-            "migrate",
-            &format!("--target {target} {for_sync}--verify"),
-        ))
-        .done(match (&migrated, &verified) {
-            (Some(m), Some(_)) => Some(format!("{m}, verified")),
-            (Some(m), None) => Some(m.clone()),
-            _ => None,
-        }),
-    );
-    let mut sections = vec![summary, checks];
-    if !a.risks.is_empty() {
-        sections.push(
-            Section::new("Risks")
-                .table(&["risk"], a.risks.iter().map(|r| vec![r.into()]).collect()),
-        );
+
+    fn caught_up(&self) -> String {
+        self.cmd(
+            "sync",
+            &format!("--target {} --until-caught-up", self.target),
+        )
     }
-    sections.push(before);
-    sections.push(copy);
-    let caught_up = cmd("sync", &format!("--target {target} --until-caught-up"));
-    if sync {
-        sections.push(
+
+    fn keep_up(&self) -> Option<Section> {
+        if !self.sync {
+            return None;
+        }
+        let synced = self
+            .done
+            .sync
+            .as_ref()
+            .filter(|s| s.transactions > 0)
+            .map(|s| {
+                format!(
+                    "{} transaction{} applied, at {} ({})",
+                    count(s.transactions),
+                    if s.transactions == 1 { "" } else { "s" },
+                    s.position,
+                    s.updated_at
+                )
+            });
+        Some(
             Section::new("Keep up")
                 .paragraph(format!(
                     "To follow the source until the switch, leave `{}` running (it resumes where the store stands when run again). The command below applies what the source has committed so far and exits.",
-                    cmd("sync", &format!("--target {target}"))
+                    self.cmd("sync", &format!("--target {}", self.target))
                 ))
                 .step(
                     Step::new("Bring the target level with the source.")
-                        .command(caught_up.clone())
-                        .done(synced.clone()),
+                        .command(self.caught_up())
+                        .done(synced),
                 ),
-        );
-    }
-    let mut switch = Section::new("Switch");
-    if sync {
-        switch = switch
-            .step(Step::new(
-                "Stop the application's writes to the source (or make it read-only).",
-            ))
-            .step(
-                Step::new("Stop a running sync, then apply the last changes.").command(caught_up),
-            );
-    }
-    switch = switch
-        .step(
-            Step::new("Verify every table: exit 0 means equal; exit 3 names the differing keys (`verify --repair` brings them level).")
-                .command(cmd("verify", &format!("--target {target}"))),
         )
-        .step(Step::new(format!(
-            "Point the application at Lightning (`lightning serve {target}`), and watch its errors and response times."
-        )));
-    if let (true, Some(after)) = (sync, &input.hints.after_switch) {
-        switch = switch.step(
-            Step::new(
-                "Once the application works on Lightning, remove what sync keeps on the server.",
-            )
-            .command(cmd("sync", &format!("--target {target} {after}"))),
-        );
     }
-    sections.push(switch);
-    let since = done
-        .migrate
-        .as_ref()
-        .map_or_else(|| a.generated_at.clone(), |r| r.id.to_string());
-    let mut back = Section::new("The way back").paragraph(
-        "Before any write on Lightning, the way back is to point the application at the source again. After writes, every SQL write is in the store's change log: the commands below write what changed as upserts and deletes, load them into the source, and check that both hold the same rows.",
-    );
-    match &input.hints.way_back {
-        Some(w) => {
-            back = back
+
+    fn switch(&self) -> Section {
+        let target = &self.target;
+        let mut switch = Section::new("Switch");
+        if self.sync {
+            switch = switch
+                .step(Step::new(
+                    "Stop the application's writes to the source (or make it read-only).",
+                ))
                 .step(
-                    Step::new(format!(
-                        "Export what SQL changed on Lightning since {}.",
-                        if done.migrate.is_some() { "the migration" } else { "this plan" }
-                    ))
-                    .command(format!(
-                        "lightning export {target} --all --format sql --dialect {} --since {} > back.sql",
-                        w.dialect,
-                        crate::job::shell_word(&since)
-                    )),
-                )
-                .step(Step::new("Load it into the source.").command(w.load.clone()))
-                .step(
-                    Step::new("Check that the source and Lightning hold the same rows.")
-                        .command(cmd("verify", &format!("--target {target}"))),
+                    Step::new("Stop a running sync, then apply the last changes.")
+                        .command(self.caught_up()),
                 );
         }
-        None => {
-            back = back.paragraph(format!(
-                "{tool} has no load command for this source: `lightning export {target} --all` writes every row as a JSON-lines stream to load with the source's own tools."
-            ));
+        switch = switch
+            .step(
+                Step::new("Verify every table: exit 0 means equal; exit 3 names the differing keys (`verify --repair` brings them level).")
+                    .command(self.cmd("verify", &format!("--target {target}"))),
+            )
+            .step(Step::new(format!(
+                "Point the application at Lightning (`lightning serve {target}`), and watch its errors and response times."
+            )));
+        match (self.sync, &self.input.hints.after_switch) {
+            (true, Some(after)) => switch.step(
+                Step::new(
+                    "Once the application works on Lightning, remove what sync keeps on the server.",
+                )
+                .command(self.cmd("sync", &format!("--target {target} {after}"))),
+            ),
+            _ => switch,
         }
     }
-    sections.push(back);
-    let mut after = Section::new("After");
-    for f in a.findings.iter().filter(|f| f.severity == Severity::Manual) {
-        after = after.step(Step::new(format!(
-            "Recreate or replace {}: {}{}",
-            f.object,
-            f.message,
-            if f.definition.is_some() {
-                " (its definition is in the assessment)"
-            } else {
-                ""
-            }
-        )));
+
+    fn way_back(&self) -> Section {
+        let target = &self.target;
+        let back = Section::new("The way back").paragraph(
+            "Before any write on Lightning, the way back is to point the application at the source again. After writes, every SQL write is in the store's change log: the commands below write what changed as upserts and deletes, load them into the source, and check that both hold the same rows.",
+        );
+        let Some(w) = &self.input.hints.way_back else {
+            return back.paragraph(format!(
+                "{} has no load command for this source: `lightning export {target} --all` writes every row as a JSON-lines stream to load with the source's own tools.",
+                self.input.tool
+            ));
+        };
+        // Since the migration's run once there is one, else since this plan.
+        let (since, what) = match &self.done.migrate {
+            Some(r) => (r.id.to_string(), "the migration"),
+            None => (self.a.generated_at.clone(), "this plan"),
+        };
+        back.step(
+            Step::new(format!(
+                "Export what SQL changed on Lightning since {what}."
+            ))
+            .command(format!(
+                "lightning export {target} --all --format sql --dialect {} --since {} > back.sql",
+                w.dialect,
+                crate::job::shell_word(&since)
+            )),
+        )
+        .step(Step::new("Load it into the source.").command(w.load.clone()))
+        .step(
+            Step::new("Check that the source and Lightning hold the same rows.")
+                .command(self.cmd("verify", &format!("--target {target}"))),
+        )
     }
-    after = after
-        .step(Step::new("Compare the application's response times on Lightning with those on the source."))
-        .step(Step::new("Keep the source (read-only) until the application has run on Lightning for the agreed time, then decommission it."));
-    sections.push(after);
+
+    fn after(&self) -> Section {
+        let mut after = Section::new("After");
+        for f in self
+            .a
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Manual)
+        {
+            after = after.step(Step::new(format!(
+                "Recreate or replace {}: {}{}",
+                f.object,
+                f.message,
+                if f.definition.is_some() {
+                    " (its definition is in the assessment)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        after
+            .step(Step::new("Compare the application's response times on Lightning with those on the source."))
+            .step(Step::new("Keep the source (read-only) until the application has run on Lightning for the agreed time, then decommission it."))
+    }
+}
+
+fn header(input: &PlanInput<'_>) -> Vec<(String, Cell)> {
     let inv = Invocation::current();
-    let mut header = vec![(
-        "generated at".to_string(),
-        Cell::from(a.generated_at.as_str()),
-    )];
-    header.push((
-        "tool".into(),
-        format!("{tool} {}", inv.tool_version).trim().into(),
-    ));
+    let mut header = vec![
+        (
+            "generated at".to_string(),
+            Cell::from(input.assessment.generated_at.as_str()),
+        ),
+        (
+            "tool".into(),
+            format!("{} {}", input.tool, inv.tool_version).trim().into(),
+        ),
+    ];
     if !inv.command.is_empty() {
         header.push(("command".into(), Cell::Code(inv.command.clone())));
     }
-    Runbook {
-        title: format!("Migration runbook: {}", a.source),
-        header,
-        sections,
-    }
+    header
 }
 
 #[cfg(test)]

@@ -191,7 +191,15 @@ pub fn timed_sample(
     // `migrate` opens the source, sizes its store with a short sample (unless told
     // not to), then creates the store, plans and copies.
     let startup = settings.open_secs + created + summary.planning_secs;
-    let space_check = created + summary.planning_secs + model.secs.min(STORE_SIZE_SAMPLE_SECS);
+    // The size sample reads its first partition from its first record on.
+    let first_record = summary
+        .partitions
+        .iter()
+        .filter(|p| p.read)
+        .min_by_key(|p| p.index)
+        .map_or(0.0, |p| p.first_record_secs);
+    let space_check =
+        created + summary.planning_secs + model.secs.min(first_record + STORE_SIZE_SAMPLE_SECS);
     let estimated_secs = startup + space_check + model.secs;
     let sampled: u64 = summary.partitions.iter().map(|p| p.records).sum();
     let copying = model.secs.max(1e-6);

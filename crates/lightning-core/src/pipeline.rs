@@ -248,6 +248,10 @@ pub struct RowEmitter<'a> {
     last: Option<String>,
     /// A sample's end for this partition: the first batch sent after it ends it.
     stop_at: Option<Instant>,
+    /// A sample's least reading after the first record, however late that came
+    /// (a server that sorts a whole collection first): a rate, not a start-up,
+    /// is what the sample is for.
+    read_at_least: Option<Duration>,
     index: usize,
     /// Ended by `stop_at`.
     cut: bool,
@@ -300,7 +304,11 @@ impl<'a> RowEmitter<'a> {
     ) -> Result<(), SourceError> {
         self.records += 1;
         if self.first_record.is_none() {
-            self.first_record = Some(Instant::now());
+            let now = Instant::now();
+            self.first_record = Some(now);
+            if let (Some(stop), Some(least)) = (self.stop_at, self.read_at_least) {
+                self.stop_at = Some(stop.max(now + least));
+            }
         }
         if self.track {
             self.last = position();
@@ -523,6 +531,7 @@ pub fn copy(
                     stop_at: per_partition
                         .zip(sample_end)
                         .map(|(per, end)| (now + per).min(end)),
+                    read_at_least: per_partition.map(|per| per.min(Duration::from_secs(1))),
                     index,
                     cut: false,
                     started: now,

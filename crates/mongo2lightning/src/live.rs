@@ -303,18 +303,14 @@ impl Live {
         &self,
         coll: &str,
         filter: Document,
-        limit: Option<u64>,
         at: Option<Timestamp>,
         visit: &mut dyn FnMut(Document) -> Result<(), lightning_core::pipeline::SourceError>,
     ) -> Result<(), lightning_core::pipeline::SourceError> {
         let collection = self.coll(coll);
-        let mut find = collection
+        let find = collection
             .find(filter)
             .sort(doc! {"_id": 1})
             .batch_size(1000);
-        if let Some(n) = limit {
-            find = find.limit(n as i64);
-        }
         let Some(at) = at else {
             for d in find.run().map_err(DriverError)? {
                 visit(d.map_err(DriverError)?)?;

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use bson::{doc, Bson, Document, Timestamp};
 use lightning_core::checksum::TableChecksum;
-use lightning_core::pipeline::{Enough, Partition, RowEmitter, Source, SourceError};
+use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
 use lightning_core::report::{KeyDifference, TableVerification};
 use lightning_core::store::{Checkpoint, Store};
 use lightning_core::value::{Row, Value};
@@ -43,8 +43,6 @@ pub struct MongoSource {
     /// The point in time each collection is read at (live), once its first reader
     /// has asked; `None` where the server gives no snapshot reads.
     snapshots: Mutex<HashMap<String, Option<Timestamp>>>,
-    /// Documents read per collection at most (an assessment's timed sample).
-    pub limit: Option<u64>,
 }
 
 /// Collections with more documents than this are read in `_id` ranges.
@@ -84,7 +82,6 @@ impl MongoSource {
             parallel,
             skipped: SkippedRows::default(),
             extras: (0..tables).map(|_| AtomicU64::new(0)).collect(),
-            limit: None,
             snapshots: Mutex::new(HashMap::new()),
         }
     }
@@ -129,26 +126,14 @@ impl MongoSource {
                         doc! {"$and": [filter, f]}
                     };
                 }
-                live.find(&plan.collection, filter, self.limit, at, visit)
+                live.find(&plan.collection, filter, at, visit)
             }
             Origin::Files { files, .. } => {
                 let file = files
                     .iter()
                     .find(|f| f.collection == plan.collection)
                     .ok_or("no file for the collection")?;
-                let input = files::open(file)?;
-                let mut left = self.limit.unwrap_or(u64::MAX);
-                let read = files::read(file, input, &mut |d| {
-                    if left == 0 {
-                        return Err(Box::new(Enough) as SourceError);
-                    }
-                    left -= 1;
-                    visit(d)
-                });
-                match read {
-                    Err(e) if e.is::<Enough>() => Ok(()),
-                    other => other,
-                }
+                files::read(file, files::open(file)?, visit)
             }
         }
     }

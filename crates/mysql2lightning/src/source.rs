@@ -36,8 +36,6 @@ pub struct ServerSource {
     spec: ConnSpec,
     tables: Vec<(Arc<str>, SourceTable)>,
     where_: HashMap<String, String>,
-    /// Read at most this many rows per table (the assessment's timed sample).
-    pub limit: Option<u64>,
     parallel: usize,
     zero_dates: ZeroDates,
     pub counters: Counters,
@@ -196,7 +194,6 @@ impl ServerSource {
                 .map(|t| (Arc::from(t.schema.name.as_str()), t))
                 .collect(),
             where_,
-            limit: None,
             parallel: parallel.max(1),
             zero_dates,
             counters: Counters::default(),
@@ -455,9 +452,6 @@ impl ServerSource {
             let pk: Vec<String> = t.schema.primary_key.iter().map(|c| quote(c)).collect();
             sql.push_str(&format!(" ORDER BY {}", pk.join(", ")));
         }
-        if let Some(l) = self.limit {
-            sql.push_str(&format!(" LIMIT {l}"));
-        }
         sql
     }
 
@@ -505,13 +499,8 @@ impl Source for ServerSource {
         let mut out = Vec::new();
         let result = (|| -> Result<(), SourceError> {
             for (name, t) in &self.tables {
-                let rows = self
-                    .limit
-                    .map_or(t.rows_estimate, |l| t.rows_estimate.min(l));
-                let split = t.int_key
-                    && self.limit.is_none()
-                    && !self.where_.contains_key(&**name)
-                    && rows > SPLIT_ROWS;
+                let rows = t.rows_estimate;
+                let split = t.int_key && !self.where_.contains_key(&**name) && rows > SPLIT_ROWS;
                 if split {
                     let pk = quote(&t.schema.primary_key[0]);
                     let row: Option<mysql::Row> = conn

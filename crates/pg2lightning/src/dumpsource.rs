@@ -32,8 +32,6 @@ pub struct DumpSource {
     path: PathBuf,
     tables: Vec<(Arc<str>, ConvertedTable)>,
     blocks: Vec<Block>,
-    /// Read at most this many rows per block (the assessment's timed sample).
-    pub limit: Option<u64>,
     unconvertible: SkippedRows,
     /// The hash of the dump's bytes.
     pub content_id: Option<String>,
@@ -89,7 +87,6 @@ impl DumpSource {
                 .map(|t| (Arc::from(t.schema.name.as_str()), t))
                 .collect(),
             blocks: out,
-            limit: None,
             unconvertible: SkippedRows::default(),
             content_id: None,
         })
@@ -143,9 +140,6 @@ impl DumpSource {
         let mut n = 0u64;
         while let Some(line) = reader.next_row(&mut fields)? {
             n += 1;
-            if self.limit.is_some_and(|l| n > l) {
-                break;
-            }
             picked.clear();
             picked.extend(
                 b.fields
@@ -182,7 +176,7 @@ impl Source for DumpSource {
                     // Stable across runs of the same dump: the table and its block's line.
                     id: format!("{name}@{}", b.block.line),
                     table: name.clone(),
-                    estimated_rows: self.limit.map_or(b.block.rows, |l| b.block.rows.min(l)),
+                    estimated_rows: b.block.rows,
                     spec: i.to_string(),
                 }
             })

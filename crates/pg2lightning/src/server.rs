@@ -56,8 +56,6 @@ pub struct ServerSource {
     tables: Vec<(Arc<str>, ConvertedTable)>,
     where_: HashMap<String, String>,
     snapshot: Mutex<Shared>,
-    /// Read at most this many rows per partition (the assessment's timed sample).
-    pub limit: Option<u64>,
     unconvertible: SkippedRows,
 }
 
@@ -196,7 +194,6 @@ impl ServerSource {
                 generation: 0,
                 _holder: None,
             }),
-            limit: None,
             unconvertible: SkippedRows::default(),
         }
     }
@@ -306,9 +303,6 @@ impl ServerSource {
         if !conds.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&conds.join(" AND "));
-        }
-        if let Some(l) = self.limit {
-            sql.push_str(&format!(" LIMIT {l}"));
         }
         sql.push_str(") TO STDOUT");
         sql
@@ -458,7 +452,7 @@ impl Source for ServerSource {
                 } else {
                     format!("{name}/{}", src.lightning_name())
                 };
-                let parts = if keyed && self.limit.is_none() && rows > SPLIT_ROWS && blocks > 1 {
+                let parts = if keyed && rows > SPLIT_ROWS && blocks > 1 {
                     rows.div_ceil(SPLIT_ROWS).min(blocks)
                 } else {
                     1
@@ -467,7 +461,7 @@ impl Source for ServerSource {
                     out.push(Partition {
                         id: base,
                         table: name.clone(),
-                        estimated_rows: self.limit.map_or(rows, |l| rows.min(l)),
+                        estimated_rows: rows,
                         spec: leaf.to_string(),
                     });
                     continue;

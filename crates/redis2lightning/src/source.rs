@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use lightning_core::checksum::TableChecksum;
-use lightning_core::pipeline::{Enough, Partition, RowEmitter, Source, SourceError};
+use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
 use lightning_core::report::TableVerification;
 use lightning_core::store::{Checkpoint, Store};
 use lightning_core::value::{Row, Value};
@@ -119,8 +119,6 @@ pub struct RedisSource {
     /// Verification: target rows of keys whose expiry has passed, by table and key.
     lapsed: Mutex<HashMap<String, RowsByKey>>,
     lapsed_kept: SkippedRows,
-    /// Keys read per partition at most (an assessment's timed sample).
-    pub limit: Option<u64>,
     /// Per table, the keys and their element counts the last full reading found.
     key_counts: Mutex<HashMap<String, TableChecksum>>,
 }
@@ -140,7 +138,6 @@ impl RedisSource {
             skipped: SkippedRows::default(),
             lapsed: Mutex::new(HashMap::new()),
             lapsed_kept: SkippedRows::default(),
-            limit: None,
             key_counts: Mutex::new(HashMap::new()),
         }
     }
@@ -394,9 +391,6 @@ impl Source for RedisSource {
                     let after = decode_hex(after).ok_or("a checkpoint's key is not hexadecimal")?;
                     list.retain(|k| *k > after);
                 }
-                if let Some(limit) = self.limit {
-                    list.truncate(limit as usize);
-                }
                 self.read_live(live, plan, &list, &mut |key, found| {
                     match found {
                         Found::Value {
@@ -417,24 +411,12 @@ impl Source for RedisSource {
                 if let Some(ck) = resume {
                     out.skip_records(ck.rows);
                 }
-                let mut read = 0u64;
-                let r = self.each_entry(file, &mut |item| {
+                self.each_entry(file, &mut |item| {
                     if let Some((i, e)) = item {
-                        read += 1;
-                        if self
-                            .limit
-                            .is_some_and(|l| read > l * self.plans.len() as u64)
-                        {
-                            return Err(Box::new(Enough));
-                        }
                         self.emit(&self.plans[i], &e.key, &e.value, e.expires_at_ms, out);
                     }
                     out.end_record(|| None)
-                });
-                match r {
-                    Err(e) if e.is::<Enough>() => Ok(()),
-                    other => other,
-                }
+                })
             }
         }
     }

@@ -20,8 +20,6 @@ pub struct SqliteSource {
     path: PathBuf,
     tables: Vec<(Arc<str>, SourceTable)>,
     where_: HashMap<String, String>,
-    /// Read at most this many rows per partition (the assessment's timed sample).
-    pub limit: Option<u64>,
     unconvertible: SkippedRows,
 }
 
@@ -34,7 +32,6 @@ impl SqliteSource {
                 .map(|t| (Arc::from(t.schema.name.as_str()), t))
                 .collect(),
             where_,
-            limit: None,
             unconvertible: SkippedRows::default(),
         }
     }
@@ -73,9 +70,6 @@ impl SqliteSource {
             if !pk.is_empty() {
                 tail.push_str(&format!(" ORDER BY {}", pk.join(", ")));
             }
-        }
-        if let Some(l) = self.limit {
-            tail.push_str(&format!(" LIMIT {l}"));
         }
         t.schema
             .columns
@@ -220,11 +214,7 @@ impl Source for SqliteSource {
                 [],
                 |r| r.get::<_, i64>(0),
             )? as u64;
-            let rows = self.limit.map_or(rows, |l| rows.min(l));
-            let split = t
-                .rowid
-                .as_ref()
-                .filter(|_| rows > SPLIT_ROWS && self.limit.is_none());
+            let split = t.rowid.as_ref().filter(|_| rows > SPLIT_ROWS);
             if let Some(rid) = split {
                 let (lo, hi): (i64, i64) = conn.query_row(
                     &format!(

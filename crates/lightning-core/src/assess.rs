@@ -145,9 +145,9 @@ pub fn timed_sample(
         None,
         &Progress::hidden(),
     )?;
-    // A whole copy ends with its memory tables written out and the journal
-    // emptied (`Store::flush`): so does the sample, whose table files then hold
-    // all it wrote and nothing of the journal (which would be scaled with the rows).
+    // A whole copy ends with its memory tables written out (`Store::flush`): so
+    // does the sample, whose table files then hold all it wrote. The journal's
+    // last file stays as it was (it is counted apart below).
     store.flush()?;
     let sample_bytes = dir_size(&path)?;
     let table_bytes = store.table_disk_bytes();

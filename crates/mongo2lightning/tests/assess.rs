@@ -64,6 +64,41 @@ fn assess_reports_the_tables_documents_and_an_estimate_of_a_folder_of_files() {
 }
 
 #[test]
+fn files_given_their_mapping_are_counted_as_without_it() {
+    // The mapping spares the profile of every document, not their count: the
+    // estimate is of the whole file, in JSON lines and in BSON.
+    let dir = tempfile::tempdir().unwrap();
+    let (docs, _) = orders(1000);
+    write_json_lines(&dir.path().join("orders.json"), &docs);
+    std::fs::copy(
+        fixture("every_type.bson"),
+        dir.path().join("every_type.bson"),
+    )
+    .unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let mapping = outside.path().join("m.json");
+    m2l_ok(&[
+        "convert-schema",
+        "--source",
+        p(dir.path()),
+        "--write-mapping",
+        p(&mapping),
+    ]);
+    let r = m2l_ok(&[
+        "assess",
+        "--source",
+        p(dir.path()),
+        "--mapping",
+        p(&mapping),
+        "--json",
+    ])
+    .json();
+    assert_eq!(table(&r, "orders")["rows"], 1000, "{r:#}");
+    assert_eq!(table(&r, "every_type")["rows"], 5, "{r:#}");
+    assert!(r["estimate"]["estimated_secs"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
 fn where_copies_only_the_matching_documents_of_a_live_collection() {
     let db = TestDb::new("where");
     let (docs, _) = orders(300);

@@ -1020,8 +1020,8 @@ impl Store {
             .map_err(|e| self.write_error(e))
     }
 
-    /// Bytes of the engine's table files (the journal left out: it holds what
-    /// is not in them yet, and is emptied by `flush`).
+    /// Bytes of the engine's table files (the journal left out: after `flush`
+    /// its last file stays, up to the write buffer, holding what is also in them).
     pub fn table_file_bytes(&self) -> u64 {
         crate::report::dir_size(&self.path.join("data").join("keyspaces")).unwrap_or(0)
     }

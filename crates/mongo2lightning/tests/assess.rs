@@ -39,6 +39,20 @@ fn assert_assessment(report: &Value, orders: u64, items: u64) {
     assert!(report["database_size_bytes"].as_u64().unwrap() > 0);
 }
 
+/// A folder of `n` orders in JSON lines and the every-type BSON fixture; the
+/// orders' items.
+fn files_folder(n: i32) -> (tempfile::TempDir, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let (docs, items) = orders(n);
+    write_json_lines(&dir.path().join("orders.json"), &docs);
+    std::fs::copy(
+        fixture("every_type.bson"),
+        dir.path().join("every_type.bson"),
+    )
+    .unwrap();
+    (dir, items)
+}
+
 #[test]
 fn assess_reports_the_tables_documents_and_an_estimate_of_a_live_database() {
     let db = TestDb::new("assess");
@@ -51,14 +65,7 @@ fn assess_reports_the_tables_documents_and_an_estimate_of_a_live_database() {
 
 #[test]
 fn assess_reports_the_tables_documents_and_an_estimate_of_a_folder_of_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let (docs, items) = orders(400);
-    write_json_lines(&dir.path().join("orders.json"), &docs);
-    std::fs::copy(
-        fixture("every_type.bson"),
-        dir.path().join("every_type.bson"),
-    )
-    .unwrap();
+    let (dir, items) = files_folder(400);
     let r = m2l_ok(&["assess", "--source", p(dir.path()), "--json"]);
     assert_assessment(&r.json(), 400, items);
 }
@@ -67,14 +74,7 @@ fn assess_reports_the_tables_documents_and_an_estimate_of_a_folder_of_files() {
 fn files_given_their_mapping_are_counted_as_without_it() {
     // The mapping spares the profile of every document, not their count: the
     // estimate is of the whole file, in JSON lines and in BSON.
-    let dir = tempfile::tempdir().unwrap();
-    let (docs, _) = orders(1000);
-    write_json_lines(&dir.path().join("orders.json"), &docs);
-    std::fs::copy(
-        fixture("every_type.bson"),
-        dir.path().join("every_type.bson"),
-    )
-    .unwrap();
+    let (dir, _) = files_folder(1000);
     let outside = tempfile::tempdir().unwrap();
     let mapping = outside.path().join("m.json");
     m2l_ok(&[

@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -142,7 +142,24 @@ fn orders_of_two_id_types() -> (Vec<bson::Document>, u64) {
     (docs, items)
 }
 
+/// The mapping of the test database, decided from every document (not a random
+/// sample, which could miss the string `_id`s and fail the copy at the first).
+fn mapping_of(db: &TestDb, dir: &Path) -> PathBuf {
+    let mapping = dir.join("mapping.json");
+    m2l_ok(&[
+        "convert-schema",
+        "--source",
+        &db.url,
+        "--sample-size",
+        "100000",
+        "--write-mapping",
+        p(&mapping),
+    ]);
+    mapping
+}
+
 fn migrate_args(url: &str, target: &Path) -> Vec<String> {
+    let mapping = target.with_file_name("mapping.json");
     [
         "migrate",
         "--source",
@@ -151,8 +168,8 @@ fn migrate_args(url: &str, target: &Path) -> Vec<String> {
         p(target),
         "--batch-size",
         "200",
-        "--sample-size",
-        "20",
+        "--mapping",
+        p(&mapping),
     ]
     .map(String::from)
     .to_vec()
@@ -165,6 +182,7 @@ fn run(args: &[String]) -> Run {
 /// The bytes a whole migration reads from the server through a proxy.
 fn bytes_of_a_run(db: &TestDb) -> u64 {
     let dir = tempfile::tempdir().unwrap();
+    mapping_of(db, dir.path());
     let probe = Proxy::start();
     let r = run(&migrate_args(
         &probe.url(&db.name),
@@ -186,6 +204,7 @@ fn a_connection_cut_during_the_copy_is_read_again_after_the_last_id() {
     let proxy = Proxy::start();
     proxy.cut_after(total * 3 / 4, true);
     let dir = tempfile::tempdir().unwrap();
+    mapping_of(&db, dir.path());
     let target = dir.path().join("orders.ldb");
     let mut args = migrate_args(&proxy.url(&db.name), &target);
     args.extend(["--verify", "--json"].map(String::from));
@@ -213,6 +232,7 @@ fn a_connection_that_stays_down_fails_cleanly_and_the_next_run_finishes() {
     proxy.cut_after(total * 3 / 4, false);
     let url = proxy.url(&db.name);
     let dir = tempfile::tempdir().unwrap();
+    mapping_of(&db, dir.path());
     let target = dir.path().join("orders.ldb");
     let r = run(&migrate_args(&url, &target));
     assert!(proxy.cut.load(Ordering::SeqCst), "the proxy did not cut");

@@ -1,0 +1,166 @@
+//! The script opened for a command: decoded, scanned, its selected tables
+//! converted, and its rows read through `ScriptSource`.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use lightning_core::assess::SampleSettings;
+use lightning_core::cli::SourceReader;
+use lightning_core::fingerprint::HashingReader;
+use lightning_core::pipeline::Source;
+use lightning_core::plan::PlanHints;
+use lightning_core::report::{AssessmentReport, ConversionReport};
+use lightning_core::tool::{CatalogTable, Converted, OpenRequest, OpenedSource, ReadRequest};
+use lightning_core::verify::VerifySource;
+use lightning_core::TableSchema;
+
+use crate::convert::{self, SourceTable};
+use crate::script::{self, ScriptIndex};
+use crate::source::ScriptSource;
+
+struct Opened {
+    text: Arc<str>,
+    content_id: String,
+    bytes: u64,
+    index: ScriptIndex,
+    tables: Vec<SourceTable>,
+    converted: Converted,
+}
+
+/// The script's bytes and their hash: a file, or standard input for `-`.
+fn read_script(source: &Path) -> anyhow::Result<(Vec<u8>, String)> {
+    let mut bytes = Vec::new();
+    let content_id = if source == Path::new("-") {
+        let mut r = HashingReader::new(std::io::stdin().lock());
+        r.read_to_end(&mut bytes)
+            .context("reading the script from standard input")?;
+        r.content_id()
+    } else {
+        let f = std::fs::File::open(source)
+            .with_context(|| format!("cannot open the script {}", source.display()))?;
+        let mut r = HashingReader::new(f);
+        r.read_to_end(&mut bytes)
+            .with_context(|| format!("reading the script {}", source.display()))?;
+        r.content_id()
+    };
+    Ok((bytes, content_id))
+}
+
+pub fn open(source: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn OpenedSource>> {
+    let (bytes, content_id) = read_script(source)?;
+    let size = bytes.len() as u64;
+    let shown = if source == Path::new("-") {
+        "standard input".to_string()
+    } else {
+        source.display().to_string()
+    };
+    let text = script::decode(bytes).with_context(|| format!("reading {shown}"))?;
+    let index = script::scan(&text).with_context(|| format!("reading {shown}"))?;
+    if index.tables.is_empty() {
+        bail!("{shown} creates no table: script the schema too (\"Types of data to script\": \"Schema and data\")");
+    }
+    let filter = request.filter;
+    let catalog = index
+        .tables
+        .iter()
+        .map(|t| {
+            let name = t.qualified().lightning_name();
+            CatalogTable {
+                target: filter.target_name(&name, &t.qualified().sql()),
+                source_name: t.qualified().sql(),
+                columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+                name,
+            }
+        })
+        .collect();
+    let mut conversion = ConversionReport::new(
+        <crate::Mssql as lightning_core::tool::SourceTool>::NAME,
+        &shown,
+    );
+    let mut tables = convert::convert(
+        &index,
+        request.rules,
+        &|t| filter.selects(t),
+        &mut conversion,
+    )?;
+    for t in &mut tables {
+        let name = t.name.lightning_name();
+        t.schema.name = filter.target_name(&name, &t.name.sql());
+        for fk in &mut t.schema.foreign_keys {
+            fk.ref_table = filter.target_name(&fk.ref_table, &fk.ref_table);
+        }
+    }
+    let description = if source == Path::new("-") {
+        format!("script on standard input ({content_id})")
+    } else {
+        std::fs::canonicalize(source)
+            .unwrap_or_else(|_| source.to_path_buf())
+            .display()
+            .to_string()
+    };
+    Ok(Box::new(Opened {
+        text: Arc::from(text),
+        content_id,
+        bytes: size,
+        index,
+        tables,
+        converted: Converted {
+            description,
+            catalog,
+            conversion,
+        },
+    }))
+}
+
+impl Opened {
+    fn source(self) -> ScriptSource {
+        ScriptSource::new(self.text, self.content_id, self.tables, self.index.ranges)
+    }
+}
+
+impl OpenedSource for Opened {
+    fn converted(&self) -> &Converted {
+        &self.converted
+    }
+
+    fn tables(&self) -> Vec<TableSchema> {
+        self.tables.iter().map(|t| t.schema.clone()).collect()
+    }
+
+    fn plan_hints(&self) -> PlanHints {
+        PlanHints::default()
+    }
+
+    fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {
+        let me = *self;
+        let description = me.converted.description.clone();
+        let conversion = me.converted.conversion.clone();
+        let bytes = me.bytes;
+        crate::assess::assess(&description, bytes, me.source(), conversion, sample)
+    }
+
+    fn reader(self: Box<Self>, request: &ReadRequest) -> anyhow::Result<Box<dyn SourceReader>> {
+        if !request.where_.is_empty() {
+            bail!("a script is read whole: --where is for sources that can filter rows");
+        }
+        Ok(Box::new(Reader(self.source())))
+    }
+}
+
+struct Reader(ScriptSource);
+
+impl SourceReader for Reader {
+    fn source(&self) -> &dyn Source {
+        &self.0
+    }
+
+    fn verifier(&self) -> &dyn VerifySource {
+        &self.0
+    }
+
+    fn schemas(&self) -> Vec<TableSchema> {
+        self.0.schemas()
+    }
+}

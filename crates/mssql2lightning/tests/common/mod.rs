@@ -1,0 +1,93 @@
+//! Helpers shared by the integration tests: run the tools, write scripts.
+
+#![allow(dead_code)]
+
+#[allow(unused_imports)]
+pub use lightning_testkit::{assert_clean_error, checksums, p, Paused, Run};
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn tool() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mssql2lightning"))
+}
+
+/// A tool of the workspace built beside this one (`pg2lightning`, `lightning`).
+pub fn sibling(name: &str) -> PathBuf {
+    let p = tool().with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first",
+        p.display()
+    );
+    p
+}
+
+pub fn lightning() -> PathBuf {
+    lightning_testkit::lightning_beside(&tool())
+}
+
+pub fn ms(args: &[&str]) -> Run {
+    lightning_testkit::run(Command::new(tool()).args(args))
+}
+
+pub fn ms_fault(args: &[&str], fault: &str) -> Run {
+    lightning_testkit::run(
+        Command::new(tool())
+            .args(args)
+            .env("LIGHTNING_FAULT", fault),
+    )
+}
+
+pub fn light(args: &[&str]) -> Run {
+    lightning_testkit::run(Command::new(lightning()).args(args))
+}
+
+/// The SSMS script with every type, as the repository keeps it (UTF-8, CRLF).
+pub fn every_type() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/every_type.sql"),
+    )
+    .expect("the fixture")
+}
+
+/// `text` as SSMS saves "Unicode": UTF-16 little-endian with a byte-order mark.
+pub fn utf16le(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    out
+}
+
+pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    path
+}
+
+/// `migrate --verify --json`, which must succeed with every table equal.
+pub fn migrate_verified(script: &Path, target: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "migrate",
+        "--from-script",
+        p(script),
+        "--target",
+        p(target),
+        "--verify",
+        "--json",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let r = ms(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    let report = r.json();
+    lightning_testkit::assert_verified_equal(&report);
+    report
+}
+
+/// A table's rows as `lightning scan --format csv` prints them.
+pub fn csv(store: &Path, table: &str) -> String {
+    let r = light(&["scan", p(store), table, "--format", "csv"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+}

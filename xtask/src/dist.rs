@@ -21,13 +21,14 @@ use anyhow::{bail, Context, Result};
 use crate::util::{cargo, repo_root, run, target_dir};
 
 /// Every binary the workspace ships.
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 7] = [
     "lightning",
     "pg2lightning",
     "mysql2lightning",
     "sqlite2lightning",
     "mongo2lightning",
     "redis2lightning",
+    "mssql2lightning",
 ];
 
 /// Where each shell looks for completions, under the prefix's `share/`.

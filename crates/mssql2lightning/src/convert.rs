@@ -141,7 +141,11 @@ fn table(
             ));
         }
         if let Some(d) = &c.default {
-            col.default = default_value(d);
+            col.default = default_value(d).map(|v| match (r.target, v.as_str()) {
+                (lightning_core::LightningType::Boolean, "0") => "FALSE".into(),
+                (lightning_core::LightningType::Boolean, "1") => "TRUE".into(),
+                _ => v,
+            });
             if col.default.is_none() {
                 report.findings.push(Finding::new(
                     Severity::Warning,

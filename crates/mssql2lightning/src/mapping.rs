@@ -199,7 +199,7 @@ pub fn convert(lit: Literal, st: &SourceType, r: &Resolved) -> Result<Value, Str
             T::Text | T::Json => Value::Text(n),
             // SQL Server reads any number other than 0 as 1 in a bit.
             T::Boolean if st.name == "bit" => match n.parse::<f64>() {
-                Ok(f) if f == 0.0 => Value::Bool(false),
+                Ok(0.0) => Value::Bool(false),
                 Ok(_) => Value::Bool(true),
                 Err(_) => return Err(format!("`{n}` is not a number")),
             },

@@ -252,7 +252,7 @@ fn default_expr(lx: &mut Lexer<'_>) -> Parsed<String> {
         lx.next()?;
         lx.start
     };
-    if matches!(lx.text()[start..lx.i].as_bytes(), [b'-' | b'+']) {
+    if matches!(&lx.text().as_bytes()[start..lx.i], [b'-' | b'+']) {
         lx.next()?;
     }
     Ok(lx.text()[start..lx.i].to_string())

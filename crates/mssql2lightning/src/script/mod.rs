@@ -387,7 +387,13 @@ pub fn scan(text: &str) -> Result<ScriptIndex, ScriptError> {
                 let name = table.qualified();
                 // Computed columns take no values; the others all do when no list is given.
                 let want = head.columns.as_ref().map_or_else(
-                    || table.columns.iter().filter(|c| c.computed.is_none()).count(),
+                    || {
+                        table
+                            .columns
+                            .iter()
+                            .filter(|c| c.computed.is_none())
+                            .count()
+                    },
                     Vec::len,
                 );
                 let mut rows = 0u64;
@@ -442,6 +448,15 @@ pub fn scan(text: &str) -> Result<ScriptIndex, ScriptError> {
         }
     }
     Ok(index)
+}
+
+/// A statement's first line, to name it in a report.
+fn head(definition: &str) -> String {
+    let line = definition.lines().next().unwrap_or_default().trim();
+    match line.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
 }
 
 /// The text from `start` to the end of the batch (a `GO` or the end).
@@ -539,14 +554,14 @@ fn create(
                 };
                 index
                     .notes
-                    .push((definition, "a columnstore index: not carried".into()));
+                    .push((head(&definition), "a columnstore index: not carried".into()));
                 return Ok(());
             }
             let (table, idx, filter) = ddl::create_index(lx, unique)?;
             let definition = lx.text()[start..lx.i].trim().to_string();
             if index.table_mut(&table).is_none() {
                 index.notes.push((
-                    definition,
+                    head(&definition),
                     "an index on a table the script does not create: not carried".into(),
                 ));
             } else {
@@ -561,6 +576,15 @@ fn create(
                 }
             }
             skip_statement(lx)?;
+        }
+        "XML" | "SPATIAL" | "PRIMARY" | "FULLTEXT" | "SELECTIVE" => {
+            skip_statement(lx)?;
+            let definition = lx.text()[start..lx.i].trim().to_string();
+            index.notes.push((
+                head(&definition),
+                "an XML, spatial or full-text index: Lightning has no such index, not carried"
+                    .into(),
+            ));
         }
         _ => skip_statement(lx)?,
     }
@@ -701,6 +725,23 @@ mod tests {
                 read_all(&text);
             }
         }
+    }
+
+    #[test]
+    fn indexes_lightning_cannot_make_are_noted() {
+        let ix = scan(
+            "CREATE TABLE [T]([a] [int] NULL, [x] [xml] NULL)\nGO\n\
+             CREATE NONCLUSTERED INDEX [f] ON [T] ([a]) WHERE ([a]>(0)) WITH (ONLINE = OFF)\nGO\n\
+             CREATE CLUSTERED COLUMNSTORE INDEX [cs] ON [T]\nGO\n\
+             CREATE PRIMARY XML INDEX [px] ON [T] ([x])\nGO\n",
+        )
+        .unwrap();
+        assert_eq!(ix.tables[0].indexes.len(), 1);
+        let notes: Vec<&str> = ix.notes.iter().map(|(_, m)| m.as_str()).collect();
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes[0].contains("WHERE ([a]>(0))"), "{notes:?}");
+        assert!(notes[1].starts_with("a columnstore index"), "{notes:?}");
+        assert!(notes[2].starts_with("an XML, spatial"), "{notes:?}");
     }
 
     #[test]

@@ -192,30 +192,30 @@ fn uuid_from_sql_server(b: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// A script value in a column of `st`, converted exactly to `r.target` or refused.
-pub fn convert(lit: Literal, st: &SourceType, r: &Resolved) -> Result<Value, String> {
+pub fn convert(lit: &Literal, st: &SourceType, r: &Resolved) -> Result<Value, String> {
     let v = match lit {
         Literal::Null => return Ok(Value::Null),
         Literal::Num(n) => match r.target {
-            T::Text | T::Json => Value::Text(n),
+            T::Text | T::Json => Value::Text(n.clone()),
             // SQL Server reads any number other than 0 as 1 in a bit.
             T::Boolean if st.name == "bit" => match n.parse::<f64>() {
                 Ok(0.0) => Value::Bool(false),
                 Ok(_) => Value::Bool(true),
                 Err(_) => return Err(format!("`{n}` is not a number")),
             },
-            _ => Value::Text(n),
+            _ => Value::Text(n.clone()),
         },
         Literal::Str(s) => match r.target {
-            T::Blob => Value::Blob(s.into_bytes()),
-            _ => Value::Text(s),
+            T::Blob => Value::Blob(s.clone().into_bytes()),
+            _ => Value::Text(s.clone()),
         },
         Literal::Bin(b) => match (st.name.as_str(), r.target) {
             ("uniqueidentifier", T::Uuid) => {
-                Value::Blob(uuid_from_sql_server(&b).ok_or_else(|| {
+                Value::Blob(uuid_from_sql_server(b).ok_or_else(|| {
                     format!("a uniqueidentifier of {} bytes (16 expected)", b.len())
                 })?)
             }
-            _ => Value::Blob(b),
+            _ => Value::Blob(b.clone()),
         },
     };
     let v = match r.transform {
@@ -233,7 +233,7 @@ mod tests {
         let st = SourceType::parse(ty);
         let mut r = default_rules().resolve("t", "c", &st).expect("a rule");
         refine(&st, &mut r);
-        convert(lit, &st, &r)
+        convert(&lit, &st, &r)
     }
 
     fn s(x: &str) -> Literal {

@@ -87,14 +87,10 @@ impl ScriptSource {
         let mut row = vec![Value::Null; t.schema.columns.len()];
         let mut failed = None;
         for (&slot, lit) in slots.iter().zip(values) {
-            if slot == usize::MAX {
-                continue;
-            }
-            let raw = literal_text(&lit);
-            match mapping::convert(lit, &t.types[slot], &t.resolved[slot]) {
+            match mapping::convert(&lit, &t.types[slot], &t.resolved[slot]) {
                 Ok(v) => row[slot] = v,
                 Err(e) => {
-                    row[slot] = raw;
+                    row[slot] = literal_text(&lit);
                     failed.get_or_insert(format!("column `{}`: {e}", t.schema.columns[slot].name));
                 }
             }
@@ -193,8 +189,7 @@ fn unwrap_stop(e: ScriptError) -> SourceError {
     }
 }
 
-/// The place of each INSERT value among the table's stored columns; `usize::MAX`
-/// for a column that is not stored (computed).
+/// The place of each INSERT value among the table's stored columns.
 fn slots(
     t: &SourceTable,
     listed: Option<&[String]>,

@@ -108,29 +108,25 @@ fn a_killed_connection_fails_cleanly_and_the_next_run_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("big.ldb");
     let url = db.url();
-    let child = Command::new(tool())
-        .args([
-            "migrate",
-            "--source",
-            &url,
-            "--target",
-            p(&target),
-            "--parallel",
-            "1",
-            "--batch-size",
-            "500",
-            "--quiet",
-            "--tables",
-            "big",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Find the reader's connection while it streams the table, and kill it.
-    // The 0.2 s size sample before the copy reads the table on a connection of
-    // its own: only a query still running 300 ms later is the copy's.
-    let readers = || -> Vec<String> {
+    let args = [
+        "migrate",
+        "--source",
+        &url,
+        "--target",
+        p(&target),
+        "--parallel",
+        "1",
+        "--batch-size",
+        "500",
+        "--quiet",
+        "--tables",
+        "big",
+    ];
+    // Held at the copy's second commit: the size sample before the copy is over
+    // (its fault points are quiet), so the query reading `big` is the copy's reader,
+    // stopped by the full channel while the batches wait.
+    let held = Paused::start(&args, "committed:2", &dir.path().join("hs"), None);
+    let reader = || -> Option<u64> {
         mariadb(
             None,
             &format!(
@@ -139,28 +135,25 @@ fn a_killed_connection_fails_cleanly_and_the_next_run_resumes() {
             ),
         )
         .lines()
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
+        .filter_map(|l| l.trim().parse().ok())
+        // A lingering sample connection is older: the copy's has the highest id.
+        .max()
     };
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut killed = false;
-    while Instant::now() < deadline {
-        let seen = readers();
-        if !seen.is_empty() {
-            std::thread::sleep(Duration::from_millis(300)); // let a few batches commit
-            if let Some(id) = readers().into_iter().find(|id| seen.contains(id)) {
-                mariadb(None, &format!("KILL {id}"));
-                killed = true;
-                break;
-            }
+    let id = loop {
+        if let Some(id) = reader() {
+            break id;
         }
+        assert!(
+            Instant::now() < deadline,
+            "the reader's query was never seen"
+        );
         std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(killed, "the reader's query was never seen");
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    };
+    mariadb(None, &format!("KILL {id}"));
+    let r = held.go_on();
+    let stderr = r.stderr;
+    assert_eq!(r.code, 1, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(
         stderr.contains("reading table `big`") && stderr.contains("run the same command again"),

@@ -243,7 +243,11 @@ impl ServerSource {
                     .join(" AND ");
                 vec![format!("({one})"); chunk.len()].join(" OR ")
             };
-            let sql = self.select_sql(t, &[cond], false);
+            // A locking read: the binlog can carry a transaction before its rows
+            // are visible to other sessions (written to the log, not yet committed
+            // in the engine); reading them plainly could take the old row and move
+            // the position past the change. A share lock waits for that commit.
+            let sql = format!("{} LOCK IN SHARE MODE", self.select_sql(t, &[cond], false));
             let params: Vec<MyValue> = chunk.iter().flatten().cloned().collect();
             let result = conn
                 .exec_iter(sql.as_str(), params)

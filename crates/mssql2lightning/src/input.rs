@@ -10,7 +10,6 @@ use lightning_core::assess::SampleSettings;
 use lightning_core::cli::SourceReader;
 use lightning_core::fingerprint::HashingReader;
 use lightning_core::pipeline::Source;
-use lightning_core::plan::PlanHints;
 use lightning_core::report::{AssessmentReport, ConversionReport};
 use lightning_core::tool::{CatalogTable, Converted, OpenRequest, OpenedSource, ReadRequest};
 use lightning_core::verify::VerifySource;
@@ -88,8 +87,18 @@ pub fn open(source: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn 
     for t in &mut tables {
         let name = t.name.lightning_name();
         t.schema.name = filter.target_name(&name, &t.name.sql());
-        for fk in &mut t.schema.foreign_keys {
-            fk.ref_table = filter.target_name(&fk.ref_table, &fk.ref_table);
+        let declared = index
+            .tables
+            .iter()
+            .find(|x| x.name.as_ref().is_some_and(|n| script::same(n, &t.name)));
+        let referenced = declared.map(|x| x.foreign_keys.iter().map(|(_, q)| q));
+        for (fk, q) in t
+            .schema
+            .foreign_keys
+            .iter_mut()
+            .zip(referenced.into_iter().flatten())
+        {
+            fk.ref_table = filter.target_name(&q.lightning_name(), &q.sql());
         }
     }
     let description = if source == Path::new("-") {
@@ -127,10 +136,6 @@ impl OpenedSource for Opened {
 
     fn tables(&self) -> Vec<TableSchema> {
         self.tables.iter().map(|t| t.schema.clone()).collect()
-    }
-
-    fn plan_hints(&self) -> PlanHints {
-        PlanHints::default()
     }
 
     fn assess(self: Box<Self>, sample: &SampleSettings) -> anyhow::Result<AssessmentReport> {

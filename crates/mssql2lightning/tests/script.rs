@@ -85,6 +85,21 @@ fn every_type_migrates_exactly_from_utf8_and_utf16_scripts() {
         assert!(ddl.stdout.contains(needle), "{needle} in\n{}", ddl.stdout);
     }
     assert!(!ddl.stdout.contains("total"), "{}", ddl.stdout);
+    // A table renamed by its script name: the foreign key follows it.
+    let renamed = ms(&[
+        "convert-schema",
+        "--from-script",
+        p(&utf8),
+        "--rename",
+        "[dbo].[EveryType] => things",
+    ]);
+    assert_eq!(renamed.code, 0, "{}", renamed.stderr);
+    assert!(
+        renamed.stdout.contains("CREATE TABLE things (")
+            && renamed.stdout.contains("REFERENCES things (id)"),
+        "{}",
+        renamed.stdout
+    );
 }
 
 #[test]

@@ -21,7 +21,7 @@ use anyhow::{bail, Context, Result};
 use crate::util::{cargo, repo_root, run, target_dir};
 
 /// Every binary the workspace ships.
-const TOOLS: [&str; 7] = [
+const TOOLS: [&str; 8] = [
     "lightning",
     "pg2lightning",
     "mysql2lightning",
@@ -29,6 +29,7 @@ const TOOLS: [&str; 7] = [
     "mongo2lightning",
     "redis2lightning",
     "mssql2lightning",
+    "cassandra2lightning",
 ];
 
 /// Where each shell looks for completions, under the prefix's `share/`.

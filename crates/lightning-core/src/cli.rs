@@ -70,6 +70,33 @@ pub trait SourceReader {
     }
 }
 
+/// The reader of a source that is all one value: the same rows for the copy and
+/// for verification, nothing more to say (a file read whole, a SQLite database).
+pub struct PlainReader<S> {
+    source: S,
+    schemas: Vec<TableSchema>,
+}
+
+impl<S: Source + VerifySource> PlainReader<S> {
+    pub fn new(source: S, schemas: Vec<TableSchema>) -> Self {
+        PlainReader { source, schemas }
+    }
+}
+
+impl<S: Source + VerifySource> SourceReader for PlainReader<S> {
+    fn source(&self) -> &dyn Source {
+        &self.source
+    }
+
+    fn verifier(&self) -> &dyn VerifySource {
+        &self.source
+    }
+
+    fn schemas(&self) -> Vec<TableSchema> {
+        self.schemas.clone()
+    }
+}
+
 /// Exit code: verification found differences.
 pub const EXIT_DIFFERENT: u8 = 3;
 

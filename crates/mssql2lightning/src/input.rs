@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use lightning_core::assess::SampleSettings;
-use lightning_core::cli::SourceReader;
+use lightning_core::cli::{PlainReader, SourceReader};
 use lightning_core::fingerprint::HashingReader;
-use lightning_core::pipeline::Source;
 use lightning_core::report::{AssessmentReport, ConversionReport};
 use lightning_core::tool::{CatalogTable, Converted, OpenRequest, OpenedSource, ReadRequest};
-use lightning_core::verify::VerifySource;
 use lightning_core::TableSchema;
 
 use crate::convert::{self, SourceTable};
@@ -150,22 +148,8 @@ impl OpenedSource for Opened {
         if !request.where_.is_empty() {
             bail!("a script is read whole: --where is for sources that can filter rows");
         }
-        Ok(Box::new(Reader(self.source())))
-    }
-}
-
-struct Reader(ScriptSource);
-
-impl SourceReader for Reader {
-    fn source(&self) -> &dyn Source {
-        &self.0
-    }
-
-    fn verifier(&self) -> &dyn VerifySource {
-        &self.0
-    }
-
-    fn schemas(&self) -> Vec<TableSchema> {
-        self.0.schemas()
+        let source = self.source();
+        let schemas = source.schemas();
+        Ok(Box::new(PlainReader::new(source, schemas)))
     }
 }

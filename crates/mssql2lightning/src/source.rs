@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use lightning_core::pipeline::{Enough, Partition, RowEmitter, Source, SourceError};
+use lightning_core::pipeline::{Partition, RowEmitter, Source, SourceError};
 use lightning_core::store::Checkpoint;
 use lightning_core::verify::{SkippedRows, VerifySource};
 use lightning_core::{Row, TableSchema, Value};
@@ -225,15 +225,6 @@ fn literal_text(l: &Literal) -> Value {
     }
 }
 
-fn parse_position(p: &str) -> Option<(usize, u64, u64)> {
-    let mut it = p.split(':');
-    Some((
-        it.next()?.parse().ok()?,
-        it.next()?.parse().ok()?,
-        it.next()?.parse().ok()?,
-    ))
-}
-
 impl Source for ScriptSource {
     fn content_id(&self) -> Option<String> {
         Some(self.content_id.clone())
@@ -260,20 +251,16 @@ impl Source for ScriptSource {
     ) -> Result<(), SourceError> {
         let (name, t) = self.table(&partition.table)?;
         let at = resume
-            .and_then(|c| c.position.as_deref())
-            .and_then(parse_position);
-        let outcome = self.read_rows(t, at, &mut |item, pos| {
+            .and_then(|c| c.position_numbers())
+            .map(|[a, b, c]| (a as usize, b, c));
+        self.read_rows(t, at, &mut |item, pos| {
             let rowid = t.keyed_by_position().then(|| out.records() as i64 + 1);
             match item {
                 Ok(row) => out.row(name, rowid, row),
                 Err((key, why, raw)) => out.reject(name, key, why, raw),
             }
             out.end_record(|| Some(pos.clone()))
-        });
-        match outcome {
-            Err(e) if e.is::<Enough>() => Ok(()),
-            other => other,
-        }
+        })
     }
 
     fn bad_row_fix(&self) -> &'static str {

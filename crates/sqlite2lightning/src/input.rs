@@ -6,13 +6,11 @@ use lightning_core::plan::{PlanHints, WayBack};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use lightning_core::cli::SourceReader;
-use lightning_core::pipeline::Source;
+use lightning_core::cli::{PlainReader, SourceReader};
 use lightning_core::report::{AssessmentReport, ConversionReport};
 use lightning_core::tool::{
     CatalogTable, Converted, OpenRequest, OpenedSource, Purpose, ReadRequest,
 };
-use lightning_core::verify::VerifySource;
 use lightning_core::TableSchema;
 use rusqlite::Connection;
 
@@ -127,26 +125,8 @@ impl OpenedSource for Opened {
         }
         let me = *self;
         drop(me.conn);
-        Ok(Box::new(Reader(SqliteSource::new(
-            me.path,
-            me.tables,
-            request.where_.clone(),
-        ))))
-    }
-}
-
-struct Reader(SqliteSource);
-
-impl SourceReader for Reader {
-    fn source(&self) -> &dyn Source {
-        &self.0
-    }
-
-    fn verifier(&self) -> &dyn VerifySource {
-        &self.0
-    }
-
-    fn schemas(&self) -> Vec<TableSchema> {
-        self.0.schemas()
+        let source = SqliteSource::new(me.path, me.tables, request.where_.clone());
+        let schemas = source.schemas();
+        Ok(Box::new(PlainReader::new(source, schemas)))
     }
 }

@@ -125,6 +125,19 @@ pub struct Checkpoint {
     pub done: bool,
 }
 
+impl Checkpoint {
+    /// The position as `N` numbers joined by `:` (`OFFSET:LINE:ROW`), as the
+    /// file sources write it; `None` for no position or another shape.
+    pub fn position_numbers<const N: usize>(&self) -> Option<[u64; N]> {
+        let mut out = [0; N];
+        let mut parts = self.position.as_deref()?.split(':');
+        for slot in &mut out {
+            *slot = parts.next()?.parse().ok()?;
+        }
+        parts.next().is_none().then_some(out)
+    }
+}
+
 /// One partition of a table's planned copy (see `Store::plan`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedPartition {

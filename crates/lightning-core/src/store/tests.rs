@@ -949,3 +949,22 @@ fn a_bulk_load_whose_commit_never_came_is_undone_when_the_store_opens() {
     insert(&s, (1001..1500).map(|i| event(i, "again")).collect());
     assert_eq!(s.count("events").unwrap(), 509);
 }
+
+#[test]
+fn a_checkpoints_position_reads_as_numbers_only_in_its_own_shape() {
+    let at = |p: Option<&str>| Checkpoint {
+        partition: "t".into(),
+        table: "t".into(),
+        position: p.map(str::to_string),
+        rows: 0,
+        done: false,
+    };
+    assert_eq!(
+        at(Some("2:1048576:17")).position_numbers(),
+        Some([2, 1048576, 17])
+    );
+    assert_eq!(at(Some("2:1048576")).position_numbers::<3>(), None);
+    assert_eq!(at(Some("2:1:3:4")).position_numbers::<3>(), None);
+    assert_eq!(at(Some("a:1:3")).position_numbers::<3>(), None);
+    assert_eq!(at(None).position_numbers::<3>(), None);
+}

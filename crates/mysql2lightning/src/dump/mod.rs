@@ -945,11 +945,6 @@ impl DumpSource {
     }
 }
 
-fn parse_position(p: &str) -> Option<(u64, u64, u64)> {
-    let mut it = p.split(':').map(|x| x.parse::<u64>().ok());
-    Some((it.next()??, it.next()??, it.next()??))
-}
-
 impl Source for DumpSource {
     fn content_id(&self) -> Option<String> {
         Some(self.content_id.clone())
@@ -979,8 +974,8 @@ impl Source for DumpSource {
             .table(&partition.table)
             .ok_or_else(|| format!("no table `{}` in the dump", partition.table))?;
         let resume_at = resume
-            .and_then(|c| c.position.as_deref())
-            .and_then(parse_position);
+            .and_then(|c| c.position_numbers())
+            .map(|[a, b, c]| (a, b, c));
         let limit = self.limit;
         let outcome = self.read_ranges(path, t, resume_at, &self.counters, &mut |row, bad, pos| {
             if limit.is_some_and(|l| out.records() >= l) {

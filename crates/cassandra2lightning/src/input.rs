@@ -96,6 +96,21 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
                 for path in files {
                     let (file, id) = first_pass(&path, &t, delimiter)?;
                     parts.push(format!("{}={id}", t.qualified));
+                    let missing: Vec<&str> = (0..t.source_columns.len())
+                        .filter(|i| !file.slots.contains(i))
+                        .map(|i| t.source_columns[i].as_str())
+                        .collect();
+                    if !missing.is_empty() {
+                        conversion.findings.push(Finding::new(
+                            Severity::Warning,
+                            &t.schema.name,
+                            format!(
+                                "{} has no column {} (COPY TO was given a column list): NULL in Lightning; export them too to carry them",
+                                path.display(),
+                                missing.join(", ")
+                            ),
+                        ));
+                    }
                     found.push(file);
                 }
                 tables.push(TableData {
@@ -141,14 +156,15 @@ pub fn open(options: &Options, request: &OpenRequest<'_>) -> anyhow::Result<Box<
 /// COPY TO's MAXOUTPUTSIZE split off (`.csv.1`, `.csv.2`, ...).
 fn data_files(dir: &Path, t: &SourceTable) -> anyhow::Result<Vec<PathBuf>> {
     let table = t.qualified.rsplit('.').next().unwrap_or(&t.qualified);
-    let names = [format!("{table}.csv"), format!("{}.csv", t.qualified)];
+    // The keyspace's name first: two keyspaces may have tables of one name.
+    let names = [format!("{}.csv", t.qualified), format!("{table}.csv")];
     let Some(first) = names.iter().map(|n| dir.join(n)).find(|p| p.is_file()) else {
         bail!(
             "no data file for {q} in {d}: expected {d}/{a} or {d}/{b}, as `COPY {q} TO '{d}/{a}' WITH HEADER = true` writes it; leave the table out with --exclude",
             q = t.qualified,
             d = dir.display(),
-            a = names[0],
-            b = names[1]
+            a = names[1],
+            b = names[0]
         );
     };
     let mut files = vec![first.clone()];
@@ -238,9 +254,16 @@ fn first_pass(path: &Path, t: &SourceTable, delimiter: u8) -> anyhow::Result<(Da
     ))
 }
 
-/// A header names each of the table's columns once, and nothing else.
+/// A header names columns of the table, each once, the key columns among them
+/// (`COPY t (a, b) TO` writes some columns only).
 fn is_header(fields: &[String], t: &SourceTable) -> bool {
-    fields.len() == t.source_columns.len() && t.source_columns.iter().all(|c| fields.contains(c))
+    let keys = &t.source_columns[..t.schema.primary_key.len()];
+    fields.iter().all(|f| t.source_columns.contains(f))
+        && keys.iter().all(|k| fields.contains(k))
+        && fields
+            .iter()
+            .enumerate()
+            .all(|(i, f)| !fields[..i].contains(f))
 }
 
 /// COPY TO's column order without a header: the partition key, the clustering

@@ -65,6 +65,13 @@ impl Reading<'_> {
         if is_null {
             return Ok(Value::Null);
         }
+        if field.is_empty() && !matches!(ty.rule_name(), "text" | "ascii" | "varchar" | "duration")
+        {
+            return Err(format!(
+                "an empty field, where --null says a null is written `{}`: give --null the NULL text the file was exported with (none: leave --null out)",
+                self.null.unwrap_or_default()
+            ));
+        }
         let v = if ty.is_composite() {
             let mut p = Literal {
                 s: field,

@@ -307,3 +307,36 @@ fn malformed_files_are_refused_with_their_line() {
     ]);
     assert_clean_error(&r, 1, "COPY ks.t TO");
 }
+
+#[test]
+fn a_file_of_some_columns_leaves_the_others_null_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, d) = one_table(dir.path(), T, "n,id\r\n5,1\r\n,2\r\n");
+    let store = dir.path().join("t.ldb");
+    let report = migrate_verified(&s, &d, &store, &[]);
+    assert!(
+        report
+            .to_string()
+            .contains("has no column at (COPY TO was given a column list)"),
+        "{report:#}"
+    );
+    assert_eq!(csv(&store, "t"), "id,at,n\n1,,5\n2,,\n");
+    // A null marker the file was not written with is caught at the first empty field.
+    let r = cass(&[
+        "migrate",
+        "--schema",
+        p(&s),
+        "--data",
+        p(&d),
+        "--target",
+        p(&dir.path().join("m.ldb")),
+        "--null",
+        "<null>",
+    ]);
+    assert_clean_error(&r, 1, "id=2, line 3");
+    assert!(
+        r.stderr.contains("give --null the NULL text"),
+        "{}",
+        r.stderr
+    );
+}

@@ -125,6 +125,13 @@ fn table(
         if let Some((severity, message)) = mapping::note(&c.ty, r.target) {
             report.findings.push(Finding::new(severity, &obj, message));
         }
+        if c.masked {
+            report.findings.push(Finding::new(
+                Severity::Warning,
+                &obj,
+                "MASKED WITH: Cassandra shows the column masked to users without UNMASK; Lightning has no masking, so the values COPY TO wrote (masked ones, if the exporting user could not unmask) are copied as they are: limit who reads the column",
+            ));
+        }
         if c.is_static {
             report.findings.push(Finding::new(
                 Severity::Info,

@@ -10,6 +10,8 @@ pub struct Column {
     pub name: String,
     pub ty: CqlType,
     pub is_static: bool,
+    /// `MASKED WITH ...`: reads show it masked to users without UNMASK.
+    pub masked: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -392,6 +394,7 @@ fn table(c: &mut Cursor<'_>, current: &Option<String>) -> Result<CqlTable, Schem
                 name: name.clone(),
                 ty,
                 is_static: false,
+                masked: false,
             };
             loop {
                 if c.eat("static") {
@@ -402,6 +405,20 @@ fn table(c: &mut Cursor<'_>, current: &Option<String>) -> Result<CqlTable, Schem
                         return Err(c.err("expected KEY after PRIMARY"));
                     }
                     t.partition_key = vec![name.clone()];
+                } else if c.eat("masked") {
+                    // `MASKED WITH system.mask_default()` (Cassandra 5): how reads
+                    // show the column, not what it holds.
+                    let mut depth = 0;
+                    while let Some(tok) = c.peek() {
+                        match tok {
+                            Tok::Punct(',' | ')') if depth == 0 => break,
+                            Tok::Punct('(') => depth += 1,
+                            Tok::Punct(')') => depth -= 1,
+                            _ => {}
+                        }
+                        c.i += 1;
+                    }
+                    col.masked = true;
                 } else {
                     break;
                 }
@@ -489,7 +506,7 @@ CREATE TABLE shop.orders (
 CREATE INDEX orders_note ON shop.orders (values(items));
 CREATE CUSTOM INDEX ON shop.orders (region) USING 'org.apache.cassandra.index.sai.StorageAttachedIndex';
 
-CREATE TABLE shop.kv (k text PRIMARY KEY, v blob);
+CREATE TABLE shop.kv (k text PRIMARY KEY, v blob MASKED WITH system.mask_replace(0x00));
 
 CREATE FUNCTION shop.twice(a int) CALLED ON NULL INPUT RETURNS int LANGUAGE java AS $$ return a * 2; $$;
 CREATE MATERIALIZED VIEW shop.by_region AS SELECT * FROM shop.orders WHERE region IS NOT NULL PRIMARY KEY (region, customer_id, placed, id);
@@ -509,6 +526,7 @@ CREATE MATERIALIZED VIEW shop.by_region AS SELECT * FROM shop.orders WHERE regio
         assert!(o.column("note").unwrap().is_static);
         assert_eq!(o.line, 9);
         assert_eq!(s.tables[1].partition_key, ["k"]);
+        assert!(s.tables[1].column("v").unwrap().masked);
         assert_eq!(s.indexes[0].target, "values(items)");
         assert!(s.indexes[1]
             .custom

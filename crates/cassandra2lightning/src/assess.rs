@@ -24,6 +24,12 @@ pub fn assess(
         })
         .collect();
     let bytes = tables.iter().map(|t| t.size_bytes).sum();
+    let mut recommendations = Vec::new();
+    if source.tables().all(|t| t.files.is_empty()) {
+        recommendations.push(
+            "Give the COPY TO files with --data DIR: without them the rows, sizes and time estimate are unknown (shown as 0)".to_string(),
+        );
+    }
     let schemas = source.schemas();
     let measured = timed_sample(&source, &schemas, &rows_by_table(&tables), sample)?;
     Ok(Assessment {
@@ -34,7 +40,7 @@ pub fn assess(
         schemas: &schemas,
         conversion,
         sample: measured,
-        recommendations: Vec::new(),
+        recommendations,
         checks: Vec::new(),
         target: sample.target.as_deref(),
     }

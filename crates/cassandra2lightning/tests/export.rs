@@ -103,6 +103,14 @@ fn every_type_migrates_exactly_and_each_loss_is_reported() {
     ] {
         assert!(ddl.stdout.contains(needle), "{needle} in\n{}", ddl.stdout);
     }
+    // Without the files, assess says what it cannot know.
+    let r = cass(&["assess", "--schema", p(&schema()), "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let advice = r.json()["recommendations"].to_string();
+    assert!(
+        advice.contains("Give the COPY TO files with --data DIR"),
+        "{advice}"
+    );
     // Key columns lead, in key order, whatever DESCRIBE's order.
     let key_first = ddl.stdout.find("id INTEGER NOT NULL").unwrap();
     assert!(key_first < ddl.stdout.find("a_static TEXT").unwrap());

@@ -215,16 +215,9 @@ impl VerifySource for CsvSource {
         visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let (_, t) = self.table(&table.name)?;
-        let mut bad = 0u64;
-        self.read_rows(t, None, &mut |item, _| match item {
-            Ok(row) => visit(None, row),
-            Err(_) => {
-                bad += 1;
-                Ok(())
-            }
-        })?;
-        self.unconvertible.record(&table.name, bad);
-        Ok(())
+        self.unconvertible.scan(&table.name, visit, |each| {
+            self.read_rows(t, None, &mut |item, _| each(None, item))
+        })
     }
 
     fn unconvertible(&self, table: &str) -> u64 {

@@ -50,6 +50,29 @@ impl SkippedRows {
             .copied()
             .unwrap_or(0)
     }
+
+    /// A scan for `VerifySource::scan`: `read` gives each row with its row id,
+    /// converted or not; converted rows go on to `visit`, the others are counted
+    /// as `table`'s once the read is done.
+    pub fn scan<Bad>(
+        &self,
+        table: &str,
+        visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
+        read: impl FnOnce(
+            &mut dyn FnMut(Option<i64>, Result<Row, Bad>) -> Result<(), SourceError>,
+        ) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let mut bad = 0u64;
+        read(&mut |rowid, item| match item {
+            Ok(row) => visit(rowid, row),
+            Err(_) => {
+                bad += 1;
+                Ok(())
+            }
+        })?;
+        self.record(table, bad);
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -275,20 +275,13 @@ impl VerifySource for ScriptSource {
         visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let (_, t) = self.table(&table.name)?;
-        let mut bad = 0u64;
         let mut ordinal = 0i64;
-        self.read_rows(t, None, &mut |item, _| {
-            ordinal += 1;
-            match item {
-                Ok(row) => visit(t.keyed_by_position().then_some(ordinal), row),
-                Err(_) => {
-                    bad += 1;
-                    Ok(())
-                }
-            }
-        })?;
-        self.unconvertible.record(&table.name, bad);
-        Ok(())
+        self.unconvertible.scan(&table.name, visit, |each| {
+            self.read_rows(t, None, &mut |item, _| {
+                ordinal += 1;
+                each(t.keyed_by_position().then_some(ordinal), item)
+            })
+        })
     }
 
     fn unconvertible(&self, table: &str) -> u64 {

@@ -213,21 +213,14 @@ impl VerifySource for DumpSource {
         table: &TableSchema,
         visit: &mut dyn FnMut(Option<i64>, Row) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
-        let mut bad = 0;
-        for bi in 0..self.blocks.len() {
-            if *self.tables[self.blocks[bi].table].0 != *table.name {
-                continue;
-            }
-            self.read_block(bi, &mut |rowid, converted| match converted {
-                Ok(row) => visit(rowid, row),
-                Err(_) => {
-                    bad += 1;
-                    Ok(())
+        self.unconvertible.scan(&table.name, visit, |each| {
+            for bi in 0..self.blocks.len() {
+                if *self.tables[self.blocks[bi].table].0 == *table.name {
+                    self.read_block(bi, &mut |rowid, converted| each(rowid, converted))?;
                 }
-            })?;
-        }
-        self.unconvertible.record(&table.name, bad);
-        Ok(())
+            }
+            Ok(())
+        })
     }
 
     fn unconvertible(&self, table: &str) -> u64 {

@@ -321,16 +321,12 @@ impl VerifySource for SqliteSource {
     ) -> Result<(), SourceError> {
         let (_, t) = self.table(&table.name)?;
         let conn = self.connect()?;
-        let mut bad = 0;
-        self.each_row(&conn, t, &[], &[], |rowid, r| {
-            match Self::convert_row(t, r, rowid) {
-                Ok(row) => visit(if t.keyed_by_rowid { rowid } else { None }, row)?,
-                Err(_) => bad += 1,
-            }
-            Ok(())
-        })?;
-        self.unconvertible.record(&table.name, bad);
-        Ok(())
+        self.unconvertible.scan(&table.name, visit, |each| {
+            self.each_row(&conn, t, &[], &[], |rowid, r| {
+                let id = if t.keyed_by_rowid { rowid } else { None };
+                each(id, Self::convert_row(t, r, rowid))
+            })
+        })
     }
 
     fn unconvertible(&self, table: &str) -> u64 {

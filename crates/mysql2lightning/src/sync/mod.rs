@@ -444,8 +444,15 @@ impl MyFeed {
     }
 
     fn lost(e: &mysql::Error) -> bool {
-        matches!(e, mysql::Error::IoError(_) | mysql::Error::DriverError(_))
-            || matches!(e, mysql::Error::MySqlError(m) if matches!(m.code, 1053 | 1927 | 2006 | 2013))
+        // Over TLS a killed connection reads as a codec error (an unexpected end
+        // of the TLS stream) rather than an I/O error.
+        matches!(
+            e,
+            mysql::Error::IoError(_)
+                | mysql::Error::DriverError(_)
+                | mysql::Error::CodecError(_)
+                | mysql::Error::TlsError(_)
+        ) || matches!(e, mysql::Error::MySqlError(m) if matches!(m.code, 1053 | 1927 | 2006 | 2013))
     }
 
     /// A change to the shape of a followed table: sync stops before it.

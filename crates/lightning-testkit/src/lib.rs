@@ -150,6 +150,34 @@ pub fn assert_verified_equal(report: &serde_json::Value) {
     }
 }
 
+/// `TOOL migrate SOURCE... --target TARGET --verify --json --quiet EXTRA...`, which
+/// must succeed, panic nowhere and verify every table equal: its report.
+pub fn migrate_verified(
+    tool: &Path,
+    source: &[&str],
+    target: &Path,
+    extra: &[&str],
+) -> serde_json::Value {
+    let r = run(Command::new(tool)
+        .arg("migrate")
+        .args(source)
+        .args(["--target", p(target), "--verify", "--json", "--quiet"])
+        .args(extra));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    let report = r.json();
+    assert_verified_equal(&report);
+    report
+}
+
+/// A table's rows as `lightning scan --format csv` prints them (`lightning` is
+/// the binary, as `lightning_beside` finds it).
+pub fn scan_csv(lightning: &Path, store: &Path, table: &str) -> String {
+    let r = run(Command::new(lightning).args(["scan", p(store), table, "--format", "csv"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+}
+
 /// A run held at a `pause` fault point (`LIGHTNING_FAULT=pause:POINT:N`) until the
 /// test lets it go on, signals it, or kills it there.
 pub struct Paused {

@@ -51,30 +51,11 @@ pub fn migrate_verified(
     target: &Path,
     extra: &[&str],
 ) -> serde_json::Value {
-    let mut args = vec![
-        "migrate",
-        "--schema",
-        p(schema),
-        "--data",
-        p(data),
-        "--target",
-        p(target),
-        "--verify",
-        "--json",
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    let r = cass(&args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    let report = r.json();
-    lightning_testkit::assert_verified_equal(&report);
-    report
+    let source = ["--schema", p(schema), "--data", p(data)];
+    lightning_testkit::migrate_verified(&tool(), &source, target, extra)
 }
 
 /// A table's rows as `lightning scan --format csv` prints them.
 pub fn csv(store: &Path, table: &str) -> String {
-    let r = light(&["scan", p(store), table, "--format", "csv"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    r.stdout
+    lightning_testkit::scan_csv(&lightning(), store, table)
 }

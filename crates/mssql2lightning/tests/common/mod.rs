@@ -66,28 +66,10 @@ pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
 
 /// `migrate --verify --json`, which must succeed with every table equal.
 pub fn migrate_verified(script: &Path, target: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
-        "migrate",
-        "--from-script",
-        p(script),
-        "--target",
-        p(target),
-        "--verify",
-        "--json",
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    let r = ms(&args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    let report = r.json();
-    lightning_testkit::assert_verified_equal(&report);
-    report
+    lightning_testkit::migrate_verified(&tool(), &["--from-script", p(script)], target, extra)
 }
 
 /// A table's rows as `lightning scan --format csv` prints them.
 pub fn csv(store: &Path, table: &str) -> String {
-    let r = light(&["scan", p(store), table, "--format", "csv"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    r.stdout
+    lightning_testkit::scan_csv(&lightning(), store, table)
 }

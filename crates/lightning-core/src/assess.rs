@@ -2,7 +2,7 @@
 //! real pipeline, and the score, complexity, risks and recommendations derived from
 //! the conversion report.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -148,7 +148,9 @@ pub fn timed_sample(
     // A whole copy ends with its memory tables written out (`Store::flush`): so
     // does the sample, whose table files then hold all it wrote. The journal's
     // last file stays as it was (it is counted apart below).
+    let flushing = Instant::now();
     store.flush()?;
+    tracing::debug!(secs = flushing.elapsed().as_secs_f64(), "sample flushed");
     let sample_bytes = dir_size(&path)?;
     let table_bytes = store.table_disk_bytes();
     let sample_tables = store.table_file_bytes();
@@ -180,12 +182,39 @@ pub fn timed_sample(
                 n as f64 * ratio.unwrap_or(model.bytes_ratio)
             })
             .sum();
+        // A table the sample read nothing of is sized by the rest's files over
+        // the bytes they were read as.
+        let read_bytes: u64 = summary.partitions.iter().map(|p| p.bytes).sum();
+        let unsampled = if read_bytes > 0 {
+            model.unsampled_bytes * table_bytes.values().sum::<u64>() as f64 / read_bytes as f64
+        } else {
+            0.0
+        };
+        let data = data + unsampled;
         // What goes through the journal (rows not bulk-loaded) is left in its
-        // last file, which holds up to the write buffer.
+        // last file, which holds up to the write buffer. The sample may load a
+        // table's rows in bulk where the copy writes more after them: the rows of
+        // a table whose keys came far out of order, or whose partitions interleave
+        // (the sample reads one), fall among those and take the journal too, at
+        // least the bytes they add to the table.
         let journal = (sample_bytes.saturating_sub(sample_tables))
             .saturating_sub(base_bytes.saturating_sub(base_tables)) as f64;
-        let journal = (journal * model.bytes_ratio).min(WRITE_BUFFER_BYTES as f64);
-        tracing::debug!(tables = ?table_bytes, ratios = ?model.table_ratios, journal, "sampled store");
+        let mut scattered = store.scattered_tables();
+        if source.partitions_interleave() {
+            scattered.extend(interleaved_tables(&summary));
+        }
+        let later: f64 = table_bytes
+            .iter()
+            .filter(|(t, _)| scattered.contains(*t))
+            .map(|(t, &n)| {
+                let ratio = model.table_ratios.get(t).copied();
+                n as f64 * (ratio.unwrap_or(model.bytes_ratio) - 1.0).max(0.0)
+            })
+            .sum();
+        let journal = (journal * model.bytes_ratio)
+            .max(later)
+            .min(WRITE_BUFFER_BYTES as f64);
+        tracing::debug!(tables = ?table_bytes, ratios = ?model.table_ratios, ?scattered, unsampled, journal, "sampled store");
         base_bytes + (data + journal).round() as u64
     };
     // `migrate` opens the source, sizes its store with a short sample (unless told
@@ -241,6 +270,18 @@ pub fn store_size(
         .store_bytes)
 }
 
+/// Tables the copy reads in more than one partition.
+fn interleaved_tables(summary: &CopySummary) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    let mut more = HashSet::new();
+    for p in &summary.partitions {
+        if !seen.insert(&*p.table) {
+            more.insert(p.table.to_string());
+        }
+    }
+    more
+}
+
 /// How long `migrate` samples its copy to size the store: bytes per row settle
 /// long before a rate does.
 const STORE_SIZE_SAMPLE_SECS: f64 = 0.2;
@@ -255,6 +296,8 @@ struct Extrapolated {
     bytes_ratio: f64,
     /// Per table read in the sample: its estimated rows over the rows read.
     table_ratios: HashMap<String, f64>,
+    /// Bytes (as rows are held in memory) of the tables the sample read none of.
+    unsampled_bytes: f64,
     complete: bool,
 }
 
@@ -293,6 +336,7 @@ fn extrapolate(
             rows: read,
             bytes_ratio: 1.0,
             table_ratios: HashMap::new(),
+            unsampled_bytes: 0.0,
             complete: true,
         };
     }
@@ -324,7 +368,7 @@ fn extrapolate(
     let mut order: Vec<&PartitionTiming> = parts.iter().collect();
     order.sort_by_key(|p| p.index);
     let mut readers = vec![0.0f64; parallel.max(1)];
-    let (mut rows, mut bytes_all) = (0.0f64, 0.0f64);
+    let (mut rows, mut bytes_all, mut unsampled) = (0.0f64, 0.0f64, 0.0f64);
     let mut table_rows_all: HashMap<&str, f64> = HashMap::new();
     for p in order {
         let t = &tables[&*p.table];
@@ -368,6 +412,9 @@ fn extrapolate(
         };
         rows += share;
         bytes_all += share * width;
+        if t.rows == 0 {
+            unsampled += share * width;
+        }
         *table_rows_all.entry(&p.table).or_default() += share;
         let free = readers
             .iter_mut()
@@ -398,6 +445,7 @@ fn extrapolate(
                 (read > 0).then(|| (t.to_string(), all / read as f64))
             })
             .collect(),
+        unsampled_bytes: unsampled,
         complete: false,
     }
 }
@@ -633,6 +681,35 @@ mod tests {
         let more = extrapolate(&summary, &HashMap::from([("t".to_string(), 8000)]), 1);
         // (the partition read to its end keeps its time: it held what it held)
         assert!(more.secs > one.secs * 1.6, "{} vs {}", more.secs, one.secs);
+    }
+
+    #[test]
+    fn a_table_the_sample_never_reached_is_sized_by_the_others() {
+        let mut unread = part(2, 0, 0.0, 0.0, false);
+        unread.table = "u".into();
+        let summary = CopySummary {
+            elapsed_secs: 2.0,
+            planning_secs: 0.1,
+            partitions: vec![
+                part(0, 1000, 0.1, 1.0, true),
+                part(1, 500, 0.05, 0.55, false),
+                unread,
+            ],
+            ..CopySummary::default()
+        };
+        let rows = HashMap::from([("t".to_string(), 4000), ("u".to_string(), 3000)]);
+        let e = extrapolate(&summary, &rows, 1);
+        // Its 3,000 rows at the bytes per row of what was read (10).
+        assert!(
+            (e.unsampled_bytes - 30_000.0).abs() < 1e-9,
+            "{}",
+            e.unsampled_bytes
+        );
+        assert!(!e.table_ratios.contains_key("u"));
+        assert_eq!(
+            extrapolate(&summary, &HashMap::from([("t".to_string(), 4000)]), 1).unsampled_bytes,
+            10_000.0
+        );
     }
 
     #[test]

@@ -70,6 +70,13 @@ pub trait Source: Sync {
     fn bad_row_fix(&self) -> &'static str {
         "Fix the source row, add a --cast rule"
     }
+
+    /// Whether each of a table's partitions holds keys from across the table's
+    /// whole key range (hash buckets, not key ranges): a copy's partitions of one
+    /// table then write among each other's keys, which an estimate must know.
+    fn partitions_interleave(&self) -> bool {
+        false
+    }
 }
 
 /// What to do with a row that cannot be carried.

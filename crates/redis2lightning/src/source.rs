@@ -431,6 +431,11 @@ impl Source for RedisSource {
             Origin::Live { .. } => None,
         }
     }
+
+    fn partitions_interleave(&self) -> bool {
+        // A live table's partitions are buckets of its keys' hashes.
+        matches!(self.origin, Origin::Live { .. })
+    }
 }
 
 impl VerifySource for RedisSource {

@@ -101,6 +101,13 @@ pub(super) fn settle<'c>(
     if rows.windows(2).all(|w| w[0].key < w[1].key) {
         return Ok(Vec::new());
     }
+    if scattered(rows) {
+        store
+            .scattered
+            .lock()
+            .expect("scattered tables")
+            .insert(entry.id);
+    }
     rows.sort_by(|a, b| a.key.cmp(&b.key).then(a.order.cmp(&b.order)));
     let mut dups = Vec::new();
     let mut kept: Vec<BulkRow> = Vec::with_capacity(rows.len());
@@ -119,6 +126,24 @@ pub(super) fn settle<'c>(
     }
     *rows = kept;
     Ok(dups)
+}
+
+/// Whether most keys of the batch's second half (in the order they came) fall
+/// within the first half's span: keys in hash order, whose next batches will fall
+/// among these, not an ordered source's few late rows.
+fn scattered(rows: &[BulkRow]) -> bool {
+    let (first, second) = rows.split_at(rows.len() / 2);
+    let (Some(lo), Some(hi)) = (
+        first.iter().map(|r| &r.key).min(),
+        first.iter().map(|r| &r.key).max(),
+    ) else {
+        return false;
+    };
+    let within = second
+        .iter()
+        .filter(|r| (lo..=hi).contains(&&r.key))
+        .count();
+    within * 2 > second.len()
 }
 
 impl Store {

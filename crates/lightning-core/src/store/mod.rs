@@ -16,7 +16,7 @@ mod log;
 mod read;
 mod write;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, RwLock};
 
@@ -226,6 +226,9 @@ pub struct Store {
     /// The change log's keyspace, once it exists.
     log: OnceLock<Keyspace>,
     clock: Mutex<log::Clock>,
+    /// Tables a bulk batch of which came far out of key order (by id): a copy's
+    /// later batches will fall among their keys and go through the journal.
+    scattered: Mutex<HashSet<u32>>,
 }
 
 fn meta_key(kind: &str, name: &[u8]) -> Vec<u8> {
@@ -459,6 +462,7 @@ impl Store {
             damage: Vec::new(),
             log: OnceLock::new(),
             clock: log::clock(),
+            scattered: Mutex::new(HashSet::new()),
         };
         let corrupt = |detail: String| StoreError::Corrupt {
             path: path.clone(),
@@ -1037,6 +1041,18 @@ impl Store {
     /// its last file stays, up to the write buffer, holding what is also in them).
     pub fn table_file_bytes(&self) -> u64 {
         crate::report::dir_size(&self.path.join("data").join("keyspaces")).unwrap_or(0)
+    }
+
+    /// Tables whose rows came far out of key order in a batch loaded in bulk: the
+    /// batches a longer copy writes after it will fall among its keys, go through
+    /// the journal, and leave its last file full (what a short sample sizes).
+    pub fn scattered_tables(&self) -> HashSet<String> {
+        let ids = self.scattered.lock().expect("scattered tables").clone();
+        self.entries()
+            .into_iter()
+            .filter(|e| ids.contains(&e.id))
+            .map(|e| e.schema.name)
+            .collect()
     }
 
     /// Bytes of each table's files (rows, indexes, column data), by table.

@@ -907,6 +907,33 @@ fn rows_where_the_table_holds_no_key_are_loaded_in_bulk_and_still_refused_twice(
 }
 
 #[test]
+fn a_bulk_batch_far_out_of_key_order_marks_its_table_scattered() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::create_or_open(dir.path().join("s.ldb")).unwrap();
+    s.create_table(&events()).unwrap();
+    let write = |rows: Vec<BatchRow>| {
+        s.write_batch(rows, &[], BadRows::Abort, WriteMode::Insert)
+            .unwrap();
+    };
+    // In order but for a few rows that come last (rows updated in place).
+    let late = [1003, 1050, 1101, 1177, 1190];
+    let rows = (1000..1400)
+        .filter(|i| !late.contains(i))
+        .chain(late)
+        .map(|i| event(i, "a"));
+    write(rows.collect());
+    assert!(s.scattered_tables().is_empty());
+    // Keys as a hash orders them.
+    write(
+        (0..400)
+            .map(|i| event(5000 + (i * 7919) % 10007, "b"))
+            .collect(),
+    );
+    assert_eq!(s.scattered_tables(), HashSet::from(["events".to_string()]));
+    assert_eq!(s.count("events").unwrap(), 800);
+}
+
+#[test]
 fn a_bulk_load_whose_commit_never_came_is_undone_when_the_store_opens() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.ldb");

@@ -21,7 +21,7 @@ use anyhow::{bail, Context, Result};
 use crate::util::{cargo, repo_root, run, target_dir};
 
 /// Every binary the workspace ships.
-const TOOLS: [&str; 8] = [
+const TOOLS: [&str; 9] = [
     "lightning",
     "pg2lightning",
     "mysql2lightning",
@@ -30,6 +30,7 @@ const TOOLS: [&str; 8] = [
     "redis2lightning",
     "mssql2lightning",
     "cassandra2lightning",
+    "oracle2lightning",
 ];
 
 /// Where each shell looks for completions, under the prefix's `share/`.

@@ -27,6 +27,7 @@ pub mod shell;
 pub mod sink;
 pub mod space;
 pub mod spool;
+pub mod sql_script;
 pub mod store;
 pub mod stream;
 pub mod sync;

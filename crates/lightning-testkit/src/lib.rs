@@ -150,6 +150,24 @@ pub fn assert_verified_equal(report: &serde_json::Value) {
     }
 }
 
+/// A tool of the workspace built beside `tool` (`pg2lightning`, `lightning`).
+pub fn sibling(tool: &Path, name: &str) -> PathBuf {
+    let p = tool.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first",
+        p.display()
+    );
+    p
+}
+
+/// Write `bytes` to `dir/name`: its path.
+pub fn write_file(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    path
+}
+
 /// `TOOL migrate SOURCE... --target TARGET --verify --json --quiet EXTRA...`, which
 /// must succeed, panic nowhere and verify every table equal: its report.
 pub fn migrate_verified(
@@ -168,6 +186,80 @@ pub fn migrate_verified(
     let report = r.json();
     assert_verified_equal(&report);
     report
+}
+
+/// `TOOL migrate FLAG - ...` with `script` on standard input: it must verify
+/// equal and store what the same script read from a file (`name` in `dir`) stores.
+pub fn stdin_as_file(tool: &Path, flag: &str, script: &[u8], dir: &Path, name: &str) {
+    let target = dir.join("s.ldb");
+    let args = [
+        "migrate",
+        flag,
+        "-",
+        "--target",
+        p(&target),
+        "--verify",
+        "--json",
+        "--quiet",
+    ];
+    let r = run_with_stdin(Command::new(tool).args(args), script);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_verified_equal(&r.json());
+    let file = dir.join(name);
+    std::fs::write(&file, script).expect("write the script");
+    let fresh = dir.join("f.ldb");
+    migrate_verified(tool, &[flag, p(&file)], &fresh, &[]);
+    assert_eq!(checksums(&target), checksums(&fresh));
+}
+
+/// A copy killed, then failing, then run again: it must go on where it stopped,
+/// repair nothing and end as a fresh copy does. `TOOL migrate SOURCE... --target
+/// TARGET --batch-size 1000` is killed at its sixth commit (`partial` looks at the
+/// rows it left), fails at `abort` (`committed:N`), then runs to its end, verified.
+/// The resumed store's checksums.
+pub fn kill_abort_resume(
+    tool: &Path,
+    source: &[&str],
+    target: &Path,
+    abort: &str,
+    partial: impl FnOnce(&BTreeMap<String, TableChecksum>),
+) -> BTreeMap<String, TableChecksum> {
+    let batch = ["--batch-size", "1000"];
+    let mut cmd = Command::new(tool);
+    cmd.arg("migrate")
+        .args(source)
+        .args(["--target", p(target)])
+        .args(batch)
+        .arg("--quiet");
+    Paused::start(cmd, "committed:6").kill();
+    partial(&checksums(target));
+    let r = run(Command::new(tool)
+        .arg("migrate")
+        .args(source)
+        .args(["--target", p(target)])
+        .args(batch)
+        .arg("--quiet")
+        .env("LIGHTNING_FAULT", format!("abort:{abort}")));
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    let report = migrate_verified(tool, source, target, &batch);
+    // The same source: the copy went on where it stopped, nothing to repair.
+    assert!(report.get("repaired").is_none(), "{report:#}");
+    let clean = target.with_file_name("clean.ldb");
+    migrate_verified(tool, source, &clean, &[]);
+    let resumed = checksums(target);
+    assert_eq!(resumed, checksums(&clean));
+    resumed
+}
+
+/// For `kill_abort_resume`: the killed copy left some of the `total` rows, not all.
+pub fn some_rows_of(total: u64) -> impl FnOnce(&BTreeMap<String, TableChecksum>) {
+    move |left| {
+        let partial: u64 = left.values().map(|c| c.rows).sum();
+        assert!(
+            partial > 0 && partial < total,
+            "{partial} rows after the kill"
+        );
+    }
 }
 
 /// A table's rows as `lightning scan --format csv` prints them (`lightning` is

@@ -15,14 +15,7 @@ pub fn assess(
 ) -> anyhow::Result<AssessmentReport> {
     let tables: Vec<TableAssessment> = source
         .tables()
-        .map(|t| TableAssessment {
-            table: t.schema.name.clone(),
-            rows: source.rows(t),
-            size_bytes: source.bytes(t),
-            columns: t.schema.columns.len(),
-            indexes: t.schema.indexes.len() + t.schema.uniques.len(),
-            foreign_keys: t.schema.foreign_keys.len(),
-        })
+        .map(|t| t.assessment(source.rows(t), source.bytes(t)))
         .collect();
     let schemas = source.schemas();
     let measured = timed_sample(&source, &schemas, &rows_by_table(&tables), sample)?;

@@ -21,14 +21,7 @@ pub fn assess(
 ) -> anyhow::Result<AssessmentReport> {
     let tables: Vec<TableAssessment> = tables
         .into_iter()
-        .map(|(t, rows, size_bytes)| TableAssessment {
-            table: t.schema.name.clone(),
-            rows,
-            size_bytes,
-            columns: t.schema.columns.len(),
-            indexes: t.schema.indexes.len() + t.schema.uniques.len(),
-            foreign_keys: t.schema.foreign_keys.len(),
-        })
+        .map(|(t, rows, size_bytes)| t.assessment(rows, size_bytes))
         .collect();
     let measured = timed_sample(source, &schemas, &rows_by_table(&tables), sample)?;
     Ok(Assessment {

@@ -1,10 +1,11 @@
 //! A script's tables as Lightning schemas, with a report of every decision.
 
-use lightning_core::cast::{CastRules, Resolved, SourceType};
+use lightning_core::cast::{CastRules, SourceType};
 use lightning_core::report::{
     ColumnDecision, ConversionReport, Finding, Severity, TableConversion,
 };
 use lightning_core::schema::{ColumnSchema, UniqueConstraint};
+use lightning_core::sql_script::UnknownType;
 use lightning_core::{LightningType, TableSchema};
 
 use crate::mapping;
@@ -12,30 +13,7 @@ use crate::model::{lightning_ident, OraTable, QualifiedName};
 use crate::script::ScriptIndex;
 
 /// A table to copy: its Lightning schema and how each stored column is read.
-#[derive(Debug, Clone)]
-pub struct SourceTable {
-    pub schema: TableSchema,
-    pub name: QualifiedName,
-    /// The script's column names as Oracle stores them, in the order of `schema.columns`.
-    pub source_columns: Vec<String>,
-    pub types: Vec<SourceType>,
-    pub resolved: Vec<Resolved>,
-}
-
-impl SourceTable {
-    /// No primary key: rows are keyed by their position in the script.
-    pub fn keyed_by_position(&self) -> bool {
-        self.schema.primary_key.is_empty()
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{table}.{column}: no rule maps Oracle type `{ty}`: add one, as --cast 'type:{ty} => TEXT' (or another type)")]
-pub struct UnknownType {
-    table: String,
-    column: String,
-    ty: String,
-}
+pub type SourceTable = lightning_core::sql_script::SourceTable<QualifiedName>;
 
 /// A default as Lightning DDL, when it is a constant; `None` otherwise.
 fn default_value(expr: &str) -> Option<String> {
@@ -133,6 +111,7 @@ fn table(
         let mut r = rules
             .resolve(&tname, &cname, &st)
             .ok_or_else(|| UnknownType {
+                database: "Oracle",
                 table: tname.clone(),
                 column: cname.clone(),
                 ty: c.ty.clone(),

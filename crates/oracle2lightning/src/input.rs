@@ -1,15 +1,14 @@
 //! The script opened for a command: decoded, scanned, its selected tables
 //! converted, and its rows read through `ScriptSource`.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use lightning_core::assess::SampleSettings;
 use lightning_core::cli::{PlainReader, SourceReader};
-use lightning_core::fingerprint::HashingReader;
 use lightning_core::report::{AssessmentReport, ConversionReport};
+use lightning_core::sql_script::{read_script, script_description, script_shown};
 use lightning_core::tool::{CatalogTable, Converted, OpenRequest, OpenedSource, ReadRequest};
 use lightning_core::TableSchema;
 
@@ -39,33 +38,10 @@ struct Opened {
     converted: Converted,
 }
 
-/// The script's bytes and their hash: a file, or standard input for `-`.
-fn read_script(source: &Path) -> anyhow::Result<(Vec<u8>, String)> {
-    let mut bytes = Vec::new();
-    let content_id = if source == Path::new("-") {
-        let mut r = HashingReader::new(std::io::stdin().lock());
-        r.read_to_end(&mut bytes)
-            .context("reading the script from standard input")?;
-        r.content_id()
-    } else {
-        let f = std::fs::File::open(source)
-            .with_context(|| format!("cannot open the script {}", source.display()))?;
-        let mut r = HashingReader::new(f);
-        r.read_to_end(&mut bytes)
-            .with_context(|| format!("reading the script {}", source.display()))?;
-        r.content_id()
-    };
-    Ok((bytes, content_id))
-}
-
 pub fn open(source: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn OpenedSource>> {
     let (bytes, content_id) = read_script(source)?;
     let size = bytes.len() as u64;
-    let shown = if source == Path::new("-") {
-        "standard input".to_string()
-    } else {
-        source.display().to_string()
-    };
+    let shown = script_shown(source);
     let text = script::decode(bytes).with_context(|| format!("reading {shown}"))?;
     let index = script::scan(&text).with_context(|| format!("reading {shown}"))?;
     if index.tables.is_empty() {
@@ -100,30 +76,18 @@ pub fn open(source: &Path, request: &OpenRequest<'_>) -> anyhow::Result<Box<dyn 
         &mut conversion,
     )?;
     for t in &mut tables {
-        let name = index.name_of(&t.name);
-        t.schema.name = filter.target_name(&name, &t.name.sql());
-        let declared = index
+        let target = filter.target_name(&index.name_of(&t.name), &t.name.sql());
+        let referenced = index
             .tables
             .iter()
-            .find(|x| x.name.as_ref().is_some_and(|n| n.same(&t.name)));
-        let referenced = declared.map(|x| x.foreign_keys.iter().map(|(_, q)| q));
-        for (fk, q) in t
-            .schema
-            .foreign_keys
-            .iter_mut()
-            .zip(referenced.into_iter().flatten())
-        {
-            fk.ref_table = filter.target_name(&index.name_of(q), &q.sql());
-        }
+            .find(|x| x.name.as_ref().is_some_and(|n| n.same(&t.name)))
+            .into_iter()
+            .flat_map(|x| x.foreign_keys.iter())
+            .map(|(_, q)| filter.target_name(&index.name_of(q), &q.sql()))
+            .collect();
+        t.set_targets(target, referenced);
     }
-    let description = if source == Path::new("-") {
-        format!("script on standard input ({content_id})")
-    } else {
-        std::fs::canonicalize(source)
-            .unwrap_or_else(|_| source.to_path_buf())
-            .display()
-            .to_string()
-    };
+    let description = script_description(source, &content_id);
     Ok(Box::new(Opened {
         data: Data::Script {
             text: Arc::from(text),
@@ -248,21 +212,16 @@ pub fn open_loader(
     let mut out = Vec::new();
     let mut bytes = 0;
     for t in &mut tables {
-        let name = index.name_of(&t.name);
-        t.schema.name = filter.target_name(&name, &t.name.sql());
-        let declared = index
+        let target = filter.target_name(&index.name_of(&t.name), &t.name.sql());
+        let referenced = index
             .tables
             .iter()
-            .find(|x| x.name.as_ref().is_some_and(|n| n.same(&t.name)));
-        let referenced = declared.map(|x| x.foreign_keys.iter().map(|(_, q)| q));
-        for (fk, q) in t
-            .schema
-            .foreign_keys
-            .iter_mut()
-            .zip(referenced.into_iter().flatten())
-        {
-            fk.ref_table = filter.target_name(&index.name_of(q), &q.sql());
-        }
+            .find(|x| x.name.as_ref().is_some_and(|n| n.same(&t.name)))
+            .into_iter()
+            .flat_map(|x| x.foreign_keys.iter())
+            .map(|(_, q)| filter.target_name(&index.name_of(q), &q.sql()))
+            .collect();
+        t.set_targets(target, referenced);
         let Some(c) = parsed.iter().find(|c| c.table.same(&t.name)) else {
             continue;
         };

@@ -4,7 +4,6 @@
 mod common;
 
 use std::fmt::Write;
-use std::process::Command;
 
 use common::*;
 
@@ -150,43 +149,18 @@ fn a_load_killed_then_failing_resumes_exactly_once() {
     let ctl = write(dir.path(), "emp.ctl", CONTROL);
     let ddl = write(dir.path(), "ddl.sql", DDL);
     let target = dir.path().join("big.ldb");
-    let args = [
-        "migrate",
-        "--from-script",
-        p(&ddl),
-        "--control",
-        p(&ctl),
-        "--target",
-        p(&target),
-        "--batch-size",
-        "1000",
-        "--quiet",
-    ];
-    let mut cmd = Command::new(tool());
-    cmd.args(args);
-    Paused::start(cmd, "committed:6").kill();
-    let partial = checksums(&target).get("emp").map_or(0, |c| c.rows);
-    assert!(
-        partial > 0 && partial < 30_000,
-        "{partial} rows after the kill"
-    );
-    let r = ora_fault(&args, "abort:committed:12");
-    assert_ne!(r.code, 0, "{}", r.stderr);
-    let extra = ["--batch-size", "1000"];
-    let report = lightning_testkit::migrate_verified(
+    let resumed = lightning_testkit::kill_abort_resume(
         &tool(),
         &["--from-script", p(&ddl), "--control", p(&ctl)],
         &target,
-        &extra,
+        "committed:12",
+        |left| {
+            let partial = left.get("emp").map_or(0, |c| c.rows);
+            assert!(
+                partial > 0 && partial < 30_000,
+                "{partial} rows after the kill"
+            );
+        },
     );
-    assert!(report.get("repaired").is_none(), "{report:#}");
-    let clean = dir.path().join("clean.ldb");
-    lightning_testkit::migrate_verified(
-        &tool(),
-        &["--from-script", p(&ddl), "--control", p(&ctl)],
-        &clean,
-        &[],
-    );
-    assert_eq!(checksums(&target), checksums(&clean));
-    assert_eq!(checksums(&target)["emp"].rows, 30_000);
+    assert_eq!(resumed["emp"].rows, 30_000);
 }

@@ -3,7 +3,6 @@
 mod common;
 
 use std::fmt::Write;
-use std::process::Command;
 
 use common::*;
 
@@ -50,33 +49,14 @@ fn a_script_copy_killed_then_failing_resumes_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "big.sql", script(30_000));
     let target = dir.path().join("big.ldb");
-    let args = [
-        "migrate",
-        "--from-script",
-        p(&file),
-        "--target",
-        p(&target),
-        "--batch-size",
-        "1000",
-        "--quiet",
-    ];
-    let mut cmd = Command::new(tool());
-    cmd.args(args);
-    Paused::start(cmd, "committed:6").kill();
-    let partial: u64 = checksums(&target).values().map(|c| c.rows).sum();
-    assert!(
-        partial > 0 && partial < 90_000,
-        "{partial} rows after the kill"
+    let resumed = lightning_testkit::kill_abort_resume(
+        &tool(),
+        &["--from-script", p(&file)],
+        &target,
+        "committed:4",
+        lightning_testkit::some_rows_of(90_000),
     );
-    let r = ora_fault(&args, "abort:committed:4");
-    assert_ne!(r.code, 0, "{}", r.stderr);
-    let report = migrate_verified(&file, &target, &["--batch-size", "1000"]);
-    // The same script: the copy went on where it stopped, nothing to repair.
-    assert!(report.get("repaired").is_none(), "{report:#}");
-    let clean = dir.path().join("clean.ldb");
-    migrate_verified(&file, &clean, &[]);
-    assert_eq!(checksums(&target), checksums(&clean));
-    for (table, c) in checksums(&target) {
+    for (table, c) in resumed {
         assert_eq!(c.rows, 30_000, "{table}");
     }
 }

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use lightning_core::schema::{ForeignKey, IndexKind, IndexSchema};
+use lightning_core::sql_script::Dialect;
 
-use super::lex::{Lexer, Tok};
+use super::lex::{Lexer, Tok, Tsql};
 use super::ScriptError;
 use crate::model::{MsColumn, MsTable, QualifiedName};
 
@@ -18,21 +19,8 @@ pub fn syntax(lx: &mut Lexer<'_>, message: impl Into<String>) -> ScriptError {
     }
 }
 
-fn describe(t: &Tok<'_>) -> String {
-    match t {
-        Tok::Word(w) => format!("`{w}`"),
-        Tok::Name(n) => format!("`[{n}]`"),
-        Tok::Str(_) => "a string".into(),
-        Tok::Num(n) => format!("the number {n}"),
-        Tok::Hex(_) => "a 0x binary".into(),
-        Tok::Punct(p) => format!("`{p}`"),
-        Tok::Go => "GO".into(),
-        Tok::Eof => "the end of the script".into(),
-    }
-}
-
-pub fn describe_tok(t: &Tok<'_>) -> String {
-    describe(t)
+pub fn describe(t: &Tok<'_>) -> String {
+    Tsql::describe(t)
 }
 
 /// A name part: a word or a quoted name.
@@ -73,7 +61,7 @@ pub fn balanced(lx: &mut Lexer<'_>) -> Parsed<String> {
         match lx.next()? {
             Tok::Punct('(') => depth += 1,
             Tok::Punct(')') => depth -= 1,
-            Tok::Eof | Tok::Go => return Err(syntax(lx, "a `(` is never closed")),
+            Tok::Eof | Tok::BatchEnd => return Err(syntax(lx, "a `(` is never closed")),
             _ => {}
         }
     }
@@ -314,7 +302,9 @@ fn column(lx: &mut Lexer<'_>, t: &mut MsTable, aliases: &HashMap<String, String>
         let t2 = lx.peek()?.clone();
         match t2 {
             Tok::Punct(',') | Tok::Punct(')') => break,
-            Tok::Eof | Tok::Go => return Err(syntax(lx, "the CREATE TABLE ends before its `)`")),
+            Tok::Eof | Tok::BatchEnd => {
+                return Err(syntax(lx, "the CREATE TABLE ends before its `)`"))
+            }
             _ => {}
         }
         if lx.eat_word("NOT")? {
@@ -353,7 +343,10 @@ fn column(lx: &mut Lexer<'_>, t: &mut MsTable, aliases: &HashMap<String, String>
         } else if matches!(lx.peek()?, Tok::Word(w) if w.eq_ignore_ascii_case("WITH") || w.eq_ignore_ascii_case("MASKED") || w.eq_ignore_ascii_case("ENCRYPTED"))
         {
             lx.next()?;
-            while !matches!(lx.peek()?, Tok::Punct('(' | ',' | ')') | Tok::Go | Tok::Eof) {
+            while !matches!(
+                lx.peek()?,
+                Tok::Punct('(' | ',' | ')') | Tok::BatchEnd | Tok::Eof
+            ) {
                 lx.next()?;
             }
             if *lx.peek()? == Tok::Punct('(') {
@@ -554,7 +547,7 @@ pub fn create_index(
     let mut filter = None;
     if lx.eat_word("WHERE")? {
         let start = lx.i;
-        while !matches!(lx.peek()?, Tok::Go | Tok::Eof | Tok::Punct(';'))
+        while !matches!(lx.peek()?, Tok::BatchEnd | Tok::Eof | Tok::Punct(';'))
             && !matches!(lx.peek()?, Tok::Word(w) if w.eq_ignore_ascii_case("WITH") || w.eq_ignore_ascii_case("ON"))
         {
             lx.next()?;

@@ -1,207 +1,39 @@
 //! Tokens of T-SQL as SQL Server Management Studio scripts it: `[bracketed]` and
 //! `"quoted"` names, `N'...'` strings, `0x` binaries, nested `/* */` comments, and
-//! `GO` alone on a line ending a batch.
+//! `GO` alone on a line ending a batch (as [`Tok::BatchEnd`]).
 
-/// One token. Strings and names are unescaped; words keep their spelling.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Tok<'a> {
-    /// A keyword or unquoted name (`INSERT`, `dbo`, `@v`, `#tmp`).
-    Word(&'a str),
-    /// A `[bracketed]` or `"quoted"` name.
-    Name(String),
-    /// A `'string'` or `N'string'`.
-    Str(String),
-    /// A number as written: `12`, `-` comes as punctuation.
-    Num(&'a str),
-    /// A `0x...` binary literal.
-    Hex(Vec<u8>),
-    Punct(char),
-    /// A `GO` line: the batch ends.
-    Go,
-    Eof,
-}
+use lightning_core::sql_script::Dialect;
+pub use lightning_core::sql_script::{LexError, Token as Tok};
 
-/// What the lexer met that no token can be made of.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LexError {
-    pub line: u64,
-    pub message: String,
-}
+pub type Lexer<'a> = lightning_core::sql_script::Lexer<'a, Tsql>;
 
-pub struct Lexer<'a> {
-    text: &'a str,
-    /// The byte offset of the next token's search.
-    pub i: usize,
-    line: u64,
-    /// Where `line` was counted to.
-    counted: usize,
-    /// The start of the last token read.
-    pub start: usize,
-    peeked: Option<(Result<Tok<'a>, LexError>, usize, usize)>,
-}
+/// T-SQL as SQL Server Management Studio scripts it.
+pub struct Tsql;
 
-impl<'a> Lexer<'a> {
-    /// Tokens of `text` from byte `at`, which is on line `line`.
-    pub fn new(text: &'a str, at: usize, line: u64) -> Self {
-        Lexer {
-            text,
-            i: at,
-            line,
-            counted: at,
-            start: at,
-            peeked: None,
+impl Dialect for Tsql {
+    const NESTED_COMMENTS: bool = true;
+    const WORD_START: &'static [u8] = b"_@#";
+    const WORD_CHARS: &'static [char] = &['_', '@', '#', '$'];
+    const NUMBER_SUFFIXES: &'static [u8] = b"";
+    const NAME_QUOTES: (&'static str, &'static str) = ("[", "]");
+    const BATCH_END: &'static str = "GO";
+
+    fn token<'a>(lx: &mut Lexer<'a>, s: usize) -> Option<Result<Tok<'a>, LexError>> {
+        let text = lx.text();
+        let b = text.as_bytes();
+        if let Some(end) = go_line(lx, s) {
+            lx.i = end;
+            return Some(Ok(Tok::BatchEnd));
         }
-    }
-
-    /// The line of byte `at` (at or after the last asked).
-    pub fn line_at(&mut self, at: usize) -> u64 {
-        let at = at.min(self.text.len());
-        if at > self.counted {
-            self.line += self.text.as_bytes()[self.counted..at]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
-            self.counted = at;
-        }
-        self.line
-    }
-
-    /// The line of the last token read.
-    pub fn line(&mut self) -> u64 {
-        self.line_at(self.start)
-    }
-
-    pub fn text(&self) -> &'a str {
-        self.text
-    }
-
-    pub fn peek(&mut self) -> Result<&Tok<'a>, LexError> {
-        if self.peeked.is_none() {
-            let save = (self.i, self.start);
-            let t = self.lex();
-            self.peeked = Some((t, self.i, self.start));
-            (self.i, self.start) = save;
-        }
-        match &self.peeked {
-            Some((Ok(t), _, _)) => Ok(t),
-            Some((Err(e), _, _)) => Err(e.clone()),
-            None => unreachable!("peeked above"),
-        }
-    }
-
-    pub fn next(&mut self) -> Result<Tok<'a>, LexError> {
-        if let Some((t, i, start)) = self.peeked.take() {
-            self.i = i;
-            self.start = start;
-            return t;
-        }
-        self.lex()
-    }
-
-    /// Take the next token if it is the word `w` (any case).
-    pub fn eat_word(&mut self, w: &str) -> Result<bool, LexError> {
-        if matches!(self.peek()?, Tok::Word(x) if x.eq_ignore_ascii_case(w)) {
-            self.next()?;
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    pub fn eat_punct(&mut self, c: char) -> Result<bool, LexError> {
-        if *self.peek()? == Tok::Punct(c) {
-            self.next()?;
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    fn err(&mut self, at: usize, message: impl Into<String>) -> LexError {
-        LexError {
-            line: self.line_at(at),
-            message: message.into(),
-        }
-    }
-
-    /// Whether only spaces stand between the start of `at`'s line and `at`.
-    fn starts_line(&self, at: usize) -> bool {
-        let before = &self.text.as_bytes()[..at];
-        before
-            .iter()
-            .rev()
-            .take_while(|&&b| b != b'\n')
-            .all(|b| matches!(b, b' ' | b'\t' | b'\r'))
-    }
-
-    /// `GO` or `GO n`, alone on its line (a comment may follow): the end of that line.
-    fn go_line(&self, at: usize) -> Option<usize> {
-        let b = self.text.as_bytes();
-        if !(b.len() >= at + 2 && b[at..at + 2].eq_ignore_ascii_case(b"GO")) {
-            return None;
-        }
-        if !self.starts_line(at) {
-            return None;
-        }
-        let end = self.text[at..].find('\n').map_or(b.len(), |n| at + n);
-        let rest = self.text[at + 2..end].trim();
-        let rest = rest.split("--").next().unwrap_or("").trim();
-        (rest.is_empty() || rest.bytes().all(|c| c.is_ascii_digit())).then_some(end)
-    }
-
-    fn lex(&mut self) -> Result<Tok<'a>, LexError> {
-        let b = self.text.as_bytes();
-        loop {
-            while self.i < b.len() && b[self.i].is_ascii_whitespace() {
-                self.i += 1;
-            }
-            if b[self.i..].starts_with(b"--") {
-                self.i = self.text[self.i..]
-                    .find('\n')
-                    .map_or(b.len(), |n| self.i + n);
-                continue;
-            }
-            if b[self.i..].starts_with(b"/*") {
-                let open = self.i;
-                let mut depth = 0usize;
-                while self.i < b.len() {
-                    if b[self.i..].starts_with(b"/*") {
-                        depth += 1;
-                        self.i += 2;
-                    } else if b[self.i..].starts_with(b"*/") {
-                        depth -= 1;
-                        self.i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        self.i += 1;
-                    }
-                }
-                if depth > 0 {
-                    return Err(self.err(open, "a /* comment is never closed"));
-                }
-                continue;
-            }
-            break;
-        }
-        self.start = self.i;
-        let s = self.i;
-        if s >= b.len() {
-            return Ok(Tok::Eof);
-        }
-        if let Some(end) = self.go_line(s) {
-            self.i = end;
-            return Ok(Tok::Go);
-        }
-        let c = b[s];
-        match c {
+        match b[s] {
             b'[' => {
                 let mut out = String::new();
                 let mut j = s + 1;
                 loop {
-                    let Some(n) = self.text[j..].find(']') else {
-                        return Err(self.err(s, "a [name is never closed with ]"));
+                    let Some(n) = text[j..].find(']') else {
+                        return Some(Err(lx.err(s, "a [name is never closed with ]")));
                     };
-                    out.push_str(&self.text[j..j + n]);
+                    out.push_str(&text[j..j + n]);
                     j += n + 1;
                     if b.get(j) == Some(&b']') {
                         out.push(']');
@@ -210,31 +42,16 @@ impl<'a> Lexer<'a> {
                         break;
                     }
                 }
-                self.i = j;
-                Ok(Tok::Name(out))
-            }
-            b'"' => {
-                let (v, j) = self.quoted(s, b'"')?;
-                self.i = j;
-                Ok(Tok::Name(v))
-            }
-            b'\'' => {
-                let (v, j) = self.quoted(s, b'\'')?;
-                self.i = j;
-                Ok(Tok::Str(v))
-            }
-            b'N' | b'n' if b.get(s + 1) == Some(&b'\'') => {
-                let (v, j) = self.quoted(s + 1, b'\'')?;
-                self.i = j;
-                Ok(Tok::Str(v))
+                lx.i = j;
+                Some(Ok(Tok::Name(out)))
             }
             b'0' if matches!(b.get(s + 1), Some(b'x' | b'X')) => {
                 let mut j = s + 2;
                 while j < b.len() && b[j].is_ascii_hexdigit() {
                     j += 1;
                 }
-                self.i = j;
-                let digits = &self.text[s + 2..j];
+                lx.i = j;
+                let digits = &text[s + 2..j];
                 // An odd count has a leading zero left out, as SQL Server reads it.
                 let padded = if digits.len() % 2 == 1 {
                     format!("0{digits}")
@@ -245,72 +62,27 @@ impl<'a> Lexer<'a> {
                     .step_by(2)
                     .map(|k| u8::from_str_radix(&padded[k..k + 2], 16).unwrap_or(0))
                     .collect();
-                Ok(Tok::Hex(bytes))
+                Some(Ok(Tok::Hex(bytes)))
             }
-            b'0'..=b'9' | b'.' if c != b'.' || b.get(s + 1).is_some_and(u8::is_ascii_digit) => {
-                let mut j = s;
-                while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.') {
-                    j += 1;
-                }
-                if j < b.len() && matches!(b[j], b'e' | b'E') {
-                    let mut k = j + 1;
-                    if k < b.len() && matches!(b[k], b'+' | b'-') {
-                        k += 1;
-                    }
-                    if k < b.len() && b[k].is_ascii_digit() {
-                        while k < b.len() && b[k].is_ascii_digit() {
-                            k += 1;
-                        }
-                        j = k;
-                    }
-                }
-                self.i = j;
-                Ok(Tok::Num(&self.text[s..j]))
-            }
-            _ if c.is_ascii_alphabetic() || matches!(c, b'_' | b'@' | b'#') || c >= 0x80 => {
-                let mut j = s + self.text[s..].chars().next().map_or(1, char::len_utf8);
-                while j < b.len() {
-                    let ch = self.text[j..].chars().next().unwrap_or(' ');
-                    if ch.is_alphanumeric() || matches!(ch, '_' | '@' | '#' | '$') {
-                        j += ch.len_utf8();
-                    } else {
-                        break;
-                    }
-                }
-                self.i = j;
-                Ok(Tok::Word(&self.text[s..j]))
-            }
-            _ => {
-                let ch = self.text[s..].chars().next().unwrap_or(' ');
-                self.i = s + ch.len_utf8();
-                Ok(Tok::Punct(ch))
-            }
+            _ => None,
         }
     }
+}
 
-    /// A string or name quoted with `q` (doubled inside) starting at `s`.
-    fn quoted(&mut self, s: usize, q: u8) -> Result<(String, usize), LexError> {
-        let b = self.text.as_bytes();
-        let mut out = String::new();
-        let mut j = s + 1;
-        loop {
-            let Some(n) = b[j..].iter().position(|&x| x == q) else {
-                let what = if q == b'\'' { "string" } else { "quoted name" };
-                return Err(self.err(
-                    s,
-                    format!("a {what} starts here and is never closed: the script is cut short or a quote is missing"),
-                ));
-            };
-            out.push_str(&self.text[j..j + n]);
-            j += n + 1;
-            if b.get(j) == Some(&q) {
-                out.push(q as char);
-                j += 1;
-            } else {
-                return Ok((out, j));
-            }
-        }
+/// `GO` or `GO n`, alone on its line (a comment may follow): the end of that line.
+fn go_line(lx: &Lexer<'_>, at: usize) -> Option<usize> {
+    let text = lx.text();
+    let b = text.as_bytes();
+    if !(b.len() >= at + 2 && b[at..at + 2].eq_ignore_ascii_case(b"GO")) {
+        return None;
     }
+    if !lx.starts_line(at) {
+        return None;
+    }
+    let end = text[at..].find('\n').map_or(b.len(), |n| at + n);
+    let rest = text[at + 2..end].trim();
+    let rest = rest.split("--").next().unwrap_or("").trim();
+    (rest.is_empty() || rest.bytes().all(|c| c.is_ascii_digit())).then_some(end)
 }
 
 #[cfg(test)]
@@ -318,14 +90,7 @@ mod tests {
     use super::*;
 
     fn all(text: &str) -> Vec<Tok<'_>> {
-        let mut lx = Lexer::new(text, 0, 1);
-        let mut out = Vec::new();
-        loop {
-            match lx.next().unwrap() {
-                Tok::Eof => return out,
-                t => out.push(t),
-            }
-        }
+        lightning_core::sql_script::tokens::<Tsql>(text).unwrap()
     }
 
     #[test]
@@ -346,8 +111,8 @@ mod tests {
                 Tok::Punct('-'),
                 Tok::Num("1.5E+10"),
                 Tok::Punct(')'),
-                Tok::Go,
-                Tok::Go,
+                Tok::BatchEnd,
+                Tok::BatchEnd,
                 Tok::Word("select"),
             ]
         );

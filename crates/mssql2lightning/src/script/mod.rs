@@ -12,7 +12,9 @@ pub mod lex;
 
 use std::collections::HashMap;
 
-use lex::{LexError, Lexer, Tok};
+use lex::{LexError, Lexer, Tok, Tsql};
+use lightning_core::pipeline::SourceError;
+use lightning_core::sql_script::{insert_head, scan_insert, InsertRun, InsertSyntax};
 
 use crate::model::{MsObject, MsTable, QualifiedName};
 
@@ -100,21 +102,12 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, ScriptError> {
     }
 }
 
-/// A run of INSERT statements into one table.
-#[derive(Debug, Clone)]
-pub struct Range {
-    pub offset: usize,
-    pub line: u64,
-    pub end: usize,
-    pub rows: u64,
-}
-
 /// What the scan of a script found.
 #[derive(Debug, Default)]
 pub struct ScriptIndex {
     pub tables: Vec<MsTable>,
     pub objects: Vec<MsObject>,
-    pub ranges: HashMap<QualifiedName, Vec<Range>>,
+    pub ranges: HashMap<QualifiedName, Vec<InsertRun>>,
     /// What was read but is not carried: filtered or special indexes, and the like.
     pub notes: Vec<(String, String)>,
 }
@@ -171,7 +164,7 @@ pub fn skip_statement(lx: &mut Lexer<'_>) -> Result<(), ScriptError> {
     let mut depth = 0i64;
     loop {
         match lx.peek()? {
-            Tok::Eof | Tok::Go => return Ok(()),
+            Tok::Eof | Tok::BatchEnd => return Ok(()),
             Tok::Punct(';') if depth <= 0 => return Ok(()),
             Tok::Word(w) if depth <= 0 && starts_statement(w) => return Ok(()),
             Tok::Punct('(') => depth += 1,
@@ -192,48 +185,59 @@ pub enum Literal {
     Bin(Vec<u8>),
 }
 
-/// The head of an INSERT, after the INSERT keyword: the table and its column list.
-pub struct InsertHead {
-    pub table: QualifiedName,
-    pub columns: Option<Vec<String>>,
-}
+impl InsertSyntax for Tsql {
+    type Name = QualifiedName;
+    type Value = Literal;
+    type Error = ScriptError;
+    const VALUES_ONLY: &'static str = "(not INSERT ... SELECT or EXEC): script the data again with \"Types of data to script\" set to include data";
 
-pub fn insert_head(lx: &mut Lexer<'_>) -> Result<InsertHead, ScriptError> {
-    lx.eat_word("INTO")?;
-    let table = ddl::qualified(lx)?;
-    let mut columns = None;
-    if *lx.peek()? == Tok::Punct('(') {
-        lx.next()?;
-        let mut cols = Vec::new();
-        loop {
-            cols.push(ddl::ident(lx)?);
-            match lx.next()? {
-                Tok::Punct(',') => {}
-                Tok::Punct(')') => break,
-                other => {
-                    return Err(ddl::syntax(
-                        lx,
-                        format!(
-                            "INSERT INTO {}: expected `,` or `)` in the column list, found {}",
-                            table.sql(),
-                            ddl::describe_tok(&other)
-                        ),
-                    ))
-                }
-            }
+    fn into_keyword(lx: &mut Lexer<'_>) -> Result<(), ScriptError> {
+        lx.eat_word("INTO")?;
+        Ok(())
+    }
+
+    fn pass_over(lx: &mut Lexer<'_>, _: &Tok<'_>) -> Result<(), ScriptError> {
+        skip_statement(lx)
+    }
+
+    fn table(lx: &mut Lexer<'_>) -> Result<QualifiedName, ScriptError> {
+        ddl::qualified(lx)
+    }
+
+    fn column(lx: &mut Lexer<'_>) -> Result<String, ScriptError> {
+        ddl::ident(lx)
+    }
+
+    fn value(lx: &mut Lexer<'_>) -> Result<Literal, ScriptError> {
+        literal(lx)
+    }
+
+    fn sql(name: &QualifiedName) -> String {
+        name.sql()
+    }
+
+    fn same_table(a: &QualifiedName, b: &QualifiedName) -> bool {
+        same(a, b)
+    }
+
+    fn same_column(stored: &str, listed: &str) -> bool {
+        stored.eq_ignore_ascii_case(listed)
+    }
+
+    fn column_sql(name: &str) -> String {
+        format!("[{name}]")
+    }
+
+    fn stop(e: SourceError) -> ScriptError {
+        ScriptError::Stopped(e)
+    }
+
+    fn unstop(e: ScriptError) -> SourceError {
+        match e {
+            ScriptError::Stopped(inner) => inner,
+            other => Box::new(other),
         }
-        columns = Some(cols);
     }
-    if !lx.eat_word("VALUES")? {
-        return Err(ddl::syntax(
-            lx,
-            format!(
-                "INSERT INTO {}: only INSERT ... VALUES is read (not INSERT ... SELECT or EXEC): script the data again with \"Types of data to script\" set to include data",
-                table.sql()
-            ),
-        ));
-    }
-    Ok(InsertHead { table, columns })
 }
 
 /// One value: a literal, `CAST(literal AS type)` or `CONVERT(type, literal[, style])`.
@@ -252,13 +256,13 @@ fn literal(lx: &mut Lexer<'_>) -> Result<Literal, ScriptError> {
                     lx,
                     format!(
                         "expected a number after `{c}`, found {}",
-                        ddl::describe_tok(&other)
+                        ddl::describe(&other)
                     ),
                 ))
             }
         },
         Tok::Word(w) if w.eq_ignore_ascii_case("CAST") => {
-            expect(lx, '(')?;
+            lx.expect('(')?;
             let v = literal(lx)?;
             if !lx.eat_word("AS")? {
                 return Err(ddl::syntax(lx, "expected AS in CAST(...)"));
@@ -267,21 +271,21 @@ fn literal(lx: &mut Lexer<'_>) -> Result<Literal, ScriptError> {
             if *lx.peek()? == Tok::Punct('(') {
                 ddl::balanced(lx)?;
             }
-            expect(lx, ')')?;
+            lx.expect(')')?;
             v
         }
         Tok::Word(w) if w.eq_ignore_ascii_case("CONVERT") => {
-            expect(lx, '(')?;
+            lx.expect('(')?;
             ddl::qualified(lx)?;
             if *lx.peek()? == Tok::Punct('(') {
                 ddl::balanced(lx)?;
             }
-            expect(lx, ',')?;
+            lx.expect(',')?;
             let v = literal(lx)?;
             if lx.eat_punct(',')? {
                 lx.next()?;
             }
-            expect(lx, ')')?;
+            lx.expect(')')?;
             v
         }
         other => {
@@ -289,60 +293,11 @@ fn literal(lx: &mut Lexer<'_>) -> Result<Literal, ScriptError> {
                 lx,
                 format!(
                     "unexpected {} where a value was expected (only literal values are read)",
-                    ddl::describe_tok(&other)
+                    ddl::describe(&other)
                 ),
             ))
         }
     })
-}
-
-fn expect(lx: &mut Lexer<'_>, c: char) -> Result<(), ScriptError> {
-    let t = lx.next()?;
-    if t != Tok::Punct(c) {
-        return Err(ddl::syntax(
-            lx,
-            format!("expected `{c}`, found {}", ddl::describe_tok(&t)),
-        ));
-    }
-    Ok(())
-}
-
-/// The rows of an INSERT after VALUES: `visit(index, line, values)` for each; it
-/// returns `false` to stop.
-pub fn insert_rows(
-    lx: &mut Lexer<'_>,
-    visit: &mut dyn FnMut(u64, u64, Vec<Literal>) -> Result<bool, ScriptError>,
-) -> Result<(), ScriptError> {
-    let mut index = 0u64;
-    loop {
-        expect(lx, '(')?;
-        let line = lx.line();
-        let mut values = Vec::new();
-        loop {
-            values.push(literal(lx)?);
-            match lx.next()? {
-                Tok::Punct(',') => {}
-                Tok::Punct(')') => break,
-                other => {
-                    return Err(ddl::syntax(
-                        lx,
-                        format!(
-                            "row {}: expected `,` or `)` after a value, found {}",
-                            index + 1,
-                            ddl::describe_tok(&other)
-                        ),
-                    ))
-                }
-            }
-        }
-        if !visit(index, line, values)? {
-            return Ok(());
-        }
-        index += 1;
-        if !lx.eat_punct(',')? {
-            return Ok(());
-        }
-    }
 }
 
 /// Scan a whole script: its schema and where each table's INSERTs are.
@@ -360,7 +315,7 @@ pub fn scan(text: &str) -> Result<ScriptIndex, ScriptError> {
         let start = lx.start;
         match t {
             Tok::Eof => break,
-            Tok::Go | Tok::Punct(';') => {}
+            Tok::BatchEnd | Tok::Punct(';') => {}
             Tok::Word(w) if w.eq_ignore_ascii_case("CREATE") => {
                 last = None;
                 create(&mut lx, start, &mut index, &mut aliases)?;
@@ -396,36 +351,9 @@ pub fn scan(text: &str) -> Result<ScriptIndex, ScriptError> {
                     },
                     Vec::len,
                 );
-                let mut rows = 0u64;
-                insert_rows(&mut lx, &mut |i, row_line, values| {
-                    if values.len() != want {
-                        return Err(ScriptError::Syntax {
-                            line: row_line,
-                            message: format!(
-                                "INSERT INTO {}: row {} has {} values for {want} columns",
-                                name.sql(),
-                                i + 1,
-                                values.len()
-                            ),
-                        });
-                    }
-                    rows += 1;
-                    Ok(true)
-                })?;
-                let end = lx.i;
                 let runs = index.ranges.entry(name.clone()).or_default();
-                match runs.last_mut() {
-                    Some(r) if last.as_ref().is_some_and(|l| same(l, &name)) => {
-                        r.end = end;
-                        r.rows += rows;
-                    }
-                    _ => runs.push(Range {
-                        offset: start,
-                        line,
-                        end,
-                        rows,
-                    }),
-                }
+                let follows = last.as_ref().is_some_and(|l| same(l, &name));
+                scan_insert(&mut lx, &name, want, (start, line), runs, follows)?;
                 last = Some(name);
             }
             Tok::Word(w) if w.eq_ignore_ascii_case("DROP") => {
@@ -463,7 +391,7 @@ fn head(definition: &str) -> String {
 fn to_batch_end(lx: &mut Lexer<'_>, start: usize) -> Result<String, ScriptError> {
     loop {
         match lx.peek()? {
-            Tok::Go | Tok::Eof => break,
+            Tok::BatchEnd | Tok::Eof => break,
             _ => {
                 lx.next()?;
             }
@@ -677,27 +605,8 @@ mod tests {
     /// Scan a script, then read every INSERT of every run, as a copy would.
     fn read_all(text: &str) {
         let Ok(ix) = scan(text) else { return };
-        for runs in ix.ranges.values() {
-            for r in runs {
-                let mut lx = Lexer::new(&text[..r.end], r.offset, r.line);
-                while let Ok(t) = lx.next() {
-                    match t {
-                        Tok::Eof => break,
-                        Tok::Word(w) if w.eq_ignore_ascii_case("INSERT") => {
-                            if insert_head(&mut lx).is_err()
-                                || insert_rows(&mut lx, &mut |_, _, _| Ok(true)).is_err()
-                            {
-                                break;
-                            }
-                        }
-                        _ => {
-                            if skip_statement(&mut lx).is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
+        for r in ix.ranges.values().flatten() {
+            let _ = lightning_core::sql_script::read_inserts::<Tsql>(text, r);
         }
     }
 

@@ -4,8 +4,9 @@
 //! `LOB (...) STORE AS`, `USING INDEX ...`, `ENABLE`) carry nothing and are passed over.
 
 use lightning_core::schema::{ForeignKey, IndexKind, IndexSchema};
+use lightning_core::sql_script::Dialect;
 
-use super::lex::{Lexer, Tok};
+use super::lex::{Lexer, OracleSql, Tok};
 use super::ScriptError;
 use crate::model::{lightning_ident, OraColumn, OraTable, QualifiedName};
 
@@ -19,16 +20,7 @@ pub fn syntax(lx: &mut Lexer<'_>, message: impl Into<String>) -> ScriptError {
 }
 
 pub fn describe(t: &Tok<'_>) -> String {
-    match t {
-        Tok::Word(w) => format!("`{w}`"),
-        Tok::Name(n) => format!("`\"{n}\"`"),
-        Tok::Str(_) => "a string".into(),
-        Tok::Num(n) => format!("the number {n}"),
-        Tok::Concat => "`||`".into(),
-        Tok::Punct(p) => format!("`{p}`"),
-        Tok::Slash => "a `/` line".into(),
-        Tok::Eof => "the end of the script".into(),
-    }
+    OracleSql::describe(t)
 }
 
 /// A name part as Oracle stores it: an unquoted word folded to upper case.
@@ -68,7 +60,7 @@ pub fn balanced(lx: &mut Lexer<'_>) -> Parsed<String> {
         match lx.next()? {
             Tok::Punct('(') => depth += 1,
             Tok::Punct(')') => depth -= 1,
-            Tok::Eof | Tok::Slash | Tok::Punct(';') => {
+            Tok::Eof | Tok::BatchEnd | Tok::Punct(';') => {
                 return Err(syntax(lx, "a `(` is never closed"))
             }
             _ => {}
@@ -85,7 +77,7 @@ fn skip_to_list_end(lx: &mut Lexer<'_>) -> Parsed<()> {
             Tok::Punct('(') => {
                 balanced(lx)?;
             }
-            Tok::Eof | Tok::Slash | Tok::Punct(';') => {
+            Tok::Eof | Tok::BatchEnd | Tok::Punct(';') => {
                 lx.next()?;
                 return Err(syntax(lx, "the CREATE TABLE ends before its `)`"));
             }
@@ -225,7 +217,7 @@ fn default_expr(lx: &mut Lexer<'_>) -> Parsed<String> {
     let mut first = true;
     loop {
         match lx.peek()? {
-            Tok::Punct(',' | ')') | Tok::Eof | Tok::Slash | Tok::Punct(';') => break,
+            Tok::Punct(',' | ')') | Tok::Eof | Tok::BatchEnd | Tok::Punct(';') => break,
             Tok::Word(w)
                 if !first
                     && [
@@ -362,7 +354,7 @@ fn column(lx: &mut Lexer<'_>, t: &mut OraTable) -> Parsed<()> {
     loop {
         match lx.peek()?.clone() {
             Tok::Punct(',' | ')') => break,
-            Tok::Eof | Tok::Slash | Tok::Punct(';') => {
+            Tok::Eof | Tok::BatchEnd | Tok::Punct(';') => {
                 lx.next()?;
                 return Err(syntax(lx, "the CREATE TABLE ends before its `)`"));
             }
@@ -438,7 +430,7 @@ fn column_constraint(
 pub fn skip_options(lx: &mut Lexer<'_>) -> Parsed<()> {
     loop {
         match lx.peek()? {
-            Tok::Eof | Tok::Slash | Tok::Punct(';') => return Ok(()),
+            Tok::Eof | Tok::BatchEnd | Tok::Punct(';') => return Ok(()),
             Tok::Punct('(') => {
                 balanced(lx)?;
             }
@@ -549,7 +541,7 @@ pub fn alter_table(lx: &mut Lexer<'_>) -> Parsed<(QualifiedName, Alteration)> {
                 // What MODIFY states: NOT NULL or a DEFAULT, after an optional new type.
                 loop {
                     match lx.peek()? {
-                        Tok::Punct(',' | ')' | ';') | Tok::Eof | Tok::Slash => break,
+                        Tok::Punct(',' | ')' | ';') | Tok::Eof | Tok::BatchEnd => break,
                         _ => {}
                     }
                     if lx.eat_word("NOT")? {

@@ -14,7 +14,9 @@ pub mod mask;
 
 use std::collections::HashMap;
 
-use lex::{LexError, Lexer, Tok};
+use lex::{LexError, Lexer, OracleSql, Tok};
+use lightning_core::pipeline::SourceError;
+use lightning_core::sql_script::{insert_head, scan_insert, InsertRun, InsertSyntax};
 use mask::{Mask, Stamp};
 
 use crate::model::{lightning_ident, OraObject, OraTable, QualifiedName};
@@ -57,21 +59,12 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, ScriptError> {
     }
 }
 
-/// A run of INSERT statements into one table.
-#[derive(Debug, Clone)]
-pub struct Range {
-    pub offset: usize,
-    pub line: u64,
-    pub end: usize,
-    pub rows: u64,
-}
-
 /// What the scan of a script found.
 #[derive(Debug, Default)]
 pub struct ScriptIndex {
     pub tables: Vec<OraTable>,
     pub objects: Vec<OraObject>,
-    pub ranges: HashMap<QualifiedName, Vec<Range>>,
+    pub ranges: HashMap<QualifiedName, Vec<InsertRun>>,
     /// What was read but is not carried: function-based indexes and the like.
     pub notes: Vec<(String, String)>,
     /// Tables of more than one owner: Lightning names keep the owner.
@@ -118,7 +111,7 @@ pub fn starts_statement(w: &str) -> bool {
 pub fn skip_statement(lx: &mut Lexer<'_>) -> Result<(), ScriptError> {
     loop {
         match lx.peek()? {
-            Tok::Eof | Tok::Slash | Tok::Punct(';') => return Ok(()),
+            Tok::Eof | Tok::BatchEnd | Tok::Punct(';') => return Ok(()),
             _ => {
                 lx.next()?;
             }
@@ -163,64 +156,65 @@ pub enum Literal {
     },
 }
 
-/// The head of an INSERT, after the INSERT keyword: the table and its column list.
-pub struct InsertHead {
-    pub table: QualifiedName,
-    pub columns: Option<Vec<String>>,
-}
+impl InsertSyntax for OracleSql {
+    type Name = QualifiedName;
+    type Value = Literal;
+    type Error = ScriptError;
+    const VALUES_ONLY: &'static str =
+        "(not INSERT ... SELECT): export the data in the \"insert\" format";
 
-pub fn insert_head(lx: &mut Lexer<'_>) -> Result<InsertHead, ScriptError> {
-    if !lx.eat_word("INTO")? {
-        return Err(ddl::syntax(
-            lx,
-            "only INSERT INTO ... VALUES is read (not INSERT ALL or INSERT FIRST)",
-        ));
-    }
-    let table = ddl::qualified(lx)?;
-    let mut columns = None;
-    if *lx.peek()? == Tok::Punct('(') {
-        lx.next()?;
-        let mut cols = Vec::new();
-        loop {
-            cols.push(ddl::ident(lx)?);
-            match lx.next()? {
-                Tok::Punct(',') => {}
-                Tok::Punct(')') => break,
-                other => {
-                    return Err(ddl::syntax(
-                        lx,
-                        format!(
-                            "INSERT INTO {}: expected `,` or `)` in the column list, found {}",
-                            table.sql(),
-                            ddl::describe(&other)
-                        ),
-                    ))
-                }
-            }
+    fn into_keyword(lx: &mut Lexer<'_>) -> Result<(), ScriptError> {
+        if !lx.eat_word("INTO")? {
+            return Err(ddl::syntax(
+                lx,
+                "only INSERT INTO ... VALUES is read (not INSERT ALL or INSERT FIRST)",
+            ));
         }
-        columns = Some(cols);
+        Ok(())
     }
-    if !lx.eat_word("VALUES")? {
-        return Err(ddl::syntax(
-            lx,
-            format!(
-                "INSERT INTO {}: only INSERT ... VALUES is read (not INSERT ... SELECT): export the data in the \"insert\" format",
-                table.sql()
-            ),
-        ));
-    }
-    Ok(InsertHead { table, columns })
-}
 
-fn expect(lx: &mut Lexer<'_>, c: char) -> Result<(), ScriptError> {
-    let t = lx.next()?;
-    if t != Tok::Punct(c) {
-        return Err(ddl::syntax(
-            lx,
-            format!("expected `{c}`, found {}", ddl::describe(&t)),
-        ));
+    fn pass_over(lx: &mut Lexer<'_>, first: &Tok<'_>) -> Result<(), ScriptError> {
+        pass_over(lx, first)
     }
-    Ok(())
+
+    fn table(lx: &mut Lexer<'_>) -> Result<QualifiedName, ScriptError> {
+        ddl::qualified(lx)
+    }
+
+    fn column(lx: &mut Lexer<'_>) -> Result<String, ScriptError> {
+        ddl::ident(lx)
+    }
+
+    fn value(lx: &mut Lexer<'_>) -> Result<Literal, ScriptError> {
+        literal(lx)
+    }
+
+    fn sql(name: &QualifiedName) -> String {
+        name.sql()
+    }
+
+    fn same_table(a: &QualifiedName, b: &QualifiedName) -> bool {
+        a.same(b)
+    }
+
+    fn same_column(stored: &str, listed: &str) -> bool {
+        stored == listed
+    }
+
+    fn column_sql(name: &str) -> String {
+        format!("\"{name}\"")
+    }
+
+    fn stop(e: SourceError) -> ScriptError {
+        ScriptError::Stopped(e)
+    }
+
+    fn unstop(e: ScriptError) -> SourceError {
+        match e {
+            ScriptError::Stopped(inner) => inner,
+            other => Box::new(other),
+        }
+    }
 }
 
 /// One value: a literal or a function of literals, with `||` concatenations.
@@ -485,45 +479,6 @@ fn function(lx: &mut Lexer<'_>, name: &str, args: Vec<Literal>) -> Result<Litera
     })
 }
 
-/// The rows of an INSERT after VALUES: `visit(index, line, values)` for each; it
-/// returns `false` to stop.
-pub fn insert_rows(
-    lx: &mut Lexer<'_>,
-    visit: &mut dyn FnMut(u64, u64, Vec<Literal>) -> Result<bool, ScriptError>,
-) -> Result<(), ScriptError> {
-    let mut index = 0u64;
-    loop {
-        expect(lx, '(')?;
-        let line = lx.line();
-        let mut values = Vec::new();
-        loop {
-            values.push(literal(lx)?);
-            match lx.next()? {
-                Tok::Punct(',') => {}
-                Tok::Punct(')') => break,
-                other => {
-                    return Err(ddl::syntax(
-                        lx,
-                        format!(
-                            "row {}: expected `,` or `)` after a value, found {}",
-                            index + 1,
-                            ddl::describe(&other)
-                        ),
-                    ))
-                }
-            }
-        }
-        if !visit(index, line, values)? {
-            return Ok(());
-        }
-        index += 1;
-        // Oracle 23 takes several rows in one VALUES.
-        if !lx.eat_punct(',')? {
-            return Ok(());
-        }
-    }
-}
-
 /// A statement's first line, to name it in a report.
 fn head(definition: &str) -> String {
     let line = definition.lines().next().unwrap_or_default().trim();
@@ -538,7 +493,7 @@ fn to_unit_end(lx: &mut Lexer<'_>, start: usize) -> Result<String, ScriptError> 
     let line = lx.line_at(start);
     loop {
         match lx.peek()? {
-            Tok::Slash => break,
+            Tok::BatchEnd => break,
             Tok::Eof => {
                 return Err(ScriptError::Syntax {
                     line,
@@ -567,7 +522,7 @@ pub fn scan(text: &str) -> Result<ScriptIndex, ScriptError> {
         let start = lx.start;
         match &t {
             Tok::Eof => break,
-            Tok::Slash | Tok::Punct(';') => {}
+            Tok::BatchEnd | Tok::Punct(';') => {}
             Tok::Word(w) if w.eq_ignore_ascii_case("CREATE") => {
                 last = None;
                 create(&mut lx, start, &mut index)?;
@@ -603,36 +558,9 @@ pub fn scan(text: &str) -> Result<ScriptIndex, ScriptError> {
                     },
                     Vec::len,
                 );
-                let mut rows = 0u64;
-                insert_rows(&mut lx, &mut |i, row_line, values| {
-                    if values.len() != want {
-                        return Err(ScriptError::Syntax {
-                            line: row_line,
-                            message: format!(
-                                "INSERT INTO {}: row {} has {} values for {want} columns",
-                                name.sql(),
-                                i + 1,
-                                values.len()
-                            ),
-                        });
-                    }
-                    rows += 1;
-                    Ok(true)
-                })?;
-                let end = lx.i;
                 let runs = index.ranges.entry(name.clone()).or_default();
-                match runs.last_mut() {
-                    Some(r) if last.as_ref().is_some_and(|l| l.same(&name)) => {
-                        r.end = end;
-                        r.rows += rows;
-                    }
-                    _ => runs.push(Range {
-                        offset: start,
-                        line,
-                        end,
-                        rows,
-                    }),
-                }
+                let follows = last.as_ref().is_some_and(|l| l.same(&name));
+                scan_insert(&mut lx, &name, want, (start, line), runs, follows)?;
                 last = Some(name);
             }
             // COMMIT and SQL*Plus settings between INSERTs keep their run going.

@@ -1,3 +1,5 @@
+use lightning_core::sql_script::insert_rows;
+
 use super::*;
 
 const EXPORT: &str = "--------------------------------------------------------\n--  File created - Friday-November-27-2026\n--------------------------------------------------------\nSET DEFINE OFF;\nREM it's a remark with a quote\nPROMPT it's a prompt\n--------------------------------------------------------\n--  DDL for Table EMP\n--------------------------------------------------------\n\n  CREATE TABLE \"HR\".\"EMP\" \n   (\t\"ID\" NUMBER(6,0), \n\t\"NAME\" VARCHAR2(20 BYTE) CONSTRAINT \"EMP_NAME_NN\" NOT NULL ENABLE, \n\t\"PAY\" NUMBER(8,2) DEFAULT 0, \n\t\"HIRED\" DATE DEFAULT SYSDATE, \n\t\"AT\" TIMESTAMP (6) WITH LOCAL TIME ZONE, \n\t\"GAP\" INTERVAL DAY (2) TO SECOND (6), \n\t CONSTRAINT \"EMP_PK\" PRIMARY KEY (\"ID\")\n  USING INDEX PCTFREE 10 INITRANS 2 MAXTRANS 255 COMPUTE STATISTICS \n  STORAGE(INITIAL 65536 NEXT 1048576 MINEXTENTS 1) TABLESPACE \"USERS\"  ENABLE\n   ) SEGMENT CREATION IMMEDIATE \n  PCTFREE 10 PCTUSED 40 INITRANS 1 MAXTRANS 255 \n NOCOMPRESS LOGGING\n  STORAGE(INITIAL 65536 NEXT 1048576 BUFFER_POOL DEFAULT FLASH_CACHE DEFAULT CELL_FLASH_CACHE DEFAULT)\n  TABLESPACE \"USERS\" ;\nREM INSERTING into HR.EMP\nSET DEFINE OFF;\nInsert into HR.EMP (ID,NAME,PAY,HIRED,AT,GAP) values (1,'O''Brien',-0.5,to_date('17-JUN-03','DD-MON-RR'),null,'+01 02:03:04.000000');\nInsert into HR.EMP (ID,NAME,PAY,HIRED,AT,GAP) values (2,q'[it's]',1E+2,to_date('2003-06-17 10:00:00','YYYY-MM-DD HH24:MI:SS'),null,null);\nCOMMIT;\n\n  CREATE UNIQUE INDEX \"HR\".\"EMP_PK\" ON \"HR\".\"EMP\" (\"ID\") \n  PCTFREE 10 INITRANS 2 MAXTRANS 255 COMPUTE STATISTICS \n  TABLESPACE \"USERS\" ;\n  CREATE INDEX \"HR\".\"EMP_UP\" ON \"HR\".\"EMP\" (UPPER(\"NAME\")) ;\n  CREATE INDEX \"HR\".\"EMP_NAME\" ON \"HR\".\"EMP\" (\"NAME\", \"PAY\" DESC) ;\n\n  CREATE OR REPLACE EDITIONABLE TRIGGER \"HR\".\"EMP_BI\" \nBEFORE INSERT ON emp FOR EACH ROW\nBEGIN\n  :new.name := UPPER(:new.name); -- a ; inside\nEND;\n/\nALTER TRIGGER \"HR\".\"EMP_BI\" ENABLE;\n   CREATE SEQUENCE  \"HR\".\"EMP_SEQ\"  MINVALUE 1 MAXVALUE 9999999999999999999999999999 INCREMENT BY 1 START WITH 21 CACHE 20 NOORDER  NOCYCLE  NOKEEP  NOSCALE  GLOBAL ;\n  CREATE OR REPLACE FORCE EDITIONABLE VIEW \"HR\".\"RICH\" (\"ID\") AS \n  SELECT id FROM emp WHERE pay > 100;\n";
@@ -51,27 +53,8 @@ fn a_sql_developer_export_gives_its_table_rows_and_objects() {
 /// Scan a script, then read every INSERT of every run, as a copy would.
 fn read_all(text: &str) {
     let Ok(ix) = scan(text) else { return };
-    for runs in ix.ranges.values() {
-        for r in runs {
-            let mut lx = Lexer::new(&text[..r.end], r.offset, r.line);
-            while let Ok(t) = lx.next() {
-                match t {
-                    Tok::Eof => break,
-                    Tok::Word(w) if w.eq_ignore_ascii_case("INSERT") => {
-                        if insert_head(&mut lx).is_err()
-                            || insert_rows(&mut lx, &mut |_, _, _| Ok(true)).is_err()
-                        {
-                            break;
-                        }
-                    }
-                    other => {
-                        if pass_over(&mut lx, &other).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
+    for r in ix.ranges.values().flatten() {
+        let _ = lightning_core::sql_script::read_inserts::<OracleSql>(text, r);
     }
 }
 

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 #[allow(unused_imports)]
-pub use lightning_testkit::{assert_clean_error, checksums, p, Paused, Run};
+pub use lightning_testkit::{assert_clean_error, checksums, p, write_file as write, Paused, Run};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,13 +14,7 @@ pub fn tool() -> PathBuf {
 
 /// A tool of the workspace built beside this one (`pg2lightning`, `lightning`).
 pub fn sibling(name: &str) -> PathBuf {
-    let p = tool().with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first",
-        p.display()
-    );
-    p
+    lightning_testkit::sibling(&tool(), name)
 }
 
 pub fn lightning() -> PathBuf {
@@ -29,14 +23,6 @@ pub fn lightning() -> PathBuf {
 
 pub fn ora(args: &[&str]) -> Run {
     lightning_testkit::run(Command::new(tool()).args(args))
-}
-
-pub fn ora_fault(args: &[&str], fault: &str) -> Run {
-    lightning_testkit::run(
-        Command::new(tool())
-            .args(args)
-            .env("LIGHTNING_FAULT", fault),
-    )
 }
 
 pub fn light(args: &[&str]) -> Run {
@@ -49,12 +35,6 @@ pub fn every_type() -> String {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/every_type.sql"),
     )
     .expect("the fixture")
-}
-
-pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("write");
-    path
 }
 
 /// `migrate --verify --json`, which must succeed with every table equal.

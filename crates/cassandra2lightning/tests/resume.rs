@@ -4,9 +4,9 @@ mod common;
 
 use std::fmt::Write;
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
+use lightning_testkit::{kill_abort_resume, some_rows_of};
 
 const SCHEMA: &str = "
 CREATE KEYSPACE big WITH replication = {'class': 'SimpleStrategy', 'replication_factor': '1'}  AND durable_writes = true;
@@ -80,34 +80,14 @@ fn a_copy_killed_then_failing_resumes_exactly_once() {
     std::fs::create_dir(&data).unwrap();
     export(&data, 30_000);
     let target = dir.path().join("big.ldb");
-    let args = [
-        "migrate",
-        "--schema",
-        p(&schema),
-        "--data",
-        p(&data),
-        "--target",
-        p(&target),
-        "--batch-size",
-        "1000",
-        "--quiet",
-    ];
-    let mut cmd = Command::new(tool());
-    cmd.args(args);
-    Paused::start(cmd, "committed:6").kill();
-    let partial: u64 = checksums(&target).values().map(|c| c.rows).sum();
-    assert!(
-        partial > 0 && partial < 90_000,
-        "{partial} rows after the kill"
+    let source = ["--schema", p(&schema), "--data", p(&data)];
+    kill_abort_resume(
+        &tool(),
+        &source,
+        &target,
+        "committed:4",
+        some_rows_of(90_000),
     );
-    let r = cass_fault(&args, "abort:committed:4");
-    assert_ne!(r.code, 0, "{}", r.stderr);
-    let report = migrate_verified(&schema, &data, &target, &["--batch-size", "1000"]);
-    // The same files: the copy went on where it stopped, nothing to repair.
-    assert!(report.get("repaired").is_none(), "{report:#}");
-    let clean = dir.path().join("clean.ldb");
-    migrate_verified(&schema, &data, &clean, &[]);
-    assert_eq!(checksums(&target), checksums(&clean));
     for (table, c) in checksums(&target) {
         assert_eq!(c.rows, 30_000, "{table}");
     }

@@ -20,14 +20,6 @@ pub fn cass(args: &[&str]) -> Run {
     lightning_testkit::run(Command::new(tool()).args(args))
 }
 
-pub fn cass_fault(args: &[&str], fault: &str) -> Run {
-    lightning_testkit::run(
-        Command::new(tool())
-            .args(args)
-            .env("LIGHTNING_FAULT", fault),
-    )
-}
-
 pub fn light(args: &[&str]) -> Run {
     lightning_testkit::run(Command::new(lightning()).args(args))
 }
